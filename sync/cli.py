@@ -1,0 +1,125 @@
+"""The command line: lint, plan, apply, sweep, emulator, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from sync.fields import from_api_json
+from sync.planner import plan as make_plan
+from sync.policy import Policy, PolicyError, load_policy_file
+from sync.requests import BackupRequest, parse_request
+from sync.table import render_plan
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A problem with the user's input, printed as one line without a traceback."""
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {what} {path}: {exc.strerror}") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CliError(f"{what} {path} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{what} {path} is not JSON: {exc.msg} at line {exc.lineno}") from None
+
+
+def load_policy_arg(source: str) -> Policy:
+    """A policy from a path (more sources arrive with the policy-source module)."""
+    return load_policy_file(source)
+
+
+def cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        policy = load_policy_arg(args.policy)
+    except PolicyError as exc:
+        for line in exc.errors:
+            print(f"{exc.origin}: {line}", file=err)
+        return EXIT_FAILED
+    for warning in policy.warnings:
+        print(f"{policy.origin}: warning: {warning}", file=err)
+    print(f"{policy.origin}: OK, {len(policy.rules)} rule(s), mode {policy.mode}", file=out)
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    policy = load_policy_arg(args.policy)
+    if args.backup_json is None:
+        raise CliError("plan needs --backup-json FILE (a backup as GET returns it)")
+    backup = _resource(args.backup_json, "backup")
+    vg = _resource(args.volume_group_json, "volume group") if args.volume_group_json else None
+    event = None
+    if args.event:
+        request = parse_request(Path(args.event).read_bytes())
+        if not isinstance(request, BackupRequest) or request.event is None:
+            raise CliError(f"{args.event} is not an event this function handles: {request}")
+        event = request.event.as_context()
+    result = make_plan(policy, backup, vg, event)
+    print(render_plan(result), file=out)
+    return EXIT_OK
+
+
+def _resource(path: str, what: str) -> dict[str, Any]:
+    data = _read_json(path, what)
+    if not isinstance(data, dict):
+        raise CliError(f"{what} {path} must hold a JSON object")
+    # Accept both a bare resource and the CLI's {"data": {...}} wrapper.
+    if set(data) <= {"data", "etag"} and isinstance(data.get("data"), dict):
+        data = data["data"]
+    return from_api_json(data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sync", description="Name and tag OCI volume group backups from a policy."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("lint", help="check a policy; exit 1 with each error on its own line")
+    p.add_argument("policy", metavar="POLICY", help="policy file (YAML or JSON)")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("plan", help="show what the policy would change on a backup")
+    p.add_argument("--policy", default="tag_policy.yaml", help="policy (default tag_policy.yaml)")
+    p.add_argument("--backup-json", metavar="FILE", help="the backup as GET returns it (JSON)")
+    p.add_argument("--volume-group-json", metavar="FILE", help="its volume group (JSON)")
+    p.add_argument("--event", metavar="FILE", help="the event that reported the backup")
+    p.set_defaults(func=cmd_plan)
+    return parser
+
+
+Command = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    func: Command = args.func
+    try:
+        return func(args, out, err)
+    except PolicyError as exc:
+        for line in exc.errors:
+            print(f"{exc.origin}: {line}", file=err)
+        return EXIT_FAILED
+    except CliError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return 130

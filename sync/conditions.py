@@ -1,0 +1,158 @@
+"""Match conditions: scalar equals, list any-of, {regex: P}, {exists: bool}; tag conditions by key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sync.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
+
+Scalar = str | int | float | bool
+Test = Callable[[Any], bool]
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be compiled; `path` is where in `match` it is."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool) and value is not None
+
+
+def _equals(expected: Scalar) -> Test:
+    def test(actual: Any) -> bool:
+        if actual is None:
+            return False
+        if isinstance(expected, bool) or isinstance(actual, bool):
+            return actual is expected or str(actual).lower() == str(expected).lower()
+        return bool(actual == expected or str(actual) == str(expected))
+
+    return test
+
+
+def compile_value(path: str, spec: Any) -> Test:
+    """One value condition; `None` input means the field is absent."""
+    if _is_scalar(spec):
+        return _equals(spec)
+    if isinstance(spec, list):
+        if not spec:
+            raise ConditionError(path, "an empty list matches nothing; remove the condition")
+        bad = [v for v in spec if not _is_scalar(v)]
+        if bad:
+            raise ConditionError(path, f"list items must be plain values, not {bad[0]!r}")
+        tests = [_equals(v) for v in spec]
+        return lambda actual: any(t(actual) for t in tests)
+    if isinstance(spec, dict):
+        if set(spec) == {"regex"}:
+            pattern = spec["regex"]
+            if not isinstance(pattern, str):
+                raise ConditionError(f"{path}.regex", "must be text")
+            try:
+                rx = re.compile(pattern)
+            except re.error as exc:
+                raise ConditionError(f"{path}.regex", f"invalid regular expression: {exc}") from None
+            return lambda actual: actual is not None and rx.search(str(actual)) is not None
+        if set(spec) == {"exists"}:
+            want = spec["exists"]
+            if not isinstance(want, bool):
+                raise ConditionError(f"{path}.exists", "must be true or false")
+            return lambda actual: (actual is not None and actual != "") is want
+        raise ConditionError(
+            path,
+            f"unknown condition keys {sorted(spec)}: use a value, a list, {{regex: P}}"
+            " or {exists: true|false}",
+        )
+    raise ConditionError(path, f"unsupported condition {spec!r}")
+
+
+@dataclass(frozen=True)
+class FieldCondition:
+    """A condition on one resource: a field, a freeform key, or a defined namespace.key."""
+
+    path: str
+    where: tuple[str, ...]  # ("display_name",), ("freeform_tags", k), ("defined_tags", ns, k)
+    test: Test
+
+    def holds(self, resource: Mapping[str, Any] | None) -> bool:
+        current: Any = resource
+        for part in self.where:
+            current = current.get(part) if isinstance(current, Mapping) else None
+        return self.test(current)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Every condition must hold; volume group conditions need the volume group."""
+
+    backup: tuple[FieldCondition, ...] = ()
+    volume_group: tuple[FieldCondition, ...] = ()
+
+    def holds_for_backup(self, backup: Mapping[str, Any]) -> bool:
+        return all(c.holds(backup) for c in self.backup)
+
+    def holds(self, backup: Mapping[str, Any], volume_group: Mapping[str, Any] | None) -> bool:
+        if not self.holds_for_backup(backup):
+            return False
+        if self.volume_group and volume_group is None:
+            return False
+        return all(c.holds(volume_group) for c in self.volume_group)
+
+
+def _compile_resource(
+    prefix: str, spec: Any, fields: frozenset[str], allow_vg: bool
+) -> tuple[list[FieldCondition], list[FieldCondition]]:
+    if not isinstance(spec, dict):
+        raise ConditionError(prefix, "must be a mapping of field: condition")
+    own: list[FieldCondition] = []
+    vg: list[FieldCondition] = []
+    for key, value in spec.items():
+        path = f"{prefix}.{key}"
+        if allow_vg and key == "volume_group":
+            vg_own, _ = _compile_resource(path, value, VOLUME_GROUP_FIELDS, allow_vg=False)
+            vg.extend(vg_own)
+        elif key == "freeform_tags":
+            own.extend(_compile_freeform(path, value))
+        elif key == "defined_tags":
+            own.extend(_compile_defined(path, value))
+        elif key in fields and key not in TAG_FIELDS:
+            own.append(FieldCondition(path, (key,), compile_value(path, value)))
+        else:
+            known = sorted(fields | ({"volume_group"} if allow_vg else set()))
+            raise ConditionError(path, f"unknown field {key!r}; known: {', '.join(known)}")
+    return own, vg
+
+
+def _compile_freeform(path: str, spec: Any) -> list[FieldCondition]:
+    if not isinstance(spec, dict) or not spec:
+        raise ConditionError(path, "must map tag keys to conditions, e.g. {env: prod}")
+    return [
+        FieldCondition(f"{path}.{k}", ("freeform_tags", str(k)), compile_value(f"{path}.{k}", v))
+        for k, v in spec.items()
+    ]
+
+
+def _compile_defined(path: str, spec: Any) -> list[FieldCondition]:
+    if not isinstance(spec, dict) or not spec:
+        raise ConditionError(path, "must map namespaces to keys to conditions")
+    out: list[FieldCondition] = []
+    for ns, keys in spec.items():
+        if not isinstance(keys, dict) or not keys:
+            raise ConditionError(f"{path}.{ns}", "must map tag keys to conditions")
+        for k, v in keys.items():
+            p = f"{path}.{ns}.{k}"
+            out.append(FieldCondition(p, ("defined_tags", str(ns), str(k)), compile_value(p, v)))
+    return out
+
+
+def compile_match(spec: Mapping[str, Any] | None) -> Match:
+    """Compile a rule's `match`; raise ConditionError naming the first bad path."""
+    if not spec:
+        return Match()
+    own, vg = _compile_resource("match", dict(spec), BACKUP_FIELDS, allow_vg=True)
+    return Match(tuple(own), tuple(vg))

@@ -1,0 +1,328 @@
+"""The tag policy: its schema, and a loader that checks structure first, then meaning."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sync.conditions import ConditionError, Match, compile_match
+from sync.limits import OCI_LIMITS, Limits, is_valid_tag_key
+from sync.templates import Template, TemplateError, parse_template
+
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_RULES = 500
+
+TemplateText = str | int | float
+
+
+class PolicyError(ValueError):
+    """A policy that does not load; `errors` has one line per problem."""
+
+    def __init__(self, errors: list[str], origin: str = "policy") -> None:
+        self.errors = errors
+        self.origin = origin
+        super().__init__(f"{origin}: " + "; ".join(errors))
+
+
+class CopyTags(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    freeform: bool = True
+    defined: bool | list[str] = True
+
+
+class RuleSpec(BaseModel):
+    """A rule as written; its templates and conditions are compiled by `load_policy`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    match: dict[str, Any] | None = None
+    display_name: TemplateText | None = None
+    freeform_tags: dict[str, TemplateText] = Field(default_factory=dict)
+    defined_tags: dict[str, dict[str, TemplateText]] = Field(default_factory=dict)
+    copy_tags_from_volume_group: bool | CopyTags = False
+    overwrite: bool = True
+
+    @field_validator("display_name", mode="before")
+    @classmethod
+    def _no_bool_name(cls, value: Any) -> Any:
+        return _reject_bool(value)
+
+    @field_validator("freeform_tags", "defined_tags", mode="before")
+    @classmethod
+    def _no_bool_tags(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for v in value.values():
+                if isinstance(v, dict):
+                    for inner in v.values():
+                        _reject_bool(inner)
+                else:
+                    _reject_bool(v)
+        return value
+
+
+def _reject_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("write true/false in quotes if you mean the text")
+    return value
+
+
+class LimitsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    display_name_max: int = Field(OCI_LIMITS.display_name_max, ge=1, le=255)
+    freeform_key_max: int = Field(OCI_LIMITS.freeform_key_max, ge=1, le=100)
+    tag_value_max: int = Field(OCI_LIMITS.tag_value_max, ge=1, le=256)
+    defined_tags_max: int = Field(OCI_LIMITS.defined_tags_max, ge=0)
+    freeform_tags_max: int = Field(OCI_LIMITS.freeform_tags_max, ge=0)
+    total_tags_bytes_max: int = Field(OCI_LIMITS.total_tags_bytes_max, ge=0)
+
+
+class PolicySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1]
+    mode: Literal["all", "first"] = "all"
+    rules: list[RuleSpec] = Field(min_length=1, max_length=MAX_RULES)
+    limits: LimitsSpec = Field(default_factory=LimitsSpec)
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    freeform: bool
+    defined: bool
+    namespaces: frozenset[str] | None  # None: every namespace but Oracle-Tags
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    match: Match
+    display_name: Template | None
+    freeform_tags: Mapping[str, Template]
+    defined_tags: Mapping[str, Mapping[str, Template]]
+    copy: CopyPlan | None
+    overwrite: bool
+
+    def templates(self) -> list[Template]:
+        out = [self.display_name] if self.display_name else []
+        out.extend(self.freeform_tags.values())
+        out.extend(t for keys in self.defined_tags.values() for t in keys.values())
+        return out
+
+    @property
+    def needs_volume_group(self) -> bool:
+        """True when this rule reads the volume group (conditions, templates or copied tags)."""
+        return (
+            bool(self.match.volume_group)
+            or self.copy is not None
+            or any(t.needs("volume_group") for t in self.templates())
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    mode: str
+    rules: tuple[Rule, ...]
+    limits: Limits
+    origin: str = "policy"
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _parse_text(text: str | bytes, origin: str) -> Any:
+    if isinstance(text, bytes):
+        if len(text) > MAX_POLICY_BYTES:
+            raise PolicyError([f"policy is {len(text)} bytes; the limit is 1 MiB"], origin)
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PolicyError([f"policy is not UTF-8 text (byte {exc.start})"], origin) from None
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyError([f"policy is {len(text)} characters; the limit is 1 MiB"], origin)
+    if not text.strip():
+        raise PolicyError(["policy is empty"], origin)
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("{"):
+            return json.loads(text)
+        # safe_load builds plain dicts, lists and scalars only: no Python objects.
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise PolicyError([f"invalid JSON at {where}: {exc.msg}"], origin) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PolicyError([f"invalid YAML{where}: {problem}"], origin) from None
+    except RecursionError:
+        raise PolicyError(["policy is nested too deeply"], origin) from None
+
+
+def _loc_to_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _rule_label(data: Any, loc: tuple[int | str, ...]) -> str:
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        index = loc[1]
+        name = None
+        if isinstance(data, dict) and isinstance(data.get("rules"), list):
+            rules = data["rules"]
+            if index < len(rules) and isinstance(rules[index], dict):
+                name = rules[index].get("name")
+        return f"rule {name!r} (rules[{index}])" if isinstance(name, str) else f"rules[{index}]"
+    return "policy"
+
+
+def _structure_errors(data: Any, exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        label = _rule_label(data, loc)
+        field_path = _loc_to_path(loc[2:]) if label != "policy" else _loc_to_path(loc)
+        # Union members repeat the same complaint; keep the path readable.
+        field_path = ".".join(p for p in field_path.split(".") if p not in {"str", "int", "float"})
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling)"
+        lines.append(f"{label}: {field_path or '(top level)'}: {msg}")
+    return list(dict.fromkeys(lines))
+
+
+def _template(errors: list[str], label: str, path: str, value: TemplateText) -> Template | None:
+    try:
+        return parse_template(str(value))
+    except TemplateError as exc:
+        errors.append(f"{label}: {path}: {exc}")
+        return None
+
+
+def _compile_rule(spec: RuleSpec, index: int, limits: Limits, errors: list[str]) -> Rule | None:
+    label = f"rule {spec.name!r} (rules[{index}])"
+    before = len(errors)
+    try:
+        match = compile_match(spec.match)
+    except ConditionError as exc:
+        errors.append(f"{label}: {exc}")
+        match = Match()
+    name_t = None
+    if spec.display_name is not None:
+        name_t = _template(errors, label, "display_name", spec.display_name)
+    freeform: dict[str, Template] = {}
+    for key, value in spec.freeform_tags.items():
+        if not is_valid_tag_key(key, limits.freeform_key_max):
+            errors.append(
+                f"{label}: freeform_tags.{key}: a tag key is 1-{limits.freeform_key_max}"
+                " printable ASCII characters without '.' or space"
+            )
+        t = _template(errors, label, f"freeform_tags.{key}", value)
+        if t:
+            freeform[key] = t
+    defined: dict[str, dict[str, Template]] = {}
+    for ns, keys in spec.defined_tags.items():
+        if not is_valid_tag_key(ns, 100):
+            errors.append(f"{label}: defined_tags.{ns}: not a valid tag namespace name")
+        if not keys:
+            errors.append(f"{label}: defined_tags.{ns}: no keys given")
+        for key, value in keys.items():
+            if not is_valid_tag_key(key, 100):
+                errors.append(f"{label}: defined_tags.{ns}.{key}: not a valid defined tag key")
+            t = _template(errors, label, f"defined_tags.{ns}.{key}", value)
+            if t:
+                defined.setdefault(ns, {})[key] = t
+    copy = _copy_plan(spec.copy_tags_from_volume_group)
+    if not (name_t or freeform or defined or copy) and len(errors) == before:
+        errors.append(
+            f"{label}: sets nothing: give display_name, freeform_tags, defined_tags"
+            " or copy_tags_from_volume_group"
+        )
+    if len(errors) != before:
+        return None
+    return Rule(spec.name, match, name_t, freeform, defined, copy, spec.overwrite)
+
+
+def _copy_plan(spec: bool | CopyTags) -> CopyPlan | None:
+    if spec is False:
+        return None
+    if spec is True:
+        return CopyPlan(True, True, None)
+    assert isinstance(spec, CopyTags)
+    if not spec.freeform and spec.defined is False:
+        return None
+    if isinstance(spec.defined, list):
+        return CopyPlan(spec.freeform, bool(spec.defined), frozenset(spec.defined))
+    return CopyPlan(spec.freeform, spec.defined, None)
+
+
+def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
+    """Templates that read what the policy writes give a different answer on every run."""
+    writes_name = any(r.display_name for r in rules)
+    writes_ff = {k for r in rules for k in r.freeform_tags}
+    writes_def = {(ns, k) for r in rules for ns, keys in r.defined_tags.items() for k in keys}
+    warnings = []
+    for rule in rules:
+        for t in rule.templates():
+            for ref in t.references:
+                p = ref.path
+                if p[0] != "backup":
+                    continue
+                hit = (
+                    (p[1] == "display_name" and writes_name)
+                    or (p[1] == "freeform_tags" and p[2] in writes_ff)
+                    or (p[1] == "defined_tags" and (p[2], p[3]) in writes_def)
+                )
+                if hit:
+                    warnings.append(
+                        f"rule {rule.name!r}: ${{{ref.source}}} reads a value this policy writes,"
+                        " so each run may change it again"
+                    )
+    return list(dict.fromkeys(warnings))
+
+
+def load_policy(text: str | bytes, origin: str = "policy") -> Policy:
+    """Load a policy from YAML or JSON text; raise PolicyError listing every problem."""
+    data = _parse_text(text, origin)
+    return policy_from_data(data, origin)
+
+
+def policy_from_data(data: Any, origin: str = "policy") -> Policy:
+    if not isinstance(data, dict):
+        raise PolicyError(
+            [f"policy must be a mapping with version, mode and rules, not {type(data).__name__}"],
+            origin,
+        )
+    try:
+        spec = PolicySpec.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_structure_errors(data, exc), origin) from None
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(spec.rules):
+        if rule.name in seen:
+            errors.append(f"rule {rule.name!r} (rules[{i}]): name already used by rules[{seen[rule.name]}]")
+        seen.setdefault(rule.name, i)
+    limits = Limits(**spec.limits.model_dump())
+    rules = [_compile_rule(r, i, limits, errors) for i, r in enumerate(spec.rules)]
+    if errors:
+        raise PolicyError(errors, origin)
+    compiled = tuple(r for r in rules if r is not None)
+    return Policy(spec.mode, compiled, limits, origin, tuple(_idempotence_warnings(compiled)))
+
+
+def load_policy_file(path: str) -> Policy:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_POLICY_BYTES + 1)
+    except OSError as exc:
+        raise PolicyError([f"cannot read policy file: {exc.strerror}"], path) from None
+    return load_policy(raw, path)

@@ -1,0 +1,265 @@
+"""Request bodies the function accepts, parsed into one typed request (or a typed refusal)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+MAX_BODY_BYTES = 1024 * 1024
+
+EVENT_PREFIX = "com.oraclecloud.blockvolumes."
+# The copy sibling's name follows Oracle's naming for volume backups (copyvolumebackup);
+# it is not confirmed for volume group backups, so it is accepted but documented as such.
+HANDLED_EVENT_TYPES = frozenset(
+    {
+        "com.oraclecloud.blockvolumes.createvolumegroupbackup.end",
+        "com.oraclecloud.blockvolumes.copyvolumegroupbackup.end",
+    }
+)
+
+_OCID = re.compile(r"ocid1\.([a-z0-9]+)\.[a-z0-9-]+\.[a-z0-9-]*(\.[a-z0-9-]+)*\.[a-z0-9_-]+")
+_FAILED_WORDS = ("fail",)
+
+
+def ocid_kind(value: str) -> str | None:
+    """The resource type of an OCID (`volumegroupbackup`), or None if it is not an OCID."""
+    if len(value) > 255:
+        return None
+    m = _OCID.fullmatch(value)
+    return m.group(1) if m else None
+
+
+def check_ocid(value: str, *kinds: str) -> str:
+    kind = ocid_kind(value)
+    if kind is None:
+        raise ValueError(f"{value[:80]!r} is not an OCID")
+    if kind not in kinds:
+        raise ValueError(f"expected an ocid1.{' or ocid1.'.join(kinds)} OCID, got an ocid1.{kind}")
+    return value
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """What templates may read as event.<field>."""
+
+    event_type: str
+    event_id: str | None
+    event_time: str | None
+    compartment_name: str | None
+    resource_name: str | None
+
+    def as_context(self) -> dict[str, Any]:
+        return {
+            "event_type": self.event_type,
+            "event_id": self.event_id,
+            "event_time": self.event_time,
+            "compartment_name": self.compartment_name,
+            "resource_name": self.resource_name,
+        }
+
+
+@dataclass(frozen=True)
+class BackupRequest:
+    backup_id: str
+    dry_run: bool
+    event: EventInfo | None = None
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    compartment_id: str
+    since: datetime | None = None
+    dry_run: bool = False
+    recursive: bool = False
+    page: str | None = None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+    backup_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    error: str
+
+
+Request = BackupRequest | SweepRequest | Ignored | Rejected
+
+
+class _EventData(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    resource_id: str = Field(alias="resourceId", min_length=1)
+    compartment_id: str | None = Field(default=None, alias="compartmentId")
+    compartment_name: str | None = Field(default=None, alias="compartmentName")
+    resource_name: str | None = Field(default=None, alias="resourceName")
+    additional_details: dict[str, Any] | None = Field(default=None, alias="additionalDetails")
+
+
+class _CloudEvent01(BaseModel):
+    """The envelope OCI Events sends (CloudEvents 0.1)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    eventType: str = Field(min_length=1)
+    cloudEventsVersion: str | None = None
+    eventID: str | None = None
+    eventTime: str | None = None
+    source: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class _CloudEvent10(BaseModel):
+    """CloudEvents 1.0, structured mode."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: str
+    type: str = Field(min_length=1)
+    id: str | None = None
+    time: str | None = None
+    source: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class _Manual(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    volumeGroupBackupId: str
+    dryRun: bool = False
+
+    @field_validator("volumeGroupBackupId")
+    @classmethod
+    def _ocid(cls, v: str) -> str:
+        return check_ocid(v, "volumegroupbackup")
+
+
+class _SweepBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    compartmentId: str
+    since: datetime | None = Field(default=None, strict=False)
+    dryRun: bool = False
+    recursive: bool = False
+    page: str | None = Field(default=None, max_length=4096)
+
+    @field_validator("compartmentId")
+    @classmethod
+    def _ocid(cls, v: str) -> str:
+        return check_ocid(v, "compartment", "tenancy")
+
+    @field_validator("since")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-11-01T00:00:00Z")
+        return v
+
+
+class _Sweep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sweep: _SweepBody
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling)"
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def _failed(data: dict[str, Any]) -> str | None:
+    """A failure flag in the event, where OCI might put one (its place is not confirmed)."""
+    details = data.get("additionalDetails")
+    for where in (data, details if isinstance(details, dict) else {}):
+        for key, value in where.items():
+            lowered = key.lower()
+            if lowered == "operationfailed" and value:
+                return f"{key}={value!r}"
+            if (
+                lowered in ("status", "operationstatus", "result")
+                and isinstance(value, str)
+                and any(word in value.lower() for word in _FAILED_WORDS)
+            ):
+                return f"{key}={value!r}"
+    return None
+
+
+def _from_event(event_type: str, event_id: str | None, event_time: str | None, data: Any) -> Request:
+    if event_type not in HANDLED_EVENT_TYPES:
+        return Ignored(f"event type {event_type!r} is not handled")
+    if not isinstance(data, dict):
+        return Rejected("event has no data object")
+    try:
+        payload = _EventData.model_validate(data)
+    except ValidationError as exc:
+        return Rejected(f"event data: {_describe(exc)}")
+    try:
+        check_ocid(payload.resource_id, "volumegroupbackup")
+    except ValueError as exc:
+        return Rejected(f"event data.resourceId: {exc}")
+    flag = _failed(data)
+    if flag:
+        return Ignored(f"the backup operation did not succeed ({flag})", payload.resource_id)
+    info = EventInfo(event_type, event_id, event_time, payload.compartment_name, payload.resource_name)
+    return BackupRequest(payload.resource_id, dry_run=False, event=info)
+
+
+def decode_body(body: bytes | str) -> Any | Rejected:
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogatepass")
+    if len(body) > MAX_BODY_BYTES:
+        return Rejected(f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+    if not body.strip():
+        return Rejected("request body is empty: send an OCI event, a manual or a sweep request")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejected(f"request body is not UTF-8 (bad byte at offset {exc.start})")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Rejected(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except RecursionError:
+        return Rejected("request body is nested too deeply")
+
+
+def parse_request(body: bytes | str) -> Request:
+    """Turn a request body into a typed request. Never raises."""
+    obj = decode_body(body)
+    if isinstance(obj, Rejected):
+        return obj
+    if not isinstance(obj, dict):
+        return Rejected(f"request body must be a JSON object, not {type(obj).__name__}")
+    try:
+        if "eventType" in obj or "cloudEventsVersion" in obj:
+            ev = _CloudEvent01.model_validate(obj)
+            return _from_event(ev.eventType, ev.eventID, ev.eventTime, obj.get("data"))
+        if "specversion" in obj:
+            ev10 = _CloudEvent10.model_validate(obj)
+            return _from_event(ev10.type, ev10.id, ev10.time, obj.get("data"))
+        if "sweep" in obj:
+            sw = _Sweep.model_validate(obj).sweep
+            return SweepRequest(sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page)
+        if "volumeGroupBackupId" in obj:
+            manual = _Manual.model_validate(obj)
+            return BackupRequest(manual.volumeGroupBackupId, manual.dryRun)
+    except ValidationError as exc:
+        return Rejected(_describe(exc))
+    keys = ", ".join(sorted(obj)[:5]) or "none"
+    return Rejected(
+        "not an OCI event, a manual request ({volumeGroupBackupId}) or a sweep request"
+        f" ({{sweep: {{compartmentId}}}}); top-level keys: {keys}"
+    )

@@ -1,0 +1,56 @@
+"""Plain-text tables for the command line (no colour codes, so they paste into tickets)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sync.planner import Plan
+
+CELL_MAX = 60
+
+
+def _cell(value: Any) -> str:
+    text = "-" if value is None else str(value)
+    # Values come from OCI: show control characters instead of letting them move the cursor.
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= CELL_MAX else text[: CELL_MAX - 1] + "…"
+
+
+def render_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[_cell(c) for c in row] for row in rows]
+    widths = [len(h) for h in header]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def plan_rows(plan: Plan) -> list[tuple[str, str, Any, Any]]:
+    rows: list[tuple[str, str, Any, Any]] = []
+    changes = plan.changes()
+    if "displayName" in changes:
+        rows.append(("displayName", "", changes["displayName"]["old"], changes["displayName"]["new"]))
+    for key, diff in changes.get("freeformTags", {}).items():
+        rows.append(("freeformTags", key, diff["old"], diff["new"]))
+    for ns, keys in changes.get("definedTags", {}).items():
+        for key, diff in keys.items():
+            rows.append(("definedTags", f"{ns}.{key}", diff["old"], diff["new"]))
+    return rows
+
+
+def render_plan(plan: Plan) -> str:
+    rules = ", ".join(plan.matched_rules) or "none"
+    lines = [f"Backup {plan.backup_id or '(no id)'}", f"Matched rules: {rules}"]
+    rows = plan_rows(plan)
+    if plan.error:
+        lines.append(f"Rejected: {plan.error}. Nothing would be sent.")
+    elif rows:
+        lines.append(render_table(("FIELD", "KEY", "CURRENT", "PLANNED"), rows))
+        lines.append(f"{len(rows)} change(s): one update would be sent (if-match on the etag read).")
+    else:
+        lines.append("No change: already compliant, no update would be sent.")
+    lines += [f"warning: {w}" for w in plan.warnings]
+    return "\n".join(lines)
