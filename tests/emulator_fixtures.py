@@ -1,0 +1,69 @@
+"""Pytest fixtures for the local OCI emulator: api_key, emulator, core_client, os_client, identity_client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sync.emulator import SAMPLE_SEED_PATH, ApiKey, EmulatorServer, generate_api_key, load_seed
+
+OS_NAMESPACE = "examplens"
+
+
+@pytest.fixture(scope="session")
+def api_key(tmp_path_factory: pytest.TempPathFactory) -> ApiKey:
+    """A generated RSA key and an OCI config file ([DEFAULT]) in a session temp dir."""
+    return generate_api_key(tmp_path_factory.mktemp("oci-key"))
+
+
+@pytest.fixture
+def emulator(api_key: ApiKey) -> Iterator[EmulatorServer]:
+    """A running emulator with the sample seed; api_key's signatures are accepted."""
+    server = EmulatorServer(load_seed(SAMPLE_SEED_PATH))
+    server.register_api_key(api_key)
+    with server:
+        yield server
+
+
+def client_kwargs(url: str) -> dict[str, Any]:
+    """No SDK retries or circuit breaker, so each call is exactly one HTTP request."""
+    import oci
+
+    return {
+        "service_endpoint": url,
+        "retry_strategy": oci.retry.NoneRetryStrategy(),
+        "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
+        "timeout": (5, 30),
+    }
+
+
+def oci_config(api_key: ApiKey) -> dict[str, Any]:
+    import oci
+
+    return dict(oci.config.from_file(str(api_key.config_path)))
+
+
+@pytest.fixture
+def core_client(emulator: EmulatorServer, api_key: ApiKey) -> Any:
+    """oci.core.BlockstorageClient pointed at the emulator (no retries, no circuit breaker)."""
+    import oci
+
+    return oci.core.BlockstorageClient(oci_config(api_key), **client_kwargs(emulator.url))
+
+
+@pytest.fixture
+def os_client(emulator: EmulatorServer, api_key: ApiKey) -> Any:
+    """oci.object_storage.ObjectStorageClient pointed at the emulator."""
+    import oci
+
+    return oci.object_storage.ObjectStorageClient(oci_config(api_key), **client_kwargs(emulator.url))
+
+
+@pytest.fixture
+def identity_client(emulator: EmulatorServer, api_key: ApiKey) -> Any:
+    """oci.identity.IdentityClient pointed at the emulator."""
+    import oci
+
+    return oci.identity.IdentityClient(oci_config(api_key), **client_kwargs(emulator.url))
