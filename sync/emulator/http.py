@@ -193,6 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.headers.get("if-match"),
                     None,
                     fault="drop",
+                    client_request_id=client_id,
                 )
             )
             self.close_connection = True
@@ -237,6 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.headers.get("if-match"),
                 logged,
                 fault=decision.label,
+                client_request_id=client_id,
             )
         )
         self._send(reply, head_only=self.command == "HEAD")

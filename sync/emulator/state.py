@@ -79,6 +79,7 @@ class RequestRecord:
     body: str | None = None
     time: float = field(default_factory=time.time)
     fault: str | None = None
+    client_request_id: str | None = None
 
     def to_dict(self) -> Json:
         return asdict(self)

@@ -1,0 +1,90 @@
+"""`python -m sync emulator`: serve the local OCI emulator with a generated API key until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+
+from sync.emulator.faults import Faults
+from sync.emulator.http import EmulatorServer
+from sync.emulator.signing import generate_api_key
+from sync.emulator.state import SAMPLE_SEED_PATH, load_seed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sync emulator",
+        description="Local emulator of the OCI Block Storage, Identity and Object Storage "
+        "calls backup-tag-sync makes; the real oci SDK talks to it over HTTP.",
+    )
+    parser.add_argument("--seed", type=Path, default=SAMPLE_SEED_PATH, help="seed JSON file")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 429/500/503")
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="requests per second (0: off)")
+    parser.add_argument("--fault-seed", type=int, default=None, help="seed for injected faults")
+    parser.add_argument(
+        "--key-dir",
+        type=Path,
+        default=None,
+        help="where the API key and OCI config live (reused if present); default: a temp dir",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    return parser
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        faults = Faults(
+            latency_ms=args.latency_ms,
+            error_rate=args.error_rate,
+            rate_limit_rps=args.rate_limit,
+            seed=args.fault_seed,
+        )
+        backend = load_seed(args.seed)
+    except (OSError, ValueError) as exc:
+        print(f"emulator: {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="oci-emulator-") as tmp:
+        key_dir = args.key_dir if args.key_dir is not None else Path(tmp)
+        key = generate_api_key(key_dir, reuse=True)
+        server = EmulatorServer(backend, faults=faults, host=args.host, port=args.port, verbose=args.verbose)
+        server.register_api_key(key)
+        try:
+            server.start()
+        except OSError as exc:
+            print(f"emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return 2
+        url = server.url
+        print(f"OCI emulator listening on {url} (seed: {args.seed})")
+        print("Use it from another shell with:")
+        print(f"  export OCI_CORE_ENDPOINT={url}")
+        print(f"  export OCI_OBJECTSTORAGE_ENDPOINT={url}")
+        print(f"  export OCI_CONFIG_FILE={key.config_path}")
+        print("  export OCI_AUTH=config_file")
+        print(f"Admin: {url}/_emulator/requests  {url}/_emulator/state  POST {url}/_emulator/faults")
+        print("Ctrl-C stops it.", flush=True)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+            signal.signal(signal.SIGTERM, previous)
+    print("emulator stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
