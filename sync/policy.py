@@ -271,6 +271,17 @@ def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
     writes_def = {(ns, k) for r in rules for ns, keys in r.defined_tags.items() for k in keys}
     warnings = []
     for rule in rules:
+        for cond in rule.match.backup:
+            w = cond.where
+            if (
+                (w[0] == "display_name" and writes_name)
+                or (w[0] == "freeform_tags" and w[1] in writes_ff)
+                or (w[0] == "defined_tags" and (w[1], w[2]) in writes_def)
+            ):
+                warnings.append(
+                    f"rule {rule.name!r}: {cond.path} tests a value this policy writes,"
+                    " so the rule may stop matching after the first run"
+                )
         for t in rule.templates():
             for ref in t.references:
                 p = ref.path

@@ -1,0 +1,116 @@
+"""JSON log lines on a stream: one object per line, correlation ids set once, credentials scrubbed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+# Third-party loggers that must stay quiet whatever LOG_LEVEL says: the FDK sets the root
+# logger to DEBUG, and urllib3/oci debug lines carry URLs and headers.
+NOISY = ("oci", "urllib3", "fdk", "asyncio", "botocore", "boto3", "s3transfer", "httpx", "httpcore")
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+# Things that look like credentials, whatever field they arrive in.
+_SECRET_PATTERNS = (
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
+    re.compile(r"(?i)\b(Signature|Bearer)\s+[^\s\"']+(\s*[^\s\"']+=\"[^\"]*\",?)*"),
+    re.compile(r"(?i)(authorization|x-security-token|opc-obo-token)([\"']?\s*[:=]\s*)[^,}\n]+"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWT (e.g. an RPST)
+    re.compile(r"\bST\$[A-Za-z0-9_.\-]+"),  # resource principal keyId
+)
+_SECRET_KEYS = {"authorization", "token", "rpst", "private_key", "key_content", "pass_phrase", "signature"}
+
+
+def scrub(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: _redacted(m), text)
+    return text
+
+
+def _redacted(m: re.Match[str]) -> str:
+    if m.re.pattern.startswith("(?i)(authorization"):
+        return f"{m.group(1)}{m.group(2)}[redacted]"
+    return "[redacted]"
+
+
+def _clean(value: Any, key: str = "") -> Any:
+    if key.lower() in _SECRET_KEYS:
+        return "[redacted]"
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return scrub(str(value))
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object; `extra={...}` fields become top-level keys."""
+
+    def __init__(self, context: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.context = context if context is not None else {}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(self.context)
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
+        # json.dumps escapes newlines and control characters, so values from OCI cannot
+        # start a forged line of their own.
+        return json.dumps(_clean(entry), ensure_ascii=True, default=str)
+
+
+class _Context:
+    """Correlation fields (the Fn call id) added to every line until changed."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+
+
+CONTEXT = _Context()
+_HANDLER_NAME = "backup-tag-sync"
+
+
+def setup(level: str = "info", stream: TextIO | None = None) -> logging.Logger:
+    """Route the `sync` logger to one JSON handler on `stream` (stderr); quiet the rest."""
+    logger = logging.getLogger("sync")
+    numeric = LEVELS.get(level.strip().lower(), logging.INFO)
+    logger.setLevel(numeric)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(JsonFormatter(CONTEXT.fields))
+    logger.addHandler(handler)
+    for name in NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Anything else reaching the root logger (the FDK's own handler) stays at warning too.
+    logging.getLogger().setLevel(logging.WARNING)
+    return logger
+
+
+def set_context(**fields: Any) -> None:
+    CONTEXT.fields.clear()
+    CONTEXT.fields.update({k: v for k, v in fields.items() if v is not None})

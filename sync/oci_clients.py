@@ -1,0 +1,115 @@
+"""OCI authentication and clients, built once per process and shared by every invocation."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+AUTH_MODES = ("resource_principal", "instance_principal", "config_file")
+
+# (connect, read) seconds. Retries are ours and bounded by the invocation's deadline.
+CLIENT_TIMEOUT = (5.0, 20.0)
+
+
+class AuthError(Exception):
+    """Authentication could not be set up; the message says which setting to fix."""
+
+
+@dataclass(frozen=True)
+class OciSettings:
+    auth: str
+    config_file: str
+    profile: str
+    core_endpoint: str | None
+    objectstorage_endpoint: str | None
+    identity_endpoint: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OciSettings:
+        env = os.environ if env is None else env
+        default_auth = "resource_principal" if env.get("OCI_RESOURCE_PRINCIPAL_VERSION") else "config_file"
+        auth = (env.get("OCI_AUTH") or default_auth).strip().lower()
+        if auth not in AUTH_MODES:
+            raise AuthError(f"OCI_AUTH={auth!r} is not one of {', '.join(AUTH_MODES)}")
+        return cls(
+            auth=auth,
+            config_file=env.get("OCI_CONFIG_FILE") or "~/.oci/config",
+            profile=env.get("OCI_CONFIG_PROFILE") or "DEFAULT",
+            core_endpoint=env.get("OCI_CORE_ENDPOINT") or None,
+            objectstorage_endpoint=env.get("OCI_OBJECTSTORAGE_ENDPOINT") or None,
+            # Identity (ListCompartments, for recursive sweeps) lives on its own host in
+            # OCI; locally the emulator serves it beside Block Storage.
+            identity_endpoint=env.get("OCI_IDENTITY_ENDPOINT") or env.get("OCI_CORE_ENDPOINT") or None,
+        )
+
+
+class Clients:
+    """Lazily built SDK clients sharing one signer; safe to use from several threads."""
+
+    def __init__(self, settings: OciSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._auth: tuple[dict[str, Any], Any] | None = None
+        self._clients: dict[str, Any] = {}
+
+    def _config_and_signer(self) -> tuple[dict[str, Any], Any]:
+        if self._auth is not None:
+            return self._auth
+        import oci
+
+        s = self.settings
+        try:
+            if s.auth == "resource_principal":
+                signer = oci.auth.signers.get_resource_principals_signer()
+                self._auth = ({"region": signer.region}, signer)
+            elif s.auth == "instance_principal":
+                signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner()
+                self._auth = ({"region": signer.region}, signer)
+            else:
+                path = os.path.expanduser(s.config_file)
+                config = oci.config.from_file(path, s.profile)
+                self._auth = (config, None)
+        except Exception as exc:  # the SDK raises many types here; none may escape as a traceback
+            # str(exc) from the SDK names files and settings, never key material.
+            raise AuthError(f"{s.auth} authentication failed: {type(exc).__name__}: {exc}") from None
+        return self._auth
+
+    def _build(self, name: str, factory: Any, endpoint: str | None) -> Any:
+        with self._lock:
+            if name in self._clients:
+                return self._clients[name]
+            import oci
+
+            config, signer = self._config_and_signer()
+            kwargs: dict[str, Any] = {
+                "retry_strategy": oci.retry.NoneRetryStrategy(),
+                # A breaker opened by one bad minute would fail later invocations in this
+                # warm container without trying; our own retries are deadline-bounded.
+                "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
+                "timeout": CLIENT_TIMEOUT,
+            }
+            if signer is not None:
+                kwargs["signer"] = signer
+            if endpoint:
+                kwargs["service_endpoint"] = endpoint
+            client = factory(config, **kwargs)
+            self._clients[name] = client
+            return client
+
+    def blockstorage(self) -> Any:
+        from oci.core import BlockstorageClient
+
+        return self._build("blockstorage", BlockstorageClient, self.settings.core_endpoint)
+
+    def object_storage(self) -> Any:
+        from oci.object_storage import ObjectStorageClient
+
+        return self._build("object_storage", ObjectStorageClient, self.settings.objectstorage_endpoint)
+
+    def identity(self) -> Any:
+        from oci.identity import IdentityClient
+
+        return self._build("identity", IdentityClient, self.settings.identity_endpoint)

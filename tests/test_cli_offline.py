@@ -1,0 +1,76 @@
+"""The command line's offline commands: lint and plan on files."""
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from sync.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_lint_ok() -> None:
+    code, out, _ = run("lint", str(ROOT / "tag_policy.yaml"))
+    assert code == 0 and "OK, 2 rule(s)" in out
+
+
+def test_lint_errors_one_per_line_exit_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "version: 1\nrules:\n  - name: a\n    display_name: '${backup.nope}'\n"
+        "  - name: b\n    freeform_tags: {k: '${backup.type|exec}'}\n"
+    )
+    code, out, err = run("lint", str(bad))
+    lines = err.strip().splitlines()
+    assert code == 1 and out == ""
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{bad}: rule 'a' (rules[0]): display_name: unknown name")
+    assert "rule 'b' (rules[1]): freeform_tags.k: unknown filter 'exec'" in lines[1]
+
+
+def test_lint_missing_file() -> None:
+    code, _, err = run("lint", "/nope.yaml")
+    assert code == 1 and "cannot read policy file" in err
+
+
+def test_plan_table_from_samples() -> None:
+    code, out, err = run(
+        "plan",
+        "--policy", str(ROOT / "tag_policy.yaml"),
+        "--backup-json", str(ROOT / "samples/backup.json"),
+        "--volume-group-json", str(ROOT / "samples/volume_group.json"),
+        "--event", str(ROOT / "tests/data/events/createvolumegroupbackup-end.json"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Matched rules: rename-scheduled, provenance" in out
+    row = next(line for line in out.splitlines() if line.startswith("displayName"))
+    assert row.split()[-1] == "prod-db-vg-incremental-20261127-0400"
+    assert "one update would be sent" in out
+
+
+def test_plan_of_compliant_backup_says_no_change(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\nrules: [{name: a, freeform_tags: {ticket: OPS-1234}}]")
+    code, out, _ = run("plan", "--policy", str(policy), "--backup-json", str(ROOT / "samples/backup.json"))
+    assert code == 0 and "No change: already compliant" in out
+
+
+def test_plan_bad_json_is_one_line_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "b.json"
+    bad.write_bytes(b"\xff{")
+    code, _, err = run("plan", "--policy", str(ROOT / "tag_policy.yaml"), "--backup-json", str(bad))
+    assert code == 2 and err.strip() == f"error: backup {bad} is not UTF-8 text"
+
+
+def test_module_entry_point_runs() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sync", "lint", "tag_policy.yaml"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and "OK" in proc.stdout
