@@ -372,6 +372,7 @@ if [[ "$BUILD" == 1 ]]; then
 fi
 if [[ -n "$FN_JSON" ]]; then
 	FN_ID=$(json_field "{\"data\": $FN_JSON}" id)
+	[[ "$BUILD" == 1 ]] || info "kept $FN_ID (--skip-build: image not rebuilt)"
 else
 	FN_ID="<function-ocid>"
 fi

@@ -31,9 +31,13 @@ step() { log "" && log "==> $*"; }
 
 # Shell-quote a command line for display (copy-pasteable).
 quote_cmd() {
-	local out="" a
+	local out="" a q="'"
 	for a in "$@"; do
-		out+="$(printf '%q' "$a") "
+		if [[ "$a" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+			out+="$a "
+		else
+			out+="$q${a//$q/$q\\$q$q}$q "
+		fi
 	done
 	printf '%s' "${out% }"
 }
