@@ -388,7 +388,8 @@ class S3Source(_Remote):
     def _request_id_field(self, request_id: str | None) -> dict[str, Any]:
         return {"s3_request_id": request_id}
 
-    def _client(self) -> Any:
+    def client(self) -> Any:
+        """The boto3 S3 client, built on first use (FetchError naming the extra when boto3 is missing)."""
         if self._s3 is not None:
             return self._s3
         try:
@@ -409,7 +410,7 @@ class S3Source(_Remote):
         return self._s3
 
     def _fetch(self, if_none_match: str | None) -> Fetched:
-        client = self._client()
+        client = self.client()
         from botocore.exceptions import BotoCoreError, ClientError
 
         kwargs: dict[str, str] = {"Bucket": self.bucket, "Key": self.key}
@@ -421,7 +422,7 @@ class S3Source(_Remote):
             meta = exc.response.get("ResponseMetadata", {})
             error = exc.response.get("Error", {})
             status = meta.get("HTTPStatusCode")
-            request_id = meta.get("RequestId")
+            request_id = _s3_request_id(meta)
             if status == 304:
                 return Fetched(None, if_none_match, request_id)
             code, text = error.get("Code"), error.get("Message")
@@ -446,11 +447,25 @@ class S3Source(_Remote):
         except Exception as exc:  # the connection dropped mid-body
             raise FetchError(
                 f"S3 GetObject body could not be read: {type(exc).__name__}: {exc}",
-                {"operation": "GetObject", "s3_request_id": meta.get("RequestId")},
+                {"operation": "GetObject", "s3_request_id": _s3_request_id(meta)},
             ) from None
         finally:
             body_stream.close()
-        return Fetched(body, response.get("ETag"), meta.get("RequestId"))
+        return Fetched(body, response.get("ETag"), _s3_request_id(meta))
+
+
+def _s3_request_id(meta: Mapping[str, Any]) -> str | None:
+    """x-amz-request-id; botocore leaves RequestId empty on bodiless answers such as 304."""
+    headers = meta.get("HTTPHeaders") or {}
+    for value in (
+        meta.get("RequestId"),
+        headers.get("x-amz-request-id"),
+        headers.get("opc-request-id"),
+        headers.get("x-amzn-requestid"),
+    ):
+        if value:
+            return str(value)
+    return None
 
 
 def refresh_seconds_from_env(env: Mapping[str, str]) -> float:
