@@ -1,0 +1,13 @@
+"""OCI Functions entry point (`fdk /function/func.py handler`): the work is in sync.function."""
+
+import os
+import sys
+
+# The FDK loads this file by path; make its directory importable wherever it is run from.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from sync.function import handler  # noqa: E402
+
+__all__ = ["handler"]

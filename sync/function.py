@@ -1,0 +1,131 @@
+"""The Fn handler's body: state built once per container, one JSON answer per call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sync import logs
+from sync.engine import Engine, Outcome
+from sync.oci_clients import AuthError, Clients, OciSettings
+from sync.policy import Policy
+from sync.policy_source import PolicySource, source_from_env
+from sync.requests import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
+from sync.retry import Deadline
+
+log = logging.getLogger("sync.function")
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POLICY = str(ROOT / "tag_policy.yaml")
+TRUE = {"1", "true", "yes", "on"}
+
+
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in TRUE
+
+
+class App:
+    """What a warm container keeps between invocations: settings, clients, policy cache."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = dict(env)
+        logs.setup(self.env.get("LOG_LEVEL", "info"))
+        self.dry_run = env_flag(self.env, "DRY_RUN")
+        self.config_error: str | None = None
+        try:
+            settings = OciSettings.from_env(self.env)
+        except AuthError as exc:
+            self.config_error = str(exc)
+            settings = OciSettings.from_env({**self.env, "OCI_AUTH": "config_file"})
+        self.clients = Clients(settings)
+        self.source: PolicySource = source_from_env(self.env, lambda: self.clients, DEFAULT_POLICY)
+        self.engine = Engine(self.clients, self.load_policy)
+
+    def load_policy(self) -> Policy:
+        return self.source.load()
+
+    def handle(
+        self, body: bytes, call_id: str | None, deadline_iso: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one call: (HTTP status for Fn, JSON object). Never raises."""
+        logs.set_context(fn_call_id=call_id)
+        try:
+            request = parse_request(body)
+            outcome = self._dispatch(request, Deadline.from_fn(deadline_iso))
+        except Exception as exc:  # a bug must still answer JSON, not a traceback
+            log.exception("unexpected error", extra={"error_type": type(exc).__name__})
+            return 502, {"status": "failed", "error": f"internal error: {type(exc).__name__}"}
+        if isinstance(outcome, dict):
+            return 200, outcome
+        answer = outcome.to_json()
+        level = logging.ERROR if outcome.status == "failed" else logging.INFO
+        log.log(level, f"answered {outcome.status}", extra={"answer": answer})
+        # Only a transient failure fails the invocation, so the platform counts (and may retry)
+        # it; permanent outcomes are answers, not errors.
+        return (502 if outcome.transient else 200), answer
+
+    def _dispatch(self, request: Any, deadline: Deadline) -> Outcome | dict[str, Any]:
+        if isinstance(request, Rejected):
+            return Outcome("rejected", None, error=request.error)
+        if isinstance(request, Ignored):
+            return Outcome("ignored", request.backup_id, error=request.reason)
+        if self.config_error:
+            return Outcome("rejected", None, error=f"configuration: {self.config_error}")
+        if isinstance(request, BackupRequest):
+            return self.engine.sync_backup(
+                request.backup_id,
+                dry_run=request.dry_run or self.dry_run,
+                deadline=deadline,
+                event=request.event,
+            )
+        if isinstance(request, SweepRequest):
+            return self._sweep(request, deadline)
+        return Outcome("rejected", None, error="unsupported request")
+
+    def _sweep(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
+        try:
+            from sync.sweep import sweep_for_function
+        except ImportError:
+            return Outcome("rejected", None, error="sweep is not available in this build")
+        result: dict[str, Any] = sweep_for_function(self.engine, request, deadline, self.dry_run)
+        return result
+
+
+_APP: App | None = None
+_APP_LOCK = threading.Lock()
+
+
+def get_app() -> App:
+    global _APP
+    with _APP_LOCK:
+        if _APP is None:
+            _APP = App(os.environ)
+        return _APP
+
+
+def handler(ctx: Any, data: Any = None) -> Any:
+    """The FDK entry point: `fdk func.py handler`."""
+    from fdk import response
+
+    app = get_app()
+    body = data.getvalue() if hasattr(data, "getvalue") else (data or b"")
+    status, answer = app.handle(body, _safe(ctx.CallID), _safe(ctx.Deadline))
+    return response.Response(
+        ctx,
+        response_data=json.dumps(answer),
+        headers={"Content-Type": "application/json"},
+        status_code=status,
+    )
+
+
+def _safe(getter: Any) -> str | None:
+    try:
+        value = getter()
+    except Exception:
+        return None
+    return str(value) if value else None
