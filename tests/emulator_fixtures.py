@@ -1,13 +1,22 @@
-"""Pytest fixtures for the local OCI emulator: api_key, emulator, core_client, os_client, identity_client."""
+"""Pytest fixtures for the OCI emulator: api_key, emulator, make_emulator and SDK clients."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sync.emulator import SAMPLE_SEED_PATH, ApiKey, EmulatorServer, generate_api_key, load_seed
+from sync.emulator import (
+    SAMPLE_SEED_PATH,
+    ApiKey,
+    Backend,
+    EmulatorServer,
+    Faults,
+    generate_api_key,
+    load_seed,
+)
 
 OS_NAMESPACE = "examplens"
 
@@ -25,6 +34,36 @@ def emulator(api_key: ApiKey) -> Iterator[EmulatorServer]:
     server.register_api_key(api_key)
     with server:
         yield server
+
+
+@pytest.fixture
+def make_emulator(api_key: ApiKey) -> Iterator[Callable[..., EmulatorServer]]:
+    """Factory: make_emulator(seed=dict|path|None, faults=None, **backend_kwargs) -> started server.
+
+    Every server it starts accepts api_key and is stopped at teardown. backend_kwargs go to
+    Backend (e.g. creating_seconds=None keeps seeded CREATING backups CREATING).
+    """
+    servers: list[EmulatorServer] = []
+
+    def start(
+        seed: Mapping[str, Any] | str | Path | None = SAMPLE_SEED_PATH,
+        faults: Faults | None = None,
+        **backend_kwargs: Any,
+    ) -> EmulatorServer:
+        if seed is None:
+            backend = Backend(**backend_kwargs)
+        elif isinstance(seed, str | Path):
+            backend = load_seed(seed, **backend_kwargs)
+        else:
+            backend = Backend.from_seed(seed, **backend_kwargs)
+        server = EmulatorServer(backend, faults=faults)
+        server.register_api_key(api_key)
+        servers.append(server.start())
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 def client_kwargs(url: str) -> dict[str, Any]:

@@ -427,7 +427,7 @@ class EmulatorServer:
     # ---- admin -----------------------------------------------------------------------------
 
     def admin(self, method: str, path: str, query_string: str, body: bytes) -> _Reply:
-        """Unsigned /_emulator/ endpoints: requests, faults, state, reset-log, lifecycle."""
+        """Unsigned /_emulator/ endpoints: requests, faults, state, seed, reset-log, lifecycle."""
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(query_string).items()}
         try:
             payload: Any = json.loads(body) if body else {}
@@ -447,6 +447,11 @@ class EmulatorServer:
                 return _json_reply(200, self.faults.to_dict())
             if name == "state" and method == "GET":
                 return _json_reply(200, self.backend.snapshot())
+            if name == "seed" and method == "POST":
+                if not isinstance(payload, dict):
+                    raise ValueError("a seed must be a JSON object")
+                self.backend.load(payload)
+                return _json_reply(200, {"ok": True})
             if name == "reset-log" and method == "POST":
                 self.backend.reset_log()
                 return _json_reply(200, {"ok": True})

@@ -10,6 +10,7 @@ import hashlib
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -197,6 +198,7 @@ class Backend:
         creating_seconds: float | None = 2.0,
         creating_gets: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_log: int | None = 100_000,
     ) -> None:
         self.limits = limits
         self.creating_seconds = creating_seconds
@@ -210,7 +212,8 @@ class Backend:
         self._tag_namespaces: dict[str, set[str]] = {}
         self._buckets: dict[tuple[str, str], dict[str, _Object]] = {}
         self._object_versions = 0
-        self._log: list[RequestRecord] = []
+        # bounded so a long-running emulator does not grow without limit; oldest entries go first
+        self._log: deque[RequestRecord] = deque(maxlen=max_log)
         self._other_writer_count = 0
 
     # ---- seeding -------------------------------------------------------------------------

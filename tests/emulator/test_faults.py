@@ -198,3 +198,17 @@ def test_admin_endpoints(core_client: Any, emulator: EmulatorServer) -> None:
     assert admin(emulator, "reset-log", {})[0] == 200
     assert admin(emulator, "requests")[1] == []
     assert admin(emulator, "nope")[0] == 404
+
+
+def test_make_emulator_and_seed_endpoint(make_emulator: Any, api_key: Any) -> None:
+    from tests.emulator_fixtures import client_kwargs, oci_config
+
+    server = make_emulator(None, creating_seconds=None)
+    client = oci.core.BlockstorageClient(oci_config(api_key), **client_kwargs(server.url))
+    backup = {"id": "ocid1.volumegroupbackup.oc1..new", "compartmentId": "c", "lifecycleState": "CREATING"}
+    assert admin(server, "seed", {"volumeGroupBackups": [backup]})[0] == 200
+    assert admin(server, "seed", [1])[0] == 400
+    got = client.get_volume_group_backup("ocid1.volumegroupbackup.oc1..new")
+    assert got.data.lifecycle_state == "CREATING"  # creating_seconds=None: stays until told
+    err = service_error(client.update_volume_group_backup, "ocid1.volumegroupbackup.oc1..new", Details())
+    assert err.status == 409
