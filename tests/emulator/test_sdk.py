@@ -203,3 +203,30 @@ def test_opc_request_id_echoes_the_clients_id_as_prefix(core_client: Any, emulat
         assert rec.client_request_id  # the SDK sends one on every call
         assert rid.startswith(rec.client_request_id + "/")
         assert len(rid.split("/")) == 3
+
+
+def test_concurrent_read_modify_write_loses_no_tag(emulator: EmulatorServer, api_key: Any) -> None:
+    """Eight writers, each adding its own tag with etag-guarded PUTs and retrying on 412."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.emulator_fixtures import client_kwargs, oci_config
+
+    def writer(n: int) -> int:
+        client = oci.core.BlockstorageClient(oci_config(api_key), **client_kwargs(emulator.url))
+        for attempt in range(50):
+            got = client.get_volume_group_backup(B1)
+            tags = {**got.data.freeform_tags, f"writer-{n}": "yes"}
+            try:
+                client.update_volume_group_backup(
+                    B1, Details(freeform_tags=tags), if_match=got.headers["etag"]
+                )
+                return attempt
+            except oci.exceptions.ServiceError as err:
+                assert err.status == 412
+        raise AssertionError("writer never won")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(writer, range(8)))
+    final = emulator.backend.get_volume_group_backup(B1)[0]["freeformTags"]
+    assert {f"writer-{n}" for n in range(8)} <= set(final)
+    assert emulator.backend.count("UpdateVolumeGroupBackup", status=200) == 8
