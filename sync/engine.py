@@ -78,6 +78,10 @@ class CallFailed(Exception):
         self.retry_after = retry_after
 
 
+VolumeGroupLookup = Callable[[str, "str | None", Deadline], "dict[str, Any] | None"]
+"""(volume_group_id, backup_id, deadline) -> the volume group (snake_case) or None; e.g. a sweep's cache."""
+
+
 class Limiter(Protocol):
     """Shared pacing for many concurrent calls (the sweep); the single-event path has none."""
 
@@ -160,13 +164,13 @@ class Engine:
     def _log_failure(
         self, failure: CallFailed, backup_id: str | None, attempt: int, will_retry: bool
     ) -> None:
+        # The line's "message" is OCI's own message, as PRODUCT.md's log contract says.
         log.error(
-            f"{failure.operation} failed: {failure.status} {failure.code}",
+            failure.message or f"{failure.operation} failed",
             extra={
                 "operation": failure.operation,
                 "status": failure.status,
                 "code": failure.code,
-                "message": failure.message,
                 "opc_request_id": failure.opc_request_id,
                 "volume_group_backup_id": backup_id,
                 "attempt": attempt + 1,
@@ -183,14 +187,18 @@ class Engine:
         dry_run: bool,
         deadline: Deadline,
         event: EventInfo | None = None,
+        volume_groups: VolumeGroupLookup | None = None,
     ) -> Outcome:
-        """Bring one backup in line with the policy. Never raises."""
+        """Bring one backup in line with the policy. Never raises.
+
+        volume_groups, when given, replaces GetVolumeGroup (a sweep shares one cache).
+        """
         try:
             policy = self.policy()
         except PolicyError as exc:
             return Outcome("rejected", backup_id, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
         try:
-            return self._sync(policy, backup_id, dry_run, deadline, event)
+            return self._sync(policy, backup_id, dry_run, deadline, event, volume_groups)
         except CallFailed as failure:
             status = "not_found" if failure.status == 404 else "failed"
             return Outcome(
@@ -211,6 +219,7 @@ class Engine:
         dry_run: bool,
         deadline: Deadline,
         event: EventInfo | None,
+        volume_groups: VolumeGroupLookup | None = None,
     ) -> Outcome:
         client = self.clients.blockstorage()
         event_ctx = event.as_context() if event else None
@@ -228,7 +237,7 @@ class Engine:
                 return Outcome(
                     "ignored", backup_id, opc_request_id=got.request_id, error=f"backup is {state}"
                 )
-            result = self._plan(policy, backup, deadline, event_ctx)
+            result = self._plan(policy, backup, deadline, event_ctx, volume_groups)
             base = _Extras(list(result.warnings), list(result.matched_rules))
             if result.error:
                 return Outcome(
@@ -304,11 +313,13 @@ class Engine:
         backup: dict[str, Any],
         deadline: Deadline,
         event_ctx: dict[str, Any] | None,
+        volume_groups: VolumeGroupLookup | None = None,
     ) -> Plan:
         volume_group = None
         vg_id = backup.get("volume_group_id")
         if vg_id and needs_volume_group(policy, backup):
-            volume_group = self.get_volume_group(vg_id, backup.get("id"), deadline)
+            lookup = volume_groups or self.get_volume_group
+            volume_group = lookup(vg_id, backup.get("id"), deadline)
         return plan(policy, backup, volume_group, event_ctx)
 
     def get_volume_group(

@@ -1,0 +1,214 @@
+"""The function end to end: real FDK on a unix socket, real oci SDK, the emulator as OCI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.emulator import ApiKey, EmulatorServer, generate_api_key
+from sync.fnrunner import FdkProcess
+
+EVENTS = Path(__file__).resolve().parent / "data" / "events"
+BACKUP_1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"
+CREATE_EVENT = (EVENTS / "createvolumegroupbackup-end.json").read_bytes()
+
+
+def function_env(emulator: EmulatorServer, key: ApiKey, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "OCI_AUTH": "config_file",
+        "OCI_CONFIG_FILE": str(key.config_path),
+        "OCI_CORE_ENDPOINT": emulator.url,
+        "OCI_OBJECTSTORAGE_ENDPOINT": emulator.url,
+        "LOG_LEVEL": "info",
+        **extra,
+    }
+
+
+@pytest.fixture
+def fn(emulator: EmulatorServer, api_key: ApiKey) -> Iterator[FdkProcess]:
+    with FdkProcess(function_env(emulator, api_key)) as proc:
+        yield proc
+
+
+def backup(emulator: EmulatorServer, backup_id: str = BACKUP_1) -> dict[str, Any]:
+    return emulator.backend.get_volume_group_backup(backup_id)[0]
+
+
+def test_scheduled_backup_is_renamed_and_tagged_keeping_other_tags(
+    fn: FdkProcess, emulator: EmulatorServer
+) -> None:
+    before = backup(emulator)
+    reply = fn.call(CREATE_EVENT)
+    assert reply.status == 200
+    assert reply.headers["content-type"] == "application/json"
+    answer = reply.json()
+    assert answer["status"] == "updated"
+    assert answer["volumeGroupBackupId"] == BACKUP_1
+    after = backup(emulator)
+    assert after["displayName"] == "prod-db-vg-incremental-20261127-0400"
+    assert after["freeformTags"]["backup-kind"] == "scheduled"
+    assert after["freeformTags"]["source-volume-group"] == "prod-db-vg"
+    assert after["definedTags"]["Operations"]["CostCenter"] == "cc-1234"
+    # Nothing the backup had is lost: other people's freeform tags and Oracle-Tags stay.
+    for key, value in before["freeformTags"].items():
+        assert after["freeformTags"][key] == value
+    for ns, keys in before["definedTags"].items():
+        for key, value in keys.items():
+            assert after["definedTags"][ns][key] == value
+    puts = emulator.backend.requests("UpdateVolumeGroupBackup")
+    assert len(puts) == 1 and puts[0].if_match  # guarded by the GET's etag
+    assert answer["opcRequestId"] == puts[0].opc_request_id
+    updated = [e for e in fn.log_lines() if e.get("message") == "updated"]
+    assert updated and updated[0]["opc_request_id"] == puts[0].opc_request_id
+    assert updated[0]["fn_call_id"] == reply.call_id
+
+
+def test_same_event_twice_is_unchanged_with_no_second_put(fn: FdkProcess, emulator: EmulatorServer) -> None:
+    assert fn.call(CREATE_EVENT).json()["status"] == "updated"
+    second = fn.call(CREATE_EVENT).json()
+    assert second["status"] == "unchanged" and second["changes"] == {}
+    assert emulator.backend.count("UpdateVolumeGroupBackup") == 1
+
+
+def test_own_update_event_is_ignored_without_any_oci_call(fn: FdkProcess, emulator: EmulatorServer) -> None:
+    reply = fn.call((EVENTS / "updatevolumegroupbackup.json").read_bytes())
+    assert reply.status == 200 and reply.json()["status"] == "ignored"
+    assert emulator.backend.requests() == []
+
+
+def test_manual_dry_run_plans_and_writes_nothing(fn: FdkProcess, emulator: EmulatorServer) -> None:
+    answer = fn.call((EVENTS / "manual.json").read_bytes()).json()
+    assert answer["status"] == "planned"
+    assert answer["changes"]["displayName"]["new"] == "prod-db-vg-incremental-20261127-0400"
+    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+
+
+def test_412_race_keeps_the_other_writers_change_and_the_policys(
+    fn: FdkProcess, emulator: EmulatorServer
+) -> None:
+    emulator.faults.update({"race_412_next": 2})
+    answer = fn.call(CREATE_EVENT).json()
+    assert answer["status"] == "updated"
+    after = backup(emulator)
+    assert after["freeformTags"]["other-writer"] == "2"  # the other writer's last change
+    assert after["freeformTags"]["backup-kind"] == "scheduled"
+    assert after["displayName"] == "prod-db-vg-incremental-20261127-0400"
+    assert emulator.backend.count("UpdateVolumeGroupBackup", 412) == 2
+    assert emulator.backend.count("UpdateVolumeGroupBackup", 200) == 1
+    assert emulator.backend.count("GetVolumeGroupBackup") == 3  # read again after each 412
+
+
+def test_injected_500s_end_failed_with_the_servers_request_id_logged(
+    fn: FdkProcess, emulator: EmulatorServer
+) -> None:
+    emulator.faults.update(
+        {"error_rate": 1.0, "error_mix": {500: 1.0}, "operations": ["UpdateVolumeGroupBackup"], "seed": 1}
+    )
+    reply = fn.call(CREATE_EVENT, deadline_seconds=4)
+    # Transient and out of time: the invocation fails so the platform counts it.
+    assert reply.status == 502
+    answer = reply.json()
+    assert answer["status"] == "failed"
+    last_put = emulator.backend.requests("UpdateVolumeGroupBackup")[-1]
+    assert last_put.status == 500
+    assert answer["opcRequestId"] == last_put.opc_request_id
+    errors = [
+        e for e in fn.log_lines() if e["level"] == "error" and e.get("operation") == "UpdateVolumeGroupBackup"
+    ]
+    assert {e["opc_request_id"] for e in errors} == {
+        r.opc_request_id for r in emulator.backend.requests("UpdateVolumeGroupBackup")
+    }
+    for entry in errors:
+        assert entry["status"] == 500 and entry["code"] and entry["message"]
+        assert entry["volume_group_backup_id"] == BACKUP_1
+    assert errors[-1]["will_retry"] is False
+
+
+def test_missing_backup_is_not_found(fn: FdkProcess, emulator: EmulatorServer) -> None:
+    body = {"volumeGroupBackupId": "ocid1.volumegroupbackup.oc1.iad.doesnotexist"}
+    reply = fn.call(body)
+    assert reply.status == 200
+    answer = reply.json()
+    assert answer["status"] == "not_found"
+    assert answer["opcRequestId"] == emulator.backend.requests("GetVolumeGroupBackup")[0].opc_request_id
+
+
+def test_bad_signature_fails_with_401_and_its_request_id(emulator: EmulatorServer, tmp_path: Path) -> None:
+    stranger = generate_api_key(tmp_path)  # a key the emulator does not know
+    with FdkProcess(function_env(emulator, stranger)) as proc:
+        reply = proc.call(CREATE_EVENT)
+        lines = proc.log_lines()
+    assert reply.status == 200  # permanent: an answer, not a failed invocation
+    answer = reply.json()
+    assert answer["status"] == "failed" and "401" in answer["error"]
+    rec = emulator.backend.requests("GetVolumeGroupBackup")
+    assert len(rec) == 1 and rec[0].status == 401  # not retried
+    assert answer["opcRequestId"] == rec[0].opc_request_id
+    logged = [e for e in lines if e.get("code") == "NotAuthenticated"]
+    assert logged and logged[0]["opc_request_id"] == rec[0].opc_request_id
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b"\xff\xfe\x00",
+        b"[]",
+        b'{"volumeGroupBackupId": "ocid1.volume.oc1.iad.aaaa"}',
+        b'{"eventType": "com.oraclecloud.blockvolumes.createvolumegroupbackup.end", "data": {}}',
+        b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}',
+    ],
+    ids=["empty", "truncated", "not-utf8", "list", "wrong-ocid", "no-resource", "huge"],
+)
+def test_malformed_bodies_are_rejected_with_200(
+    fn: FdkProcess, emulator: EmulatorServer, body: bytes
+) -> None:
+    reply = fn.call(body)
+    assert reply.status == 200
+    answer = reply.json()
+    assert answer["status"] == "rejected" and answer["error"]
+    assert emulator.backend.requests() == []
+
+
+def test_invalid_policy_rejects_every_call_with_the_reason(emulator: EmulatorServer, api_key: ApiKey) -> None:
+    env = function_env(
+        emulator, api_key, TAG_POLICY="version: 1\nrules: [{name: a, display_name: '${backup.nope}'}]"
+    )
+    with FdkProcess(env) as proc:
+        answers = [proc.call(CREATE_EVENT).json() for _ in range(2)]
+    for answer in answers:
+        assert answer["status"] == "rejected"
+        assert "rule 'a' (rules[0]): display_name: unknown name" in answer["error"]
+    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+
+
+def test_no_credential_in_any_log_line(emulator: EmulatorServer, api_key: ApiKey) -> None:
+    env = function_env(emulator, api_key, LOG_LEVEL="debug")
+    with FdkProcess(env) as proc:
+        emulator.faults.update({"race_412_next": 1})
+        proc.call(CREATE_EVENT)
+        proc.call({"volumeGroupBackupId": "ocid1.volumegroupbackup.oc1.iad.doesnotexist"})
+        text = proc.stderr_text()
+    assert text.strip(), "expected log output at debug level"
+    key_pem = api_key.private_key_path.read_text()
+    key_lines = [line for line in key_pem.splitlines() if line and "-----" not in line]
+    forbidden = [
+        "PRIVATE KEY",
+        "Signature version",
+        'signature="',
+        "keyId=",
+        '"authorization"',
+        "authorization:",
+        *key_lines,
+    ]
+    for needle in forbidden:
+        assert needle.lower() not in text.lower(), needle
+    for line in text.splitlines():
+        if line.startswith("{"):
+            json.loads(line)  # every line we write is one JSON object
