@@ -43,6 +43,7 @@ class FaultDecision:
     code: str | None = None
     retry_after: int | None = None
     race_412: bool = False
+    slow: bool = False
 
     @property
     def label(self) -> str | None:
@@ -52,8 +53,8 @@ class FaultDecision:
             return f"error:{self.status}"
         if self.race_412:
             return "race_412"
-        if self.delay_seconds:
-            return "delay"
+        if self.slow:
+            return "slow"
         return None
 
 
@@ -173,10 +174,11 @@ class Faults:
             # Draw every random number on every request so a seed gives the same sequence
             # regardless of which switches are on.
             r_drop, r_slow, r_err, r_mix = (self._rng.random() for _ in range(4))
-            if targeted and r_slow < self.slow_rate:
+            slow = targeted and r_slow < self.slow_rate
+            if slow:
                 delay += self.slow_seconds
             if targeted and r_drop < self.drop_rate:
-                return FaultDecision(delay_seconds=delay, drop=True)
+                return FaultDecision(delay_seconds=delay, drop=True, slow=slow)
             if targeted and r_err < self.error_rate:
                 status = self._pick_status(r_mix)
                 return FaultDecision(
@@ -184,12 +186,13 @@ class Faults:
                     status=status,
                     code=ERROR_CODES[status],
                     retry_after=self.retry_after_seconds if status == 429 else None,
+                    slow=slow,
                 )
             race = False
             if operation == "UpdateVolumeGroupBackup" and self.race_412_next > 0:
                 self.race_412_next -= 1
                 race = True
-            return FaultDecision(delay_seconds=delay, race_412=race)
+            return FaultDecision(delay_seconds=delay, race_412=race, slow=slow)
 
     def _pick_status(self, draw: float) -> int:
         items = [(s, w) for s, w in sorted(self.error_mix.items()) if w > 0]

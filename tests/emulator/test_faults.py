@@ -48,6 +48,7 @@ def test_latency_is_added_to_every_request(core_client: Any, emulator: EmulatorS
     start = time.monotonic()
     core_client.get_volume_group_backup(B1)
     assert time.monotonic() - start >= 0.2
+    assert [r.fault for r in emulator.backend.requests()] == [None]
 
 
 @pytest.mark.parametrize(
@@ -149,7 +150,7 @@ def test_seeded_faults_repeat_exactly() -> None:
     first, second = run(), run()
     assert first == second
     labels = set(first)
-    assert {"drop", "error:429", "error:500", "error:503", "delay", None} <= labels
+    assert {"drop", "error:429", "error:500", "error:503", "slow", None} <= labels
 
 
 def test_error_mix_weights_are_respected() -> None:
