@@ -78,7 +78,7 @@ class CallFailed(Exception):
         self.retry_after = retry_after
 
 
-VolumeGroupLookup = Callable[[str, "str | None", Deadline], "dict[str, Any] | None"]
+VolumeGroupLookup = Callable[[str, str | None, Deadline], dict[str, Any] | None]
 """(volume_group_id, backup_id, deadline) -> the volume group (snake_case) or None; e.g. a sweep's cache."""
 
 
