@@ -96,7 +96,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--volume-group-json", metavar="FILE", help="its volume group (JSON)")
     p.add_argument("--event", metavar="FILE", help="the event that reported the backup")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser(
+        "emulator", help="serve the local OCI emulator (see `python -m sync emulator --help`)", add_help=False
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_emulator)
+
+    p = sub.add_parser("demo", help="emulator + function under the real FDK + a sample event, end to end")
+    p.set_defaults(func=cmd_demo)
     return parser
+
+
+def cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from sync.emulator.cli import main as emulator_main
+
+    return emulator_main(list(args.args))
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from sync.demo import run
+
+    return run(out)
 
 
 Command = Callable[[argparse.Namespace, TextIO, TextIO], int]

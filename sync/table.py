@@ -7,7 +7,7 @@ from typing import Any
 
 from sync.planner import Plan
 
-CELL_MAX = 60
+CELL_MAX = 80
 
 
 def _cell(value: Any) -> str:

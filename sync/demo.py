@@ -1,0 +1,77 @@
+"""`python -m sync demo`: the emulator, the function under the real FDK, one sample event, before and after."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from sync.emulator import SAMPLE_SEED_PATH, EmulatorServer, generate_api_key, load_seed
+from sync.fnrunner import ROOT, FdkProcess
+from sync.table import render_table
+
+SAMPLE_EVENT = ROOT / "samples" / "event.json"
+
+
+def _tag_rows(resource: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    rows: list[tuple[str, str, Any]] = [("displayName", "", resource.get("displayName"))]
+    for key, value in sorted((resource.get("freeformTags") or {}).items()):
+        rows.append(("freeformTags", key, value))
+    for ns, keys in sorted((resource.get("definedTags") or {}).items()):
+        for key, value in sorted(keys.items()):
+            rows.append(("definedTags", f"{ns}.{key}", value))
+    return rows
+
+
+def _show(title: str, resource: dict[str, Any], out: TextIO) -> None:
+    print(f"\n{title}", file=out)
+    print(render_table(("FIELD", "KEY", "VALUE"), _tag_rows(resource)), file=out)
+
+
+def run(out: TextIO = sys.stdout, event_path: Path = SAMPLE_EVENT) -> int:
+    started = time.monotonic()
+    event = event_path.read_bytes()
+    backup_id = json.loads(event)["data"]["resourceId"]
+    with tempfile.TemporaryDirectory(prefix="bts-demo-") as tmp:
+        key = generate_api_key(Path(tmp))
+        server = EmulatorServer(load_seed(SAMPLE_SEED_PATH))
+        server.register_api_key(key)
+        with server:
+            print(f"OCI emulator listening on {server.url} (signatures checked)", file=out)
+            _show("Backup before:", server.backend.get_volume_group_backup(backup_id)[0], out)
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "OCI_AUTH": "config_file",
+                "OCI_CONFIG_FILE": str(key.config_path),
+                "OCI_CORE_ENDPOINT": server.url,
+                "OCI_OBJECTSTORAGE_ENDPOINT": server.url,
+                "LOG_LEVEL": "info",
+            }
+            with FdkProcess(env) as fn:
+                print(f"\nFunction running under the Fn FDK on unix socket {fn.socket_path}", file=out)
+                print(f"Sending {event_path.name} as Fn would (POST /call) ...", file=out)
+                first = fn.call(event)
+                print(f"\nFunction answered HTTP {first.status}:", file=out)
+                print(json.dumps(first.json(), indent=2), file=out)
+                _show("Backup after:", server.backend.get_volume_group_backup(backup_id)[0], out)
+                calls = [f"{r.method} {r.operation} -> {r.status}" for r in server.backend.requests()]
+                print("\nOCI calls made: " + "; ".join(calls), file=out)
+                server.backend.reset_log()
+                second = fn.call(event).json()
+                again = len(server.backend.requests())
+                print(
+                    f"\nSame event again (OCI Events may deliver twice): {second['status']},"
+                    f" {again} OCI call(s), no update sent",
+                    file=out,
+                )
+    ok = first.status == 200 and first.json().get("status") == "updated" and second["status"] == "unchanged"
+    print(f"\nDemo {'finished' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s", file=out)
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run()
