@@ -1,4 +1,4 @@
-"""`python -m sync demo`: the emulator, the function under the real FDK, one sample event, before and after."""
+"""`python -m sync demo`: emulator, function under the real FDK, a sample event, before and after."""
 
 from __future__ import annotations
 
