@@ -97,11 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event", metavar="FILE", help="the event that reported the backup")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser(
-        "emulator", help="serve the local OCI emulator (see `python -m sync emulator --help`)", add_help=False
-    )
-    p.add_argument("args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_emulator)
+    sub.add_parser("emulator", help="serve the local OCI emulator (`python -m sync emulator --help`)")
 
     p = sub.add_parser("demo", help="emulator + function under the real FDK + a sample event, end to end")
     p.set_defaults(func=cmd_demo)
@@ -126,6 +122,12 @@ Command = Callable[[argparse.Namespace, TextIO, TextIO], int]
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        # The emulator has its own parser (and --help); hand it the rest untouched.
+        from sync.emulator.cli import main as emulator_main  # noqa: PLC0415
+
+        return emulator_main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
