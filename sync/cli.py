@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
         # The emulator has its own parser (and --help); hand it the rest untouched.
-        from sync.emulator.cli import main as emulator_main  # noqa: PLC0415
+        from sync.emulator.cli import main as emulator_main
 
         return emulator_main(argv[1:])
     parser = build_parser()
