@@ -309,11 +309,12 @@ confirm "Create or update these resources?"
 step "Functions application '$APP'"
 APPS=$(oci_read fn application list --compartment-id "$COMPARTMENT" --display-name "$APP" --all) ||
 	die "cannot list applications in $COMPARTMENT"
-APP_JSON=$(find_named "$APPS" display-name "$APP")
+lookup "$APPS" display-name "$APP"
+APP_JSON=$FOUND_JSON
 APP_MARKED=0
 if [[ -n "$APP_JSON" ]]; then
-	APP_ID=$(json_field "{\"data\": $APP_JSON}" id)
-	if is_marked "$APP_JSON"; then APP_MARKED=1; fi
+	APP_ID=$FOUND_ID
+	APP_MARKED=$FOUND_MARKED
 	if [[ "$(printf '{"data": %s}' "$APP_JSON" | S="$SUBNET" json_eval 'E["S"] in (items[0].get("subnet-ids") or [])')" != true ]]; then
 		warn "application '$APP' exists with other subnets ($(printf '{"data": %s}' "$APP_JSON" | json_eval 'items[0].get("subnet-ids")')); an application's subnets cannot be changed: kept as is"
 	fi
@@ -350,7 +351,8 @@ find_function() {
 	if [[ "$APP_ID" == "<"* ]]; then return 0; fi
 	fl=$(oci_read fn function list --application-id "$APP_ID" --display-name "$FUNC_NAME" --all) ||
 		die "cannot list functions of application $APP_ID"
-	find_named "$fl" display-name "$FUNC_NAME"
+	lookup "$fl" display-name "$FUNC_NAME"
+	printf '%s' "$FOUND_JSON"
 }
 FN_JSON=$(find_function)
 FN_EXISTED=0
@@ -391,15 +393,25 @@ FN_FULL='{}'
 if [[ "$FN_ID" != "<"* ]]; then
 	FN_FULL=$(oci_read fn function get --function-id "$FN_ID") || die "cannot read function $FN_ID"
 fi
-export POLICY_URI LOG_LEVEL DRY_RUN_WRITES
 POLICY_INLINE=""
-[[ -n "$POLICY_FILE" ]] && POLICY_INLINE=$(cat "$POLICY_FILE")
-export POLICY_INLINE
-NEW_CONFIG=$(printf '%s' "$FN_FULL" | python3 -c '
+[[ -z "$POLICY_FILE" ]] || POLICY_INLINE=$(cat "$POLICY_FILE")
+OWN_FN=0
+# Tag the function when this deployment owns it (its application carries the
+# marker, or it was created by this run).
+[[ "$APP_MARKED" == 1 || "$FN_EXISTED" == 0 ]] && OWN_FN=1
+# One python call: prints 5 lines: desired config, current config, current
+# tags, desired tags (all compact sorted JSON) and the config for display.
+# Keys this script does not own (e.g. S3_ENDPOINT_URL) are kept.
+{
+	IFS= read -r NEW_CONFIG && IFS= read -r CUR_CONFIG && IFS= read -r CUR_FN_TAGS &&
+		IFS= read -r NEW_FN_TAGS && IFS= read -r shown_config
+} < <(printf '%s' "$FN_FULL" | POLICY_URI="$POLICY_URI" POLICY_INLINE="$POLICY_INLINE" \
+	LOG_LEVEL="$LOG_LEVEL" DRY_RUN_WRITES="$DRY_RUN_WRITES" OWN_FN="$OWN_FN" python3 -c '
 import json, os, sys
 raw = sys.stdin.read()
 d = json.loads(raw) if raw.strip() else {}
-cur = dict((d.get("data") or {}).get("config") or {})
+fn = d.get("data") or {}
+cur = dict(fn.get("config") or {})
 new = dict(cur)
 if os.environ["POLICY_URI"]:
     new.pop("TAG_POLICY", None)
@@ -409,17 +421,11 @@ elif os.environ["POLICY_INLINE"]:
     new["TAG_POLICY"] = os.environ["POLICY_INLINE"]
 new["LOG_LEVEL"] = os.environ["LOG_LEVEL"] or cur.get("LOG_LEVEL") or "info"
 new["DRY_RUN"] = "true" if os.environ["DRY_RUN_WRITES"] == "1" else "false"
-print(json.dumps(new, sort_keys=True))')
-CUR_CONFIG=$(printf '%s' "$FN_FULL" | json_eval 'first(o.get("config") or {} for o in items) or {}')
-CUR_FN_TAGS=$(printf '%s' "$FN_FULL" | json_eval 'first(o.get("freeform-tags") or {} for o in items) or {}')
-NEW_FN_TAGS=$CUR_FN_TAGS
-# Tag the function when this deployment owns it (its application carries the
-# marker, or it was created by this run).
-if [[ "$APP_MARKED" == 1 || "$FN_EXISTED" == 0 ]]; then
-	NEW_FN_TAGS=$(printf '{"data": {"freeform-tags": %s}}' "$CUR_FN_TAGS" | json_eval \
-		'dict(items[0]["freeform-tags"], **{"managed-by": "backup-tag-sync"})')
-fi
-shown_config=$(printf '%s' "$NEW_CONFIG" | json_eval '{k: (v if k != "TAG_POLICY" else "<%d chars>" % len(v)) for k, v in d.items()}')
+tags = dict(fn.get("freeform-tags") or {})
+new_tags = dict(tags, **{"managed-by": "backup-tag-sync"}) if os.environ["OWN_FN"] == "1" else tags
+shown = {k: (v if k != "TAG_POLICY" else "<%d chars>" % len(v)) for k, v in new.items()}
+for x in (new, cur, tags, new_tags, shown):
+    print(json.dumps(x, sort_keys=True))')
 if [[ "$NEW_CONFIG" == "$CUR_CONFIG" && "$NEW_FN_TAGS" == "$CUR_FN_TAGS" ]]; then
 	info "config unchanged: $shown_config"
 	record config "$FUNC_NAME" kept "$shown_config"
@@ -442,13 +448,14 @@ step "Dynamic group '$DG_NAME'"
 MATCHING_RULE="ALL {resource.type = 'fnfunc', resource.id = '$FN_ID'}"
 DGS=$(oci_read iam dynamic-group list --compartment-id "$TENANCY" --name "$DG_NAME" --all) ||
 	die "cannot list dynamic groups in the tenancy (you need to be allowed to manage dynamic-groups)"
-DG_JSON=$(find_named "$DGS" name "$DG_NAME")
+lookup "$DGS" name "$DG_NAME"
+DG_JSON=$FOUND_JSON
 if [[ -n "$DG_JSON" ]]; then
-	is_marked "$DG_JSON" ||
+	[[ "$FOUND_MARKED" == 1 ]] ||
 		die "a dynamic group named '$DG_NAME' exists but has no managed-by=backup-tag-sync tag, so it is not ours to change. Fix: pass --name-prefix to use other names"
-	DG_ID=$(json_field "{\"data\": $DG_JSON}" id)
-	cur_rule=$(printf '{"data": %s}' "$DG_JSON" | json_eval 'norm(items[0].get("matching-rule", ""))')
-	if [[ "$cur_rule" == "$(printf '{}' | R="$MATCHING_RULE" json_eval 'norm(E["R"])')" ]]; then
+	DG_ID=$FOUND_ID
+	cur_rule=$(printf '{"data": %s}' "$DG_JSON" | json_eval 'items[0].get("matching-rule", "")')
+	if [[ "$(printf '%s' "$cur_rule" | tr -s ' ')" == "$(printf '%s' "$MATCHING_RULE" | tr -s ' ')" ]]; then
 		info "kept $DG_ID"
 		record dynamic-group "$DG_NAME" kept "$DG_ID"
 	else
@@ -470,11 +477,12 @@ step "IAM policy '$POLICY_NAME'"
 printf '%s' "$STATEMENTS" | json_eval '"\n".join("    " + s for s in d)' >&2
 POLICIES=$(oci_read iam policy list --compartment-id "$TENANCY" --name "$POLICY_NAME" --all) ||
 	die "cannot list policies in the tenancy"
-POL_JSON=$(find_named "$POLICIES" name "$POLICY_NAME")
+lookup "$POLICIES" name "$POLICY_NAME"
+POL_JSON=$FOUND_JSON
 if [[ -n "$POL_JSON" ]]; then
-	is_marked "$POL_JSON" ||
+	[[ "$FOUND_MARKED" == 1 ]] ||
 		die "a policy named '$POLICY_NAME' exists but has no managed-by=backup-tag-sync tag, so it is not ours to change. Fix: pass --name-prefix to use other names"
-	POL_ID=$(json_field "{\"data\": $POL_JSON}" id)
+	POL_ID=$FOUND_ID
 	# Compare ignoring whitespace runs and order (OCI keeps statements as sent).
 	same=$(printf '{"data": %s}' "$POL_JSON" | S="$STATEMENTS" json_eval \
 		'sorted(norm(s) for s in items[0].get("statements") or []) == sorted(norm(s) for s in json.loads(E["S"]))')
@@ -501,17 +509,19 @@ ACTIONS=$(desired_actions "$FN_ID")
 info "condition: $CONDITION"
 RULES=$(oci_read events rule list --compartment-id "$RULE_COMPARTMENT" --display-name "$RULE_NAME" --all) ||
 	die "cannot list Events rules in $RULE_COMPARTMENT"
-RULE_SUMMARY=$(find_named "$RULES" display-name "$RULE_NAME")
-if [[ -n "$RULE_SUMMARY" ]]; then
-	is_marked "$RULE_SUMMARY" ||
+lookup "$RULES" display-name "$RULE_NAME"
+if [[ -n "$FOUND_JSON" ]]; then
+	[[ "$FOUND_MARKED" == 1 ]] ||
 		die "an Events rule named '$RULE_NAME' exists but has no managed-by=backup-tag-sync tag, so it is not ours to change. Fix: pass --name-prefix to use other names"
-	RULE_ID=$(json_field "{\"data\": $RULE_SUMMARY}" id)
+	RULE_ID=$FOUND_ID
 	RULE_JSON=$(oci_read events rule get --rule-id "$RULE_ID") || die "cannot read rule $RULE_ID"
-	cond_same=$(printf '%s' "$RULE_JSON" | C="$CONDITION" json_eval \
-		'json.loads(items[0].get("condition") or "{}") == json.loads(E["C"])')
-	act_same=$(printf '%s' "$RULE_JSON" | F="$FN_ID" json_eval \
-		'[(a.get("action-type"), a.get("function-id"), a.get("is-enabled")) for a in (items[0].get("actions") or {}).get("actions") or []] == [("FAAS", E["F"], True)]')
-	enabled=$(printf '%s' "$RULE_JSON" | json_eval 'bool(items[0].get("is-enabled"))')
+	# Conditions are compared as JSON values (OCI may re-space them); the
+	# actions must be exactly one enabled FAAS action to this function.
+	read -r cond_same act_same enabled < <(printf '%s' "$RULE_JSON" | C="$CONDITION" F="$FN_ID" json_eval \
+		'" ".join("true" if x else "false" for x in (
+			json.loads(items[0].get("condition") or "{}") == json.loads(E["C"]),
+			[(a.get("action-type"), a.get("function-id"), a.get("is-enabled")) for a in (items[0].get("actions") or {}).get("actions") or []] == [("FAAS", E["F"], True)],
+			bool(items[0].get("is-enabled"))))')
 	upd=()
 	if [[ "$cond_same" != true ]]; then
 		info "condition drifted: $(json_field "$RULE_JSON" condition)"

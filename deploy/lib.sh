@@ -146,6 +146,16 @@ find_named() {
 		'first(o for o in items if o.get(E["NK"]) == E["NV"] and live(o))'
 }
 
+# lookup LIST_JSON NAME_KEY NAME: one python call; sets FOUND_ID, FOUND_MARKED
+# (1 when it has the managed-by tag, else 0) and FOUND_JSON (the object) for
+# the live item named NAME, or all three empty.
+lookup() {
+	local out
+	out=$(printf '%s' "$1" | NK="$2" NV="$3" json_eval '(lambda o: "\n".join([o.get("id", ""), "1" if marked(o) else "0", json.dumps(o)]) if o else None)(first(o for o in items if o.get(E["NK"]) == E["NV"] and live(o)))')
+	FOUND_ID="" FOUND_MARKED="" FOUND_JSON=""
+	{ IFS= read -r FOUND_ID && IFS= read -r FOUND_MARKED && IFS= read -r FOUND_JSON; } <<<"$out" || true
+}
+
 # All live items named NAME (JSON list), for teardown.
 find_all_named() {
 	local list_json=$1 name_key=$2 name=$3

@@ -23,6 +23,9 @@ TAGS_COMPARTMENT = "ocid1.compartment.oc1..tags"
 SUBNET = "ocid1.subnet.oc1.iad.fnsubnet"
 BUCKET_COMPARTMENT = "ocid1.compartment.oc1..policies"
 
+BASE_ARGS = ("--compartment", COMPARTMENT, "--subnet", SUBNET, "--yes")
+_DEPLOYED: dict[tuple[str, ...], str] = {}
+
 MUTATING_OCI_VERBS = {"create", "update", "delete", "invoke", "container-function"}
 
 
@@ -134,6 +137,21 @@ class Env:
             timeout=60,
         )
 
+    def deployed(self, *args: str) -> None:
+        """Bring the fake cloud to the state `deploy.sh BASE *args` leaves.
+
+        Runs the script once per argument list per test session and replays
+        its end state afterwards (the fakes are deterministic), which keeps
+        the suite fast. The call log is cleared.
+        """
+        key = args
+        if key not in _DEPLOYED:
+            r = self.run("deploy.sh", *BASE_ARGS, *args)
+            assert r.returncode == 0, r.stderr
+            _DEPLOYED[key] = self.state_path.read_text()
+        self.state_path.write_text(_DEPLOYED[key])
+        self.clear_log()
+
     def remove_tool(self, name: str) -> None:
         (self.bin / name).unlink()
 
@@ -144,7 +162,7 @@ def fake(tmp_path: Path) -> Env:
     bin_dir.mkdir()
     for tool in ("oci", "fn", "docker"):
         p = bin_dir / tool
-        p.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" {tool} "$@"\n')
+        p.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE}" {tool} "$@"\n')
         p.chmod(0o755)
     proj = tmp_path / "proj"
     shutil.copytree(REPO / "deploy", proj / "deploy")

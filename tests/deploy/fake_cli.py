@@ -218,7 +218,7 @@ def filtered(items: list[dict[str, Any]], opts: dict[str, Any], **match: str) ->
     return res
 
 
-def oci(argv: list[str]) -> int:  # noqa: C901 - a dispatcher
+def oci(argv: list[str]) -> int:
     state = load()
     if "--help" in argv:
         words, _ = parse([a for a in argv if a != "--help"])
@@ -261,9 +261,7 @@ def oci(argv: list[str]) -> int:  # noqa: C901 - a dispatcher
         out({"id": opts["--subnet-id"], "lifecycle-state": "AVAILABLE", **s})
         return 0
     if cmd == "iam tag-namespace list":
-        out_list(
-            [n for n in state["tag_namespaces"] if n["compartment-id"] == opts["--compartment-id"]]
-        )
+        out_list([n for n in state["tag_namespaces"] if n["compartment-id"] == opts["--compartment-id"]])
         return 0
     if cmd == "os bucket get":
         b = state["buckets"].get(f"{opts['--namespace-name']}/{opts['--bucket-name']}")
@@ -439,9 +437,7 @@ def fn(argv: list[str]) -> int:
     if argv[:1] == ["deploy"]:
         app_name = argv[argv.index("--app") + 1]
         with open("func.yaml") as f:
-            name = next(
-                line.split(":", 1)[1].strip() for line in f if line.startswith("name:")
-            )
+            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("name:"))
         apps = [
             a
             for a in state.get("applications", [])
@@ -455,9 +451,7 @@ def fn(argv: list[str]) -> int:
         print(f"Deploying {name} to app: {app_name}")
         print(f"Building image {ctx['registry']}/{name}:0.0.2 ...")
         funcs = state.setdefault("functions", [])
-        existing = [
-            f for f in funcs if f["application-id"] == app["id"] and f["display-name"] == name
-        ]
+        existing = [f for f in funcs if f["application-id"] == app["id"] and f["display-name"] == name]
         existing = [f for f in existing if live(f)]
         if existing:
             existing[0]["image"] = f"{ctx['registry']}/{name}:0.0.2"
