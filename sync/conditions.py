@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sync.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
@@ -26,6 +26,15 @@ def _is_scalar(value: object) -> bool:
 
 
 def _equals(expected: Scalar) -> Test:
+    if isinstance(expected, str):
+        # The common case (SCHEDULED, FULL, an OCID): plain string equality, no conversions.
+        def test_str(actual: Any) -> bool:
+            if actual.__class__ is str:
+                return bool(actual == expected)
+            return actual is not None and str(actual) == expected
+
+        return test_str
+
     def test(actual: Any) -> bool:
         if actual is None:
             return False
@@ -71,6 +80,21 @@ def compile_value(path: str, spec: Any) -> Test:
     raise ConditionError(path, f"unsupported condition {spec!r}")
 
 
+def _getter(where: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A reader for one field or tag; isinstance(dict), not Mapping: the ABC check was slow."""
+    if len(where) == 1:
+        (field_name,) = where
+        return lambda r: r.get(field_name) if isinstance(r, dict) else None
+
+    def get(resource: Any) -> Any:
+        current = resource
+        for part in where:
+            current = current.get(part) if isinstance(current, dict) else None
+        return current
+
+    return get
+
+
 @dataclass(frozen=True)
 class FieldCondition:
     """A condition on one resource: a field, a freeform key, or a defined namespace.key."""
@@ -78,12 +102,13 @@ class FieldCondition:
     path: str
     where: tuple[str, ...]  # ("display_name",), ("freeform_tags", k), ("defined_tags", ns, k)
     test: Test
+    get: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "get", _getter(self.where))
 
     def holds(self, resource: Mapping[str, Any] | None) -> bool:
-        current: Any = resource
-        for part in self.where:
-            current = current.get(part) if isinstance(current, Mapping) else None
-        return self.test(current)
+        return self.test(self.get(resource))
 
 
 @dataclass(frozen=True)
@@ -94,14 +119,22 @@ class Match:
     volume_group: tuple[FieldCondition, ...] = ()
 
     def holds_for_backup(self, backup: Mapping[str, Any]) -> bool:
-        return all(c.holds(backup) for c in self.backup)
+        for c in self.backup:  # a plain loop: this runs rules x backups times
+            if not c.test(c.get(backup)):
+                return False
+        return True
 
     def holds(self, backup: Mapping[str, Any], volume_group: Mapping[str, Any] | None) -> bool:
         if not self.holds_for_backup(backup):
             return False
-        if self.volume_group and volume_group is None:
+        if not self.volume_group:
+            return True
+        if volume_group is None:
             return False
-        return all(c.holds(volume_group) for c in self.volume_group)
+        for c in self.volume_group:
+            if not c.test(c.get(volume_group)):
+                return False
+        return True
 
 
 def _compile_resource(

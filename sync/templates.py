@@ -108,7 +108,7 @@ def _lookup(context: Mapping[str, Mapping[str, Any] | None], path: tuple[str, ..
     # Plain dict lookups only: a path can never reach an attribute of a Python object.
     current: Any = context.get(path[0])
     for segment in path[1:]:
-        if not isinstance(current, Mapping) or segment not in current:
+        if not isinstance(current, dict) or segment not in current:
             return MISSING
         current = current[segment]
     if current is None or current == "":
