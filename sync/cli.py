@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any, TextIO
 
 from sync.fields import from_api_json
 from sync.planner import plan as make_plan
-from sync.policy import Policy, PolicyError, load_policy_file
+from sync.policy import Policy, PolicyError
+from sync.policy_source import load_policy_from
 from sync.requests import BackupRequest, parse_request
 from sync.table import render_plan
 
@@ -36,8 +38,8 @@ def _read_json(path: str, what: str) -> Any:
 
 
 def load_policy_arg(source: str) -> Policy:
-    """A policy from a path (more sources arrive with the policy-source module)."""
-    return load_policy_file(source)
+    """A policy from a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key."""
+    return load_policy_from(source, os.environ)
 
 
 def cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
