@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from sync.cli_live import add_live_commands, add_plan_live_options, cmd_plan_live, guarded
 from sync.fields import from_api_json
 from sync.planner import plan as make_plan
 from sync.policy import Policy, PolicyError
@@ -56,9 +57,13 @@ def cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if getattr(args, "backup", None):
+        if args.backup_json or args.volume_group_json or args.event:
+            raise CliError("plan takes either --backup OCID (live) or --backup-json FILE, not both")
+        return guarded(cmd_plan_live)(args, out, err)
     policy = load_policy_arg(args.policy)
     if args.backup_json is None:
-        raise CliError("plan needs --backup-json FILE (a backup as GET returns it)")
+        raise CliError("plan needs --backup OCID (live) or --backup-json FILE (a backup as GET returns it)")
     backup = _resource(args.backup_json, "backup")
     vg = _resource(args.volume_group_json, "volume group") if args.volume_group_json else None
     event = None
@@ -97,7 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backup-json", metavar="FILE", help="the backup as GET returns it (JSON)")
     p.add_argument("--volume-group-json", metavar="FILE", help="its volume group (JSON)")
     p.add_argument("--event", metavar="FILE", help="the event that reported the backup")
+    add_plan_live_options(p)
     p.set_defaults(func=cmd_plan)
+
+    add_live_commands(sub, guarded)
 
     sub.add_parser("emulator", help="serve the local OCI emulator (`python -m sync emulator --help`)")
 
