@@ -291,6 +291,22 @@ record() {
 	SUMMARY+=("$(printf '%-14s %-28s %-9s %s' "$1" "$2" "$3" "$4")")
 }
 
+if [[ "$BUILD" == 0 ]]; then
+	# --skip-build only helps when the function exists; otherwise it must be
+	# built, so check the build prerequisites now, before any change.
+	pre=$(oci_read fn application list --compartment-id "$COMPARTMENT" --display-name "$APP" --all) ||
+		die "cannot list applications in $COMPARTMENT"
+	lookup "$pre" display-name "$APP"
+	if [[ -n "$FOUND_ID" ]]; then
+		pre=$(oci_read fn function list --application-id "$FOUND_ID" --display-name "$FUNC_NAME" --all) ||
+			die "cannot list functions of $FOUND_ID"
+		lookup "$pre" display-name "$FUNC_NAME"
+	fi
+	if [[ -z "$FOUND_ID" ]]; then
+		info "--skip-build given but function '$FUNC_NAME' does not exist yet: it will be built"
+		BUILD=1
+	fi
+fi
 if [[ "$BUILD" == 1 ]]; then
 	check_build_prereqs
 fi
@@ -357,11 +373,6 @@ find_function() {
 FN_JSON=$(find_function)
 FN_EXISTED=0
 [[ -n "$FN_JSON" ]] && FN_EXISTED=1
-if [[ "$BUILD" == 0 && "$FN_EXISTED" == 0 ]]; then
-	info "--skip-build given but the function does not exist yet: building it"
-	BUILD=1
-	check_build_prereqs
-fi
 if [[ "$BUILD" == 1 ]]; then
 	deploy_cmd=(fn deploy --app "$APP")
 	[[ "$NO_BUMP" == 1 ]] && deploy_cmd+=(--no-bump)

@@ -99,7 +99,8 @@ consider() {
 	done
 }
 
-rule_places=("$COMPARTMENT" "$TENANCY")
+rule_places=("$COMPARTMENT")
+[[ "$COMPARTMENT" == "$TENANCY" ]] || rule_places+=("$TENANCY")
 [[ -z "$RULE_COMPARTMENT" ]] || rule_places=("$RULE_COMPARTMENT")
 for place in "${rule_places[@]}"; do
 	RULES=$(oci_read events rule list --compartment-id "$place" --display-name "$RULE_NAME" --all) ||

@@ -410,6 +410,12 @@ def test_fn_context_in_other_compartment(fake: Env) -> None:
     assert_stopped_before_any_change(fake, r, f"fn update context oracle.compartment-id {COMPARTMENT}")
 
 
+def test_skip_build_without_function_checks_build_prereqs_first(fake: Env) -> None:
+    fake.edit_state(lambda s: s.update(fn_context=None))
+    r = fake.run("deploy.sh", *BASE, "--skip-build")
+    assert_stopped_before_any_change(fake, r, "fn create context")
+
+
 def test_missing_bucket_for_oci_policy_uri(fake: Env) -> None:
     r = fake.run("deploy.sh", *BASE, "--policy-uri", "oci://nobucket@acmens/p.yaml")
     assert_stopped_before_any_change(fake, r, "bucket 'nobucket'")
