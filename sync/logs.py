@@ -21,8 +21,10 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 # Things that look like credentials, whatever field they arrive in.
 _SECRET_PATTERNS = (
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
-    re.compile(r"(?i)\b(Signature|Bearer)\s+[^\s\"']+(\s*[^\s\"']+=\"[^\"]*\",?)*"),
-    re.compile(r"(?i)(authorization|x-security-token|opc-obo-token)([\"']?\s*[:=]\s*)[^,}\n]+"),
+    # An Authorization header's value runs to the end of the line (or of a quoted string).
+    re.compile(r"(?i)(authorization|x-security-token|opc-obo-token)([\"']?\s*[:=]\s*)(\"[^\"]*\"|[^\n]*)"),
+    re.compile(r"(?i)\b(Signature|Bearer)\s+([A-Za-z]+=\"[^\"]*\",?\s*)+"),
+    re.compile(r"(?i)\bsignature=\"[^\"]*\""),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWT (e.g. an RPST)
     re.compile(r"\bST\$[A-Za-z0-9_.\-]+"),  # resource principal keyId
 )
@@ -106,8 +108,12 @@ def setup(level: str = "info", stream: TextIO | None = None) -> logging.Logger:
     logger.addHandler(handler)
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
-    # Anything else reaching the root logger (the FDK's own handler) stays at warning too.
-    logging.getLogger().setLevel(logging.WARNING)
+    # Anything else reaching the root logger (the FDK adds a plain-text stderr handler there)
+    # stays at warning, and is written as JSON too, so every stderr line parses.
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    for other in root.handlers:
+        other.setFormatter(JsonFormatter(CONTEXT.fields))
     return logger
 
 
