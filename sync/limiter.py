@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sync.retry import Deadline
 
-# After a 429: the new rate is the rate actually achieved over the last second times this.
+# After a 429 the rate is multiplied by this.
 DECREASE_FACTOR = 0.8
 # While nothing is throttled the rate grows by this fraction of itself per second.
 GROWTH_PER_SECOND = 0.10
@@ -24,8 +24,8 @@ class AdaptiveLimiter:
 
     `rate=None` starts unpaced (only the caller's concurrency bounds it) until the first 429.
     `throttled(retry_after)`: every caller waits until Retry-After has passed, and the rate
-    drops to DECREASE_FACTOR times the rate achieved over the last second (once per
-    DECREASE_COOLDOWN, since calls already in flight report the same overload). Without
+    drops to DECREASE_FACTOR times the current rate (the first time: the rate achieved so
+    far), once per DECREASE_COOLDOWN, since calls already in flight report the same overload. Without
     429s the rate grows by GROWTH_PER_SECOND of itself per second, up to max_rate.
     `acquire(deadline)` returns False, without waiting, when its slot would come after the
     deadline. Thread-safe; clock and sleep are injectable for tests.
@@ -97,8 +97,13 @@ class AdaptiveLimiter:
                 return
             self._last_decrease = now
             self.decreases += 1
-            achieved = sum(1 for t in self._grants if t >= now - WINDOW) / WINDOW
-            base = achieved if self.rate is None else min(self.rate, max(achieved, self.min_rate))
+            if self.rate is None:
+                # First 429 of an unpaced run: start from the rate achieved until now.
+                recent = [t for t in self._grants if t >= now - WINDOW]
+                span = max(0.05, min(WINDOW, now - recent[0])) if recent else WINDOW
+                base = len(recent) / span
+            else:
+                base = self.rate
             self.rate = max(self.min_rate, base * DECREASE_FACTOR)
             if self.max_rate is not None:
                 self.rate = min(self.rate, self.max_rate)
