@@ -19,6 +19,7 @@ from sync.requests import BackupRequest, parse_request
 from sync.table import render_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_PLAN_POLICY = "tag_policy.yaml"
 
 
 class CliError(Exception):
@@ -61,7 +62,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.backup_json or args.volume_group_json or args.event:
             raise CliError("plan takes either --backup OCID (live) or --backup-json FILE, not both")
         return guarded(cmd_plan_live)(args, out, err)
-    policy = load_policy_arg(args.policy)
+    policy = load_policy_arg(args.policy or DEFAULT_PLAN_POLICY)
     if args.backup_json is None:
         raise CliError("plan needs --backup OCID (live) or --backup-json FILE (a backup as GET returns it)")
     backup = _resource(args.backup_json, "backup")
@@ -98,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("plan", help="show what the policy would change on a backup")
-    p.add_argument("--policy", default="tag_policy.yaml", help="policy (default tag_policy.yaml)")
+    p.add_argument(
+        "--policy",
+        help="policy (default: tag_policy.yaml with --backup-json; as the function's config with --backup)",
+    )
     p.add_argument("--backup-json", metavar="FILE", help="the backup as GET returns it (JSON)")
     p.add_argument("--volume-group-json", metavar="FILE", help="its volume group (JSON)")
     p.add_argument("--event", metavar="FILE", help="the event that reported the backup")

@@ -269,10 +269,10 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
     if failures:
         lines.append("")
         lines.append(f"Failures ({len(failures)}):")
-        rows = [
-            (f.get("id") or f.get("compartmentId"), f.get("error"), f.get("opcRequestId")) for f in failures
-        ]
-        lines.append(render_table(("RESOURCE", "ERROR", "OPC-REQUEST-ID"), rows))
+        # One line each, never cut: the opc-request-id is what Oracle support asks for.
+        for f in failures:
+            rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
+            lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
     if result.resume_token:
         lines.append("")
         lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {result.resume_token}")
@@ -312,7 +312,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         engine = Engine(clients, policy_loader(args.policy, env, clients), limiter=AdaptiveLimiter())
         bar = None if args.no_progress else ProgressBar(err)
         try:
-            result = run_sweep(engine, options, Deadline.after(args.timeout or NO_TIMEOUT), bar)
+            timeout = NO_TIMEOUT if args.timeout is None else args.timeout
+            result = run_sweep(engine, options, Deadline.after(timeout), bar)
         finally:
             if bar is not None:
                 bar.finish()
