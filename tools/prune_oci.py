@@ -1,0 +1,148 @@
+"""Prune a `pip install --target DIR -r requirements.txt` tree to what the function imports.
+
+The `oci` wheel carries ~200 service packages (~500 MB installed); the function uses three
+(`core` for Block Storage, `object_storage` for an `oci://` policy, `identity` for recursive
+sweeps). This keeps those, every non-service part of the SDK (auth, signer, retry, vendored
+requests...) and any service a kept module imports (found by scanning the sources, repeated
+until nothing new appears), and deletes the rest. It also deletes packages that `fdk` drags in
+for its own test suite (pytest, Cython, setuptools...), which nothing imports at run time.
+
+    python tools/prune_oci.py DIR [--keep core,object_storage,identity] [--dry-run]
+
+Used by the Dockerfile's build stage. The integration tests run against a pruned tree with
+`tests/bench/bench_size.py` (see tests/bench/RESULTS.md), which is the proof it still works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+from pathlib import Path
+
+DEFAULT_SERVICES = ("core", "object_storage", "identity")
+
+# Installed only because fdk 0.1.128 lists its test tools as dependencies (and pbr needs
+# setuptools); the function never imports them. Names are top-level entries in DIR.
+DEV_ONLY = (
+    "pytest",
+    "_pytest",
+    "py.py",
+    "pytest_asyncio",
+    "pluggy",
+    "iniconfig",
+    "Cython",
+    "cython.py",
+    "pyximport",
+    "pygments",
+    "setuptools",
+    "pkg_resources",
+    "_distutils_hack",
+    "distutils-precedence.pth",
+    "wheel",
+)
+DEV_ONLY_DISTS = (
+    "pytest",
+    "pytest_asyncio",
+    "pluggy",
+    "iniconfig",
+    "cython",
+    "pygments",
+    "setuptools",
+    "wheel",
+)
+
+_OCI_REF = re.compile(
+    r"\b(?:from|import)\s+oci\.([A-Za-z_][A-Za-z0-9_]*)"
+    r"|\bfrom\s+oci\s+import\s+([A-Za-z_][A-Za-z0-9_, ()\n]*)"
+    r"|\boci\.([A-Za-z_][A-Za-z0-9_]*)\."
+)
+
+
+def dir_size(path: Path) -> int:
+    if path.is_file() or path.is_symlink():
+        return path.lstat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def service_packages(oci_dir: Path) -> set[str]:
+    """oci sub-packages that are services: each has a models/ package (auth, retry... do not)."""
+    return {p.name for p in oci_dir.iterdir() if p.is_dir() and (p / "models").is_dir()}
+
+
+def referenced(paths: list[Path]) -> set[str]:
+    names: set[str] = set()
+    for path in paths:
+        for file in [path] if path.is_file() else path.rglob("*.py"):
+            text = file.read_text(encoding="utf-8", errors="replace")
+            for m in _OCI_REF.finditer(text):
+                if m.group(1):
+                    names.add(m.group(1))
+                elif m.group(2):
+                    names.update(n.strip() for n in re.split(r"[,()\s]+", m.group(2)) if n.strip())
+                elif m.group(3):
+                    names.add(m.group(3))
+    return names
+
+
+def services_to_keep(oci_dir: Path, wanted: list[str]) -> set[str]:
+    services = service_packages(oci_dir)
+    unknown = [s for s in wanted if s not in services]
+    if unknown:
+        raise SystemExit(f"not oci service packages: {', '.join(unknown)}")
+    keep = set(wanted)
+    infra = [p for p in oci_dir.iterdir() if p.name not in services and p.name != "__pycache__"]
+    scanned: set[str] = set()
+    frontier = [p for p in infra if p.suffix == ".py" or p.is_dir()] + [oci_dir / s for s in keep]
+    while frontier:
+        found = referenced(frontier) & services
+        scanned.update(p.name for p in frontier)
+        new = found - keep
+        keep |= new
+        frontier = [oci_dir / s for s in new if s not in scanned]
+    return keep
+
+
+def prune(target: Path, wanted: list[str], dry_run: bool = False, dev_only: bool = True) -> dict[str, int]:
+    oci_dir = target / "oci"
+    if not (oci_dir / "__init__.py").is_file():
+        raise SystemExit(f"{target} has no oci package: run pip install --target {target} first")
+    before = dir_size(target)
+    keep = services_to_keep(oci_dir, wanted)
+    doomed = [oci_dir / s for s in sorted(service_packages(oci_dir) - keep)]
+    if dev_only:
+        doomed += [target / name for name in DEV_ONLY if (target / name).exists()]
+        for dist in target.glob("*.dist-info"):
+            project = dist.name.split("-")[0].lower()
+            if project in DEV_ONLY_DISTS:
+                doomed.append(dist)
+    # The SDK's stale bytecode for deleted services lives in oci/__pycache__ only for
+    # top-level modules, which are all kept; service caches go with their directories.
+    for path in doomed:
+        if dry_run:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    after = before if dry_run else dir_size(target)
+    print(f"kept oci services: {', '.join(sorted(keep))}")
+    print(f"removed {len(doomed)} entries; {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
+    return {"before": before, "after": after, "removed": len(doomed)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Prune an installed oci SDK to the services used.")
+    parser.add_argument("target", type=Path, help="the pip install --target directory")
+    parser.add_argument("--keep", default=",".join(DEFAULT_SERVICES), help="oci services to keep")
+    parser.add_argument("--keep-dev", action="store_true", help="keep fdk's test-only dependencies")
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    wanted = [s.strip() for s in args.keep.split(",") if s.strip()]
+    prune(args.target, wanted, dry_run=args.dry_run, dev_only=not args.keep_dev)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
