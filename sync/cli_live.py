@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -225,6 +226,7 @@ class ProgressBar:
         self.every = every if every is not None else (0.1 if self.tty else 2.0)
         self._last = float("-inf")
         self._drawn = False
+        self._lock = threading.Lock()  # called from the sweep's worker threads
 
     def line(self, p: SweepProgress) -> str:
         c = p.counts
@@ -236,10 +238,14 @@ class ProgressBar:
         return "  ".join(parts)
 
     def __call__(self, p: SweepProgress) -> None:
-        now = time.monotonic()
-        if now - self._last < self.every:
-            return
-        self._last = now
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self.every:
+                return
+            self._last = now
+            self._draw(p)
+
+    def _draw(self, p: SweepProgress) -> None:
         if self.tty:
             filled = int(self.WIDTH * p.done / p.scanned) if p.scanned else 0
             bar = "#" * filled + "." * (self.WIDTH - filled)
@@ -359,7 +365,13 @@ def add_live_commands(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
     p.add_argument("--since", metavar="T", help="only backups created at or after T (RFC 3339, date, 7d)")
     p.add_argument("--dry-run", action="store_true", help="compute and report, never write")
     p.add_argument("--available-only", action="store_true", help="skip backups not AVAILABLE")
-    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="parallel backups (default 8)",
+    )
     p.add_argument("--page-size", type=int, default=PAGE_SIZE, metavar="N", help=argparse.SUPPRESS)
     p.add_argument("--resume", metavar="TOKEN", help="continue a sweep that stopped (token it printed)")
     p.add_argument("--policy", metavar="P", help="path, file://, oci:// or s3:// (default: as the function)")
