@@ -12,6 +12,8 @@ AUTH_MODES = ("resource_principal", "instance_principal", "config_file")
 
 # (connect, read) seconds. Retries are ours and bounded by the invocation's deadline.
 CLIENT_TIMEOUT = (5.0, 20.0)
+# Overrides the read timeout (seconds, > 0), e.g. for fault tests with slow answers.
+READ_TIMEOUT_ENV = "OCI_READ_TIMEOUT_SECONDS"
 
 
 class AuthError(Exception):
@@ -26,6 +28,7 @@ class OciSettings:
     core_endpoint: str | None
     objectstorage_endpoint: str | None
     identity_endpoint: str | None
+    read_timeout: float = CLIENT_TIMEOUT[1]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OciSettings:
@@ -43,7 +46,16 @@ class OciSettings:
             # Identity (ListCompartments, for recursive sweeps) lives on its own host in
             # OCI; locally the emulator serves it beside Block Storage.
             identity_endpoint=env.get("OCI_IDENTITY_ENDPOINT") or env.get("OCI_CORE_ENDPOINT") or None,
+            read_timeout=_positive(env.get(READ_TIMEOUT_ENV), CLIENT_TIMEOUT[1]),
         )
+
+
+def _positive(raw: str | None, default: float) -> float:
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 class Clients:
@@ -84,12 +96,13 @@ class Clients:
             import oci
 
             config, signer = self._config_and_signer()
+            s = self.settings
             kwargs: dict[str, Any] = {
                 "retry_strategy": oci.retry.NoneRetryStrategy(),
                 # A breaker opened by one bad minute would fail later invocations in this
                 # warm container without trying; our own retries are deadline-bounded.
                 "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
-                "timeout": CLIENT_TIMEOUT,
+                "timeout": (CLIENT_TIMEOUT[0], s.read_timeout),
             }
             if signer is not None:
                 kwargs["signer"] = signer
