@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-import sync.emulator.http as emulator_http
 from sync.emulator import ApiKey, Backend, EmulatorServer, Faults
 from sync.engine import Engine
 from sync.fields import from_api_json
@@ -125,14 +124,6 @@ def per_item_calls(backend: Backend) -> Counter[str]:
     return calls
 
 
-@pytest.fixture(autouse=True)
-def _no_nagle(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The emulator writes headers and body separately on keep-alive connections; with Nagle on,
-    the client's delayed ACK adds ~40 ms to every call (1.7 ms without). TCP_NODELAY via the
-    standard library's own switch; nothing in the request handling changes."""
-    monkeypatch.setattr(emulator_http._Handler, "disable_nagle_algorithm", True)
-
-
 @pytest.fixture
 def start(make_emulator: Callable[..., EmulatorServer]) -> Callable[..., EmulatorServer]:
     def go(faults: Faults | None = None) -> EmulatorServer:
@@ -197,7 +188,11 @@ def test_concurrent_writer_races_lose_no_tag(start: Callable[..., EmulatorServer
     assert server.backend.count("UpdateVolumeGroupBackup", 200) == 200
     assert stale_ids(server.backend) == []
     snapshot = {b["id"]: b["freeformTags"] for b in server.backend.snapshot()["volumeGroupBackups"]}
-    raced = {r.path.rsplit("/", 1)[-1] for r in server.backend.requests("UpdateVolumeGroupBackup") if r.status == 412}
+    raced = {
+        r.path.rsplit("/", 1)[-1]
+        for r in server.backend.requests("UpdateVolumeGroupBackup")
+        if r.status == 412
+    }
     assert len(raced) >= 12  # 60 races, at most 5 on one backup in one run
     assert all("other-writer" in snapshot[b] for b in raced)  # the other writer's tag was kept
     assert all(snapshot[b]["keep"].startswith("me-") for b in stale)

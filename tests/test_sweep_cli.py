@@ -11,17 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import sync.emulator.http as emulator_http
 from sync.cli import main
 from sync.emulator import ApiKey, EmulatorServer
 from tests.test_sweep import COMP, POLICY_TEXT, SEED, backup_id, populate, stale_ids
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _no_nagle(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(emulator_http._Handler, "disable_nagle_algorithm", True)  # see test_sweep.py
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import sync.emulator.http as emulator_http
 from sync.emulator import Backend, EmulatorServer, Faults, generate_api_key
 from sync.engine import Engine
 from sync.limiter import AdaptiveLimiter
@@ -86,15 +85,8 @@ def main() -> None:
     parser.add_argument("--rps", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--skip-sequential", action="store_true")
-    parser.add_argument(
-        "--nagle",
-        action="store_true",
-        help="leave Nagle on in the emulator (adds ~40 ms per call through delayed ACKs)",
-    )
     args = parser.parse_args()
     logging.getLogger("sync").setLevel(logging.CRITICAL)  # the engine logs each 429; the figures say enough
-    if not args.nagle:
-        emulator_http._Handler.disable_nagle_algorithm = True
     key = generate_api_key(tempfile.mkdtemp(prefix="bench-key-"))
     n = args.backups
 
