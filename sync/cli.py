@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -41,7 +42,14 @@ def _read_json(path: str, what: str) -> Any:
 
 def load_policy_arg(source: str) -> Policy:
     """A policy from a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key."""
-    return load_policy_from(source, os.environ)
+    # The source logs its errors for the function's log; here they are printed as lines.
+    quiet = logging.getLogger("sync.policy_source")
+    before = quiet.disabled
+    quiet.disabled = True
+    try:
+        return load_policy_from(source, os.environ)
+    finally:
+        quiet.disabled = before
 
 
 def cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -69,7 +77,11 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     vg = _resource(args.volume_group_json, "volume group") if args.volume_group_json else None
     event = None
     if args.event:
-        request = parse_request(Path(args.event).read_bytes())
+        try:
+            raw = Path(args.event).read_bytes()
+        except OSError as exc:
+            raise CliError(f"cannot read event {args.event}: {exc.strerror}") from None
+        request = parse_request(raw)
         if not isinstance(request, BackupRequest) or request.event is None:
             raise CliError(f"{args.event} is not an event this function handles: {request}")
         event = request.event.as_context()
@@ -116,12 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="emulator + function under the real FDK + a sample event, end to end")
     p.set_defaults(func=cmd_demo)
     return parser
-
-
-def cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from sync.emulator.cli import main as emulator_main
-
-    return emulator_main(list(args.args))
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -4,7 +4,9 @@ How a sweep runs
 - Compartments: the given one, and with `recursive` its ACTIVE subcompartments (ListCompartments
   with compartmentIdInSubtree on a tenancy, else a walk over the children), root first.
 - Each compartment is listed with ListVolumeGroupBackups sorted TIMECREATED DESC. The list API
-  has no time filter, so with `since` the listing stops at the first backup created before it.
+  has no time filter, so with `since` older backups are skipped as they are listed. Paging goes
+  on to the end: Oracle does not promise one strict time order across a compartment (some list
+  operations group by availability domain first), and a missed backup costs more than a list call.
 - Every listed backup is planned from the listed data (the list returns whole backups with
   tags). A compliant backup costs nothing more. Each distinct volume group is fetched at most
   once per sweep (a thread-safe cache). A backup that needs a change goes through
@@ -568,17 +570,15 @@ class Sweep:
                 return
             self._calls["ListVolumeGroupBackups"] += 1
             items: list[dict[str, Any]] = []
-            reached_since = False
             for model in resp.data or []:
                 backup = _to_dict(model)
                 created = _created(backup)
                 if since is not None and created is not None and created < since:
-                    reached_since = True
-                    break
+                    continue
                 items.append(backup)
             yield position, items, None
             page_token = resp.next_page
-            if reached_since or not page_token:
+            if not page_token:
                 return
 
 

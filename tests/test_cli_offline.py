@@ -74,3 +74,21 @@ def test_module_entry_point_runs() -> None:
         [sys.executable, "-m", "sync", "lint", "tag_policy.yaml"], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0 and "OK" in proc.stdout
+
+
+def test_lint_prints_each_error_once(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nrules: [{name: a, display_name: '${backup.nope}'}]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sync", "lint", str(bad)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("unknown name 'backup.nope'") == 1
+
+
+def test_plan_missing_event_file_is_one_line() -> None:
+    code, _, err = run(
+        "plan", "--policy", str(ROOT / "tag_policy.yaml"),
+        "--backup-json", str(ROOT / "samples/backup.json"), "--event", "/nope/event.json",
+    )  # fmt: skip
+    assert code == 2 and err.strip() == "error: cannot read event /nope/event.json: No such file or directory"
