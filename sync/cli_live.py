@@ -25,7 +25,7 @@ from sync.policy_source import load_policy_from, source_from_env
 from sync.requests import check_ocid
 from sync.retry import Deadline
 from sync.sweep import DEFAULT_CONCURRENCY, PAGE_SIZE, SweepOptions, SweepProgress, SweepResult, run_sweep
-from sync.table import render_plan, render_table
+from sync.table import change_rows, render_plan, render_table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 NO_TIMEOUT = 7 * 24 * 3600.0
@@ -172,15 +172,7 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def render_outcome(o: Outcome) -> str:
     lines = [f"Backup {o.backup_id}: {o.status}"]
-    rows: list[tuple[str, str, Any, Any]] = []
-    ch = o.changes
-    if "displayName" in ch:
-        rows.append(("displayName", "", ch["displayName"]["old"], ch["displayName"]["new"]))
-    for key, diff in ch.get("freeformTags", {}).items():
-        rows.append(("freeformTags", key, diff["old"], diff["new"]))
-    for ns, keys in ch.get("definedTags", {}).items():
-        for key, diff in keys.items():
-            rows.append(("definedTags", f"{ns}.{key}", diff["old"], diff["new"]))
+    rows = change_rows(o.changes)
     if rows:
         lines.append(render_table(("FIELD", "KEY", "OLD", "NEW"), rows))
     if o.matched_rules:

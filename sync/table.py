@@ -29,8 +29,12 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def plan_rows(plan: Plan) -> list[tuple[str, str, Any, Any]]:
+    return change_rows(plan.changes())
+
+
+def change_rows(changes: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
+    """Rows (field, key, old, new) of a `changes` object as the function answers it."""
     rows: list[tuple[str, str, Any, Any]] = []
-    changes = plan.changes()
     if "displayName" in changes:
         rows.append(("displayName", "", changes["displayName"]["old"], changes["displayName"]["new"]))
     for key, diff in changes.get("freeformTags", {}).items():

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
-import logging
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sync.logs import JsonFormatter
 from sync.policy import PolicyError, load_policy
 from sync.policy_source import (
     BOTO3_PIN,
@@ -40,20 +35,6 @@ BAD_FILTER = "rule 'bad-filter' (rules[0]): display_name: unknown filter 'shout'
 
 def no_oci() -> Any:
     raise AssertionError("this source must not build OCI clients")
-
-
-@pytest.fixture
-def logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("sync")
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
 
 
 def at(records: list[dict[str, Any]], level: str) -> list[dict[str, Any]]:

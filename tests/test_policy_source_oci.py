@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
-import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sync.emulator import ApiKey, EmulatorServer, generate_api_key
-from sync.logs import JsonFormatter
 from sync.oci_clients import Clients, OciSettings
 from sync.policy import PolicyError, load_policy
 from sync.policy_source import ObjectStorageSource, load_policy_from, source_from_env, source_from_uri
@@ -38,20 +33,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("sync")
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
 
 
 @pytest.fixture

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-import json
-import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +12,6 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from sync.logs import JsonFormatter
 from sync.policy import PolicyError
 from sync.policy_source import S3Source, source_from_env
 
@@ -81,20 +77,6 @@ class Store:
 @pytest.fixture
 def store(moto_url: str, aws_env: None) -> Store:
     return Store(moto_url)
-
-
-@pytest.fixture
-def logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("sync")
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
 
 
 class Sent:
