@@ -287,6 +287,18 @@ class Engine:
                     continue  # someone else wrote in between: read again and re-plan
                 if failure.status == 412:
                     failure.transient = True
+                if failure.status == 404:
+                    # The GET just found it, so this is far more likely a missing permission
+                    # than a deletion: say so rather than answer `not_found`.
+                    return Outcome(
+                        "failed",
+                        backup_id,
+                        opc_request_id=failure.opc_request_id,
+                        error=f"{failure}: the backup was readable a moment ago, so the function"
+                        " most likely lacks VOLUME_GROUP_BACKUP_UPDATE on it (or it was just deleted)",
+                        warnings=base.warnings,
+                        matched_rules=base.matched_rules,
+                    )
                 raise
             log.info(
                 "updated",

@@ -212,3 +212,16 @@ def test_no_credential_in_any_log_line(emulator: EmulatorServer, api_key: ApiKey
     for line in text.splitlines():
         if line.startswith("{"):
             json.loads(line)  # every line we write is one JSON object
+
+
+def test_update_denied_is_failed_naming_the_permission(fn: FdkProcess, emulator: EmulatorServer) -> None:
+    # OCI answers 404 NotAuthorizedOrNotFound to a caller without the permission.
+    emulator.faults.update({"denied_operations": ["UpdateVolumeGroupBackup"]})
+    reply = fn.call(CREATE_EVENT)
+    assert reply.status == 200  # permanent: an answer, not a failed invocation
+    answer = reply.json()
+    assert answer["status"] == "failed"
+    assert "VOLUME_GROUP_BACKUP_UPDATE" in answer["error"]
+    put = emulator.backend.requests("UpdateVolumeGroupBackup")
+    assert len(put) == 1 and put[0].status == 404  # not retried
+    assert answer["opcRequestId"] == put[0].opc_request_id

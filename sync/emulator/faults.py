@@ -30,6 +30,7 @@ _PUBLIC = (
     "slow_seconds",
     "seed",
     "operations",
+    "denied_operations",
 )
 
 
@@ -68,8 +69,9 @@ class Faults:
     race_412_next: the next N UpdateVolumeGroupBackup calls find the backup changed by
     another writer first, so their if-match is stale. drop_rate: close the connection with
     no response. slow_rate/slow_seconds: answer after a long sleep. operations: restrict
-    error/drop/slow injection to these operation names (None: all). seed: makes the random
-    draws repeatable.
+    error/drop/slow injection to these operation names (None: all). denied_operations: answered
+    404 NotAuthorizedOrNotFound, as OCI answers a caller that lacks the permission. seed: makes
+    the random draws repeatable.
     """
 
     latency_ms: float = 0.0
@@ -84,6 +86,9 @@ class Faults:
     slow_seconds: float = 5.0
     seed: int | None = None
     operations: list[str] | None = None
+    # Operations the caller lacks the permission for: OCI answers those 404
+    # NotAuthorizedOrNotFound (it does not say which), e.g. a policy without UPDATE.
+    denied_operations: list[str] | None = None
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
@@ -121,7 +126,7 @@ class Faults:
                 for key, value in changes.items():
                     if key == "error_mix" and value is not None:
                         value = {int(k): float(v) for k, v in dict(value).items()}
-                    if key == "operations" and value is not None:
+                    if key in ("operations", "denied_operations") and value is not None:
                         value = [str(v) for v in value]
                     setattr(self, key, value)
                 self._validate()
@@ -170,6 +175,8 @@ class Faults:
                     code=ERROR_CODES[429],
                     retry_after=self.retry_after_seconds,
                 )
+            if self.denied_operations and operation in self.denied_operations:
+                return FaultDecision(delay_seconds=delay, status=404, code="NotAuthorizedOrNotFound")
             targeted = self.operations is None or operation in self.operations
             # Draw every random number on every request so a seed gives the same sequence
             # regardless of which switches are on.

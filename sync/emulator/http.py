@@ -205,7 +205,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if decision.status is not None:
-                message = f"Injected fault: {decision.code}"
+                message = (
+                    "Authorization failed or requested resource not found."
+                    if decision.status == 404
+                    else f"Injected fault: {decision.code}"
+                )
                 raise EmulatorError(decision.status, decision.code or "Error", message)
             if emulator.verifier is not None:
                 emulator.verifier.verify(
