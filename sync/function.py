@@ -88,10 +88,8 @@ class App:
         return Outcome("rejected", None, error="unsupported request")
 
     def _sweep(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
-        try:
-            from sync.sweep import sweep_for_function
-        except ImportError:
-            return Outcome("rejected", None, error="sweep is not available in this build")
+        from sync.sweep import sweep_for_function  # only sweeps pay for importing it
+
         result: dict[str, Any] = sweep_for_function(self.engine, request, deadline, self.dry_run)
         return result
 
