@@ -60,7 +60,9 @@ class App:
         except Exception as exc:  # a bug must still answer JSON, not a traceback
             log.exception("unexpected error", extra={"error_type": type(exc).__name__})
             return 502, {"status": "failed", "error": f"internal error: {type(exc).__name__}"}
-        if isinstance(outcome, dict):
+        if isinstance(outcome, dict):  # a sweep's answer: log its summary, not every backup
+            summary = {k: outcome.get(k) for k in ("status", "counts", "scanned", "resumeToken")}
+            log.info(f"answered sweep {outcome.get('status')}", extra={"answer": summary})
             return 200, outcome
         answer = outcome.to_json()
         level = logging.ERROR if outcome.status == "failed" else logging.INFO

@@ -355,6 +355,7 @@ def test_function_sweep_request_returns_counts_and_backups(
         dry = fn.call({"sweep": {"compartmentId": COMP, "dryRun": True}})
         reply = fn.call({"sweep": {"compartmentId": COMP}})
         again = fn.call({"sweep": {"compartmentId": COMP, "since": "2026-01-01T01:00:00Z"}})
+        logged = [e for e in fn.log_lines() if e.get("message", "").startswith("answered sweep")]
 
     assert dry.status == 200 and dry.json()["counts"] == {"planned": 60, "unchanged": 60}
     body = reply.json()
@@ -367,6 +368,13 @@ def test_function_sweep_request_returns_counts_and_backups(
     assert sample["opcRequestId"] and sample["changes"]["freeformTags"]
     assert again.json()["counts"] == {"unchanged": 60} and again.json()["scanned"] == 60
     assert stale_ids(server.backend) == []
+    # Each sweep answer is logged as a summary (counts), not the list of every backup.
+    assert [e["answer"]["counts"] for e in logged] == [
+        {"planned": 60, "unchanged": 60},
+        {"updated": 60, "unchanged": 60},
+        {"unchanged": 60},
+    ]
+    assert all("backups" not in e["answer"] for e in logged)
 
 
 def test_function_sweep_out_of_time_answers_200_with_token(
