@@ -351,7 +351,7 @@ def test_function_sweep_request_returns_counts_and_backups(
 ) -> None:
     server, env = fn_env
     _, stale = populate(server.backend, 120)
-    with FdkProcess(env) as fn:
+    with FdkProcess({**env, "LOG_LEVEL": "info"}) as fn:
         dry = fn.call({"sweep": {"compartmentId": COMP, "dryRun": True}})
         reply = fn.call({"sweep": {"compartmentId": COMP}})
         again = fn.call({"sweep": {"compartmentId": COMP, "since": "2026-01-01T01:00:00Z"}})
