@@ -45,11 +45,8 @@ def run(out: TextIO = sys.stdout, event_path: Path = SAMPLE_EVENT) -> int:
             _show("Backup before:", server.backend.get_volume_group_backup(backup_id)[0], out)
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "OCI_AUTH": "config_file",
-                "OCI_CONFIG_FILE": str(key.config_path),
-                "OCI_CORE_ENDPOINT": server.url,
-                "OCI_OBJECTSTORAGE_ENDPOINT": server.url,
                 "LOG_LEVEL": "info",
+                **server.client_env(key),
             }
             with FdkProcess(env) as fn:
                 print(f"\nFunction running under the Fn FDK on unix socket {fn.socket_path}", file=out)

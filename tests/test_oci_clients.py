@@ -13,13 +13,7 @@ BACKUP_1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup000000000000000
 
 
 def settings(emulator: EmulatorServer, api_key: ApiKey) -> OciSettings:
-    return OciSettings.from_env(
-        {
-            "OCI_AUTH": "config_file",
-            "OCI_CONFIG_FILE": str(api_key.config_path),
-            "OCI_CORE_ENDPOINT": emulator.url,
-        }
-    )
+    return OciSettings.from_env(emulator.client_env(api_key))
 
 
 def test_auth_mode_defaults_and_errors() -> None:

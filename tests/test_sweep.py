@@ -95,12 +95,8 @@ SEED = {
 
 
 def engine_for(server: EmulatorServer, key: ApiKey, policy: Policy = POLICY) -> Engine:
-    env = {
-        "OCI_AUTH": "config_file",
-        "OCI_CONFIG_FILE": str(key.config_path),
-        "OCI_CORE_ENDPOINT": server.url,
-    }
-    return Engine(Clients(OciSettings.from_env(env)), lambda: policy, limiter=AdaptiveLimiter())
+    settings = OciSettings.from_env(server.client_env(key))
+    return Engine(Clients(settings), lambda: policy, limiter=AdaptiveLimiter())
 
 
 def stale_ids(backend: Backend, policy: Policy = POLICY) -> list[str]:
@@ -337,11 +333,9 @@ def fn_env(
     server = start()
     env = {
         "PATH": "/usr/bin:/bin",
-        "OCI_AUTH": "config_file",
-        "OCI_CONFIG_FILE": str(api_key.config_path),
-        "OCI_CORE_ENDPOINT": server.url,
         "TAG_POLICY": POLICY_TEXT,
         "LOG_LEVEL": "warning",
+        **server.client_env(api_key),
     }
     yield server, env
 

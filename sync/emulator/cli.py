@@ -68,10 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         url = server.url
         print(f"OCI emulator listening on {url} (seed: {args.seed})")
         print("Use it from another shell with:")
-        print(f"  export OCI_CORE_ENDPOINT={url}")
-        print(f"  export OCI_OBJECTSTORAGE_ENDPOINT={url}")
-        print(f"  export OCI_CONFIG_FILE={key.config_path}")
-        print("  export OCI_AUTH=config_file")
+        for name, value in server.client_env(key).items():
+            print(f"  export {name}={value}")
         print(f"Admin: {url}/_emulator/requests  {url}/_emulator/state  POST {url}/_emulator/faults")
         print("Ctrl-C stops it.", flush=True)
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -283,6 +283,15 @@ class EmulatorServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def client_env(self, key: ApiKey) -> dict[str, str]:
+        """The settings that point this project's code (function, CLI) at this emulator."""
+        return {
+            "OCI_AUTH": "config_file",
+            "OCI_CONFIG_FILE": str(key.config_path),
+            "OCI_CORE_ENDPOINT": self.url,
+            "OCI_OBJECTSTORAGE_ENDPOINT": self.url,
+        }
+
     def register_api_key(self, key: ApiKey) -> None:
         if self.verifier is not None:
             self.verifier.register_key(key.key_id, key.public_key())

@@ -103,15 +103,7 @@ def vm_hwm_mb(pid: int) -> float:
 
 
 def env_for(emulator: EmulatorServer, key: ApiKey, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": "/usr/bin:/bin",
-        "OCI_AUTH": "config_file",
-        "OCI_CONFIG_FILE": str(key.config_path),
-        "OCI_CORE_ENDPOINT": emulator.url,
-        "OCI_OBJECTSTORAGE_ENDPOINT": emulator.url,
-        "LOG_LEVEL": "info",
-        **extra,
-    }
+    return {"PATH": "/usr/bin:/bin", "LOG_LEVEL": "info", **emulator.client_env(key), **extra}
 
 
 class Bench:

@@ -32,12 +32,7 @@ def server_for(n: int, latency_ms: float, rps: float, key: Any) -> EmulatorServe
 
 
 def clients_for(server: EmulatorServer, key: Any) -> Clients:
-    env = {
-        "OCI_AUTH": "config_file",
-        "OCI_CONFIG_FILE": str(key.config_path),
-        "OCI_CORE_ENDPOINT": server.url,
-    }
-    return Clients(OciSettings.from_env(env))
+    return Clients(OciSettings.from_env(server.client_env(key)))
 
 
 def sequential(server: EmulatorServer, key: Any) -> tuple[float, int]:
