@@ -132,26 +132,15 @@ fi
 for ns in "${TAG_NAMESPACES[@]+"${TAG_NAMESPACES[@]}"}"; do
 	[[ "$ns" =~ ^[A-Za-z0-9_-]+$ ]] || die "--tag-namespace '$ns' is not a valid tag namespace name"
 done
-NAME_PREFIX=${NAME_PREFIX:-$APP}
-DG_NAME="$NAME_PREFIX-dg"
-POLICY_NAME="$NAME_PREFIX-policy"
-RULE_NAME="$NAME_PREFIX-rule"
-
-FUNC_NAME=$(func_yaml_name "$ROOT" || true)
-FUNC_NAME=${FUNC_NAME:-backup-tag-sync}
+resource_names "$ROOT"
 
 # ---- prerequisites: read-only, all before the first change ------------------
 
 step "Checking prerequisites"
-command -v python3 >/dev/null 2>&1 || die "python3 not found on PATH: install Python 3 (the scripts parse JSON with it)"
-command -v oci >/dev/null 2>&1 ||
-	die "the OCI CLI ('oci') is not on PATH. Fix: pip install oci-cli (or see https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm), then 'oci setup config'"
+require_oci_cli
 command -v fn >/dev/null 2>&1 ||
 	die "the Fn CLI ('fn') is not on PATH. Fix: install it (https://github.com/fnproject/cli#install; e.g. 'curl -LSs https://raw.githubusercontent.com/fnproject/cli/master/install | sh') and create an OCI context ('fn create context ... --provider oracle')"
 info "oci: $(command -v oci); fn: $(command -v fn)"
-
-oci_read iam region list >/dev/null ||
-	die "the OCI CLI cannot call OCI (not logged in or no valid config). Fix: run 'oci setup config' (API key) or 'oci session authenticate' and export OCI_CLI_AUTH=security_token, then retry"
 info "OCI CLI authenticated"
 
 TENANCY=$(resolve_tenancy "$TENANCY_ARG" || true)

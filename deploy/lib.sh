@@ -234,3 +234,24 @@ check_ocid() {
 	# check_ocid OPTION VALUE KIND
 	[[ "$2" == ocid1.* ]] || die "$1 '$2' does not look like an OCID (ocid1.$3....)"
 }
+
+# Names of what deploy.sh creates, derived in one place so teardown.sh finds exactly them.
+# Usage: resource_names PROJECT_ROOT. Reads APP and NAME_PREFIX; sets NAME_PREFIX, DG_NAME,
+# POLICY_NAME, RULE_NAME and FUNC_NAME (from func.yaml).
+resource_names() {
+	NAME_PREFIX=${NAME_PREFIX:-$APP}
+	DG_NAME="$NAME_PREFIX-dg"
+	POLICY_NAME="$NAME_PREFIX-policy"
+	RULE_NAME="$NAME_PREFIX-rule"
+	FUNC_NAME=$(func_yaml_name "$1" || true)
+	FUNC_NAME=${FUNC_NAME:-backup-tag-sync}
+}
+
+# python3 and the OCI CLI on PATH, and the CLI able to call OCI: checked before any change.
+require_oci_cli() {
+	command -v python3 >/dev/null 2>&1 || die "python3 not found on PATH: install Python 3 (the scripts parse JSON with it)"
+	command -v oci >/dev/null 2>&1 ||
+		die "the OCI CLI ('oci') is not on PATH. Fix: pip install oci-cli (or see https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm), then 'oci setup config'"
+	oci_read iam region list >/dev/null ||
+		die "the OCI CLI cannot call OCI (not logged in or no valid config). Fix: run 'oci setup config' (API key) or 'oci session authenticate' and export OCI_CLI_AUTH=security_token, then retry"
+}

@@ -60,19 +60,10 @@ done
 
 [[ -n "$COMPARTMENT" ]] || die "--compartment OCID is required (the one given to deploy.sh; see --help)"
 check_ocid --compartment "$COMPARTMENT" "compartment"
-NAME_PREFIX=${NAME_PREFIX:-$APP}
-DG_NAME="$NAME_PREFIX-dg"
-POLICY_NAME="$NAME_PREFIX-policy"
-RULE_NAME="$NAME_PREFIX-rule"
-FUNC_NAME=$(func_yaml_name "$ROOT" || true)
-FUNC_NAME=${FUNC_NAME:-backup-tag-sync}
+resource_names "$ROOT"
 
 step "Checking prerequisites"
-command -v python3 >/dev/null 2>&1 || die "python3 not found on PATH: install Python 3"
-command -v oci >/dev/null 2>&1 ||
-	die "the OCI CLI ('oci') is not on PATH. Fix: pip install oci-cli, then 'oci setup config'"
-oci_read iam region list >/dev/null ||
-	die "the OCI CLI cannot call OCI (not logged in or no valid config). Fix: 'oci setup config' or 'oci session authenticate' (with OCI_CLI_AUTH=security_token)"
+require_oci_cli
 TENANCY=$(resolve_tenancy "$TENANCY_ARG" || true)
 [[ -n "$TENANCY" ]] || die "cannot tell the tenancy OCID: pass --tenancy OCID or set OCI_TENANCY"
 oci_read iam compartment get --compartment-id "$COMPARTMENT" >/dev/null ||
