@@ -13,6 +13,7 @@ from sync.emulator import ApiKey, EmulatorServer, generate_api_key
 from sync.oci_clients import Clients, OciSettings
 from sync.policy import PolicyError, load_policy
 from sync.policy_source import ObjectStorageSource, load_policy_from, source_from_env, source_from_uri
+from tests.clock import Clock
 
 DATA = Path(__file__).parent / "data" / "policies"
 GOOD = (DATA / "good.yaml").read_bytes()
@@ -22,17 +23,6 @@ BUNDLED = str(Path(__file__).parent.parent / "tag_policy.yaml")
 
 NAMESPACE, BUCKET, NAME = "examplens", "tag-policies", "teams/storage/policy.yaml"
 URI = f"oci://{BUCKET}@{NAMESPACE}/{NAME}"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -14,23 +14,13 @@ from moto.server import ThreadedMotoServer
 
 from sync.policy import PolicyError
 from sync.policy_source import S3Source, source_from_env
+from tests.clock import Clock
 
 DATA = Path(__file__).parent / "data" / "policies"
 GOOD = (DATA / "good.yaml").read_bytes()
 GOOD_V2 = (DATA / "good_v2.json").read_bytes()
 INVALID = (DATA / "invalid.yaml").read_bytes()
 BUNDLED = str(Path(__file__).parent.parent / "tag_policy.yaml")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")
