@@ -7,21 +7,19 @@ from sync.emulator.wire import Reply, Request, Route, int_param, json_body, json
 
 
 def get_volume_group_backup(backend: Backend, req: Request) -> Reply:
-    data, etag = backend.blockstorage.get_volume_group_backup(req.params[0])
+    data, etag = backend.get_volume_group_backup(req.params[0])
     return json_reply(200, data, {"etag": etag})
 
 
 def update_volume_group_backup(backend: Backend, req: Request) -> Reply:
     payload = json_body(req.body)
-    data, etag = backend.blockstorage.update_volume_group_backup(
-        req.params[0], payload, req.headers.get("if-match")
-    )
+    data, etag = backend.update_volume_group_backup(req.params[0], payload, req.headers.get("if-match"))
     return json_reply(200, data, {"etag": etag})
 
 
 def list_volume_group_backups(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.blockstorage.list_volume_group_backups(
+    items, next_page = backend.list_volume_group_backups(
         required(query, "compartmentId"),
         volume_group_id=query.get("volumeGroupId"),
         display_name=query.get("displayName"),
@@ -34,7 +32,7 @@ def list_volume_group_backups(backend: Backend, req: Request) -> Reply:
 
 
 def get_volume_group(backend: Backend, req: Request) -> Reply:
-    data, etag = backend.blockstorage.get_volume_group(req.params[0])
+    data, etag = backend.get_volume_group(req.params[0])
     return json_reply(200, data, {"etag": etag})
 
 

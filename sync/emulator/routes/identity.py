@@ -8,7 +8,7 @@ from sync.emulator.wire import Reply, Request, Route, bool_param, int_param, lis
 
 def list_compartments(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.identity.list_compartments(
+    items, next_page = backend.list_compartments(
         required(query, "compartmentId"),
         compartment_id_in_subtree=bool_param(query, "compartmentIdInSubtree"),
         access_level=query.get("accessLevel"),
