@@ -14,7 +14,7 @@ from sync.emulator.objectstorage import ObjectStorageBackend
 from sync.emulator.paging import Json
 from sync.emulator.requestlog import RequestLog
 from sync.emulator.seed import lifecycle_settings, load_into, read_seed
-from sync.limits import OCI_LIMITS, Limits
+from sync.policy.limits import OCI_LIMITS, Limits
 
 
 class Backend:

@@ -14,7 +14,7 @@ from sync.emulator.errors import EmulatorError, invalid, not_found
 from sync.emulator.identity import IdentityBackend
 from sync.emulator.paging import Json, keyset_page, time_key
 from sync.emulator.tagrules import check_tag_budget, validate_defined, validate_freeform
-from sync.limits import OCI_LIMITS, Limits
+from sync.policy.limits import OCI_LIMITS, Limits
 
 TRANSITIONAL_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 UPDATE_FIELDS = frozenset(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sync.emulator.errors import invalid
-from sync.limits import Limits, is_valid_tag_key
+from sync.policy.limits import Limits, is_valid_tag_key
 
 # Tag keys defined in a namespace, or None when the namespace does not exist.
 TagKeysOf = Callable[[str], "set[str] | None"]
