@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.cli.live import LiveError, ProgressBar, parse_since, sweep_exit_code
+from sync.cli.common import LiveError, parse_since
+from sync.cli.progress import ProgressBar
+from sync.cli.sweep import sweep_exit_code
 from sync.cloud.limiter import DECREASE_FACTOR, AdaptiveLimiter
 from sync.cloud.retry import Deadline
 from sync.sweep.runner import (

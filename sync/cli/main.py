@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from sync.cli.live import add_live_commands, add_plan_live_options, cmd_plan_live, guarded
+from sync.cli.backup import add_apply_command, add_plan_live_options, cmd_plan_live
+from sync.cli.common import guarded
+from sync.cli.sweep import add_sweep_command
 from sync.cli.table import render_plan
 from sync.policy.fields import from_api_json
 from sync.policy.loader import Policy, PolicyError
@@ -121,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_plan_live_options(p)
     p.set_defaults(func=cmd_plan)
 
-    add_live_commands(sub, guarded)
+    add_apply_command(sub, guarded)
+    add_sweep_command(sub, guarded)
 
     sub.add_parser("emulator", help="serve the local OCI emulator (`python -m sync emulator --help`)")
 

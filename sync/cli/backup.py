@@ -1,0 +1,114 @@
+"""The one-backup live commands: plan --backup (read only) and apply."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from sync.cli.common import (
+    BAD_OUTCOMES,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_common_options,
+    build_clients,
+    cli_logging,
+    env_vars,
+    failure_line,
+    ocid_arg,
+    policy_loader,
+)
+from sync.cli.table import change_rows, render_plan, render_table
+from sync.cloud.engine import CallFailed, Engine, Outcome
+from sync.cloud.retry import Deadline
+from sync.policy.planner import needs_volume_group
+from sync.policy.planner import plan as make_plan
+
+# -- plan --backup -----------------------------------------------------------------------------
+
+
+def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """What the policy would change on a live backup (GET, and the volume group when a rule needs it)."""
+    env = env_vars()
+    backup_id = ocid_arg(args.backup, "volumegroupbackup")
+    with cli_logging(getattr(args, "log_file", None), env):
+        clients = build_clients(env)
+        policy = policy_loader(args.policy, env, clients)()
+        engine = Engine(clients, lambda: policy)
+        deadline = Deadline.after(args.timeout)
+        client = clients.blockstorage()
+        try:
+            got = engine.call(
+                "GetVolumeGroupBackup",
+                client.get_volume_group_backup,
+                backup_id,
+                deadline,
+                volume_group_backup_id=backup_id,
+            )
+            from oci.util import to_dict
+
+            backup = to_dict(got.data)
+            vg = None
+            if backup.get("volume_group_id") and needs_volume_group(policy, backup):
+                vg = engine.get_volume_group(backup["volume_group_id"], backup_id, deadline)
+        except CallFailed as failure:
+            print(f"error: {failure_line(failure)}", file=err)
+            return EXIT_FAILED
+        print(render_plan(make_plan(policy, backup, vg, None)), file=out)
+        state = backup.get("lifecycle_state")
+        if state != "AVAILABLE":
+            print(f"note: the backup is {state}", file=out)
+    return EXIT_OK
+
+
+# -- apply -------------------------------------------------------------------------------------
+
+
+def render_outcome(o: Outcome) -> str:
+    lines = [f"Backup {o.backup_id}: {o.status}"]
+    rows = change_rows(o.changes)
+    if rows:
+        lines.append(render_table(("FIELD", "KEY", "OLD", "NEW"), rows))
+    if o.matched_rules:
+        lines.append(f"Matched rules: {', '.join(o.matched_rules)}")
+    if o.error:
+        lines.append(f"error: {o.error}")
+    if o.opc_request_id:
+        lines.append(f"opc-request-id: {o.opc_request_id}")
+    lines += [f"warning: {w}" for w in o.warnings]
+    return "\n".join(lines)
+
+
+def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Bring one backup in line with the policy, as the function does for an event."""
+    env = env_vars()
+    backup_id = ocid_arg(args.backup, "volumegroupbackup")
+    with cli_logging(args.log_file, env):
+        clients = build_clients(env)
+        engine = Engine(clients, policy_loader(args.policy, env, clients))
+        outcome = engine.sync_backup(backup_id, dry_run=args.dry_run, deadline=Deadline.after(args.timeout))
+    if args.output == "json":
+        print(json.dumps(outcome.to_json(), indent=2), file=out)
+    else:
+        print(render_outcome(outcome), file=out)
+    return EXIT_FAILED if outcome.status in BAD_OUTCOMES else EXIT_OK
+
+
+# -- argparse ----------------------------------------------------------------------------------
+
+
+def add_apply_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..., int]]) -> None:
+    """Add apply to the parser's subcommands; `wrap` turns LiveError into one line."""
+    p = sub.add_parser("apply", help="bring one backup in line with the policy (GET, PUT with if-match)")
+    p.add_argument("--backup", required=True, metavar="OCID", help="volume group backup OCID")
+    p.add_argument("--dry-run", action="store_true", help="compute and show, never write")
+    p.add_argument("--policy", metavar="P", help="path, file://, oci:// or s3:// (default: as the function)")
+    p.add_argument("--output", choices=("table", "json"), default="table")
+    add_common_options(p, 60.0)
+    p.set_defaults(func=wrap(cmd_apply))
+
+
+def add_plan_live_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backup", metavar="OCID", help="plan a live backup (GET from the endpoint)")
+    add_common_options(p, 60.0)

@@ -1,0 +1,137 @@
+"""The sweep command: every backup in a compartment (tree), its summary and its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from sync.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    NO_TIMEOUT,
+    LiveError,
+    add_common_options,
+    build_clients,
+    cli_logging,
+    env_vars,
+    ocid_arg,
+    parse_since,
+    policy_loader,
+)
+from sync.cli.progress import ProgressBar
+from sync.cli.table import render_table
+from sync.cloud.engine import Engine
+from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.retry import Deadline
+from sync.sweep.runner import (
+    DEFAULT_CONCURRENCY,
+    PAGE_SIZE,
+    SweepOptions,
+    SweepResult,
+    run_sweep,
+)
+
+
+def render_summary(result: SweepResult, command_hint: str) -> str:
+    lines = [
+        f"Sweep {result.status}: {result.scanned} backup(s) in {result.compartments} compartment(s), "
+        f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}"
+    ]
+    if result.error and not result.failures():
+        lines.append(f"error: {result.error}")
+    counts = result.counts()
+    if counts:
+        lines.append(render_table(("STATUS", "COUNT"), sorted(counts.items())))
+    failures = result.failures()
+    if failures:
+        lines.append("")
+        lines.append(f"Failures ({len(failures)}):")
+        # One line each, never cut: the opc-request-id is what Oracle support asks for.
+        for f in failures:
+            rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
+            lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
+    if result.resume_token:
+        lines.append("")
+        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {result.resume_token}")
+    return "\n".join(lines)
+
+
+def sweep_exit_code(result: SweepResult) -> int:
+    if result.status == "rejected":
+        return EXIT_USAGE
+    permanent = [f for f in result.failures() if not f.get("transient")]
+    if permanent or result.status == "failed":
+        return EXIT_FAILED
+    if result.resume_token:
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed."""
+    env = env_vars()
+    compartment = ocid_arg(args.compartment, "compartment", "tenancy")
+    if args.concurrency < 1:
+        raise LiveError("--concurrency must be at least 1")
+    since = parse_since(args.since) if args.since else None
+    options = SweepOptions(
+        compartment_id=compartment,
+        recursive=args.recursive,
+        since=since,
+        dry_run=args.dry_run,
+        available_only=args.available_only,
+        concurrency=args.concurrency,
+        resume_token=args.resume,
+        page_size=args.page_size,
+    )
+    with cli_logging(args.log_file, env):
+        clients = build_clients(env, identity=args.recursive)
+        engine = Engine(clients, policy_loader(args.policy, env, clients), limiter=AdaptiveLimiter())
+        bar = None if args.no_progress else ProgressBar(err)
+        try:
+            timeout = NO_TIMEOUT if args.timeout is None else args.timeout
+            result = run_sweep(engine, options, Deadline.after(timeout), bar)
+        finally:
+            if bar is not None:
+                bar.finish()
+    if result.status == "rejected":
+        print(f"error: {result.error}", file=err)
+    elif args.output == "json":
+        print(json.dumps(result.to_json(), indent=2), file=out)
+    else:
+        hint = "python -m sync sweep --compartment " + compartment
+        hint += " --recursive" if args.recursive else ""
+        hint += f" --since {since.isoformat()}" if since else ""
+        print(render_summary(result, hint), file=out)
+    return sweep_exit_code(result)
+
+
+# -- argparse ----------------------------------------------------------------------------------
+
+
+def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..., int]]) -> None:
+    """Add sweep to the parser's subcommands; `wrap` turns LiveError into one line."""
+    p = sub.add_parser("sweep", help="apply the policy to every backup in a compartment")
+    p.add_argument("--compartment", required=True, metavar="OCID", help="compartment (or tenancy) OCID")
+    p.add_argument("--recursive", action="store_true", help="include subcompartments")
+    p.add_argument("--since", metavar="T", help="only backups created at or after T (RFC 3339, date, 7d)")
+    p.add_argument("--dry-run", action="store_true", help="compute and report, never write")
+    p.add_argument("--available-only", action="store_true", help="skip backups not AVAILABLE")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="parallel backups (default 8)",
+    )
+    p.add_argument("--page-size", type=int, default=PAGE_SIZE, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--resume", metavar="TOKEN", help="continue a sweep that stopped (token it printed)")
+    p.add_argument("--policy", metavar="P", help="path, file://, oci:// or s3:// (default: as the function)")
+    p.add_argument("--output", choices=("table", "json"), default="table")
+    p.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
+    add_common_options(p, None)
+    p.set_defaults(func=wrap(cmd_sweep))
