@@ -11,6 +11,8 @@ from sync.cli.common import (
     BAD_OUTCOMES,
     EXIT_FAILED,
     EXIT_OK,
+    ONE_BACKUP_TIMEOUT,
+    POLICY_HELP,
     add_common_options,
     build_clients,
     cli_logging,
@@ -19,6 +21,7 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
+from sync.cli.helptext import PROG, add_command
 from sync.cli.table import change_rows, render_plan, render_table
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.retry import Deadline
@@ -100,15 +103,34 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def add_apply_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..., int]]) -> None:
     """Add apply to the parser's subcommands; `wrap` turns LiveError into one line."""
-    p = sub.add_parser("apply", help="bring one backup in line with the policy (GET, PUT with if-match)")
-    p.add_argument("--backup", required=True, metavar="OCID", help="volume group backup OCID")
-    p.add_argument("--dry-run", action="store_true", help="compute and show, never write")
-    p.add_argument("--policy", metavar="P", help="path, file://, oci:// or s3:// (default: as the function)")
-    p.add_argument("--output", choices=("table", "json"), default="table")
-    add_common_options(p, 60.0)
+    p = add_command(
+        sub,
+        "apply",
+        "bring one backup in line with the policy now, as the function does for an event",
+        f"{PROG} apply --backup ocid1.volumegroupbackup.oc1.iad.aaaa --dry-run",
+    )
+    p.add_argument("--backup", required=True, metavar="OCID", help="the volume group backup to update")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute and show the changes, send no update (default: send it)",
+    )
+    p.add_argument("--policy", metavar="P", help=POLICY_HELP)
+    p.add_argument(
+        "--output",
+        choices=("table", "json"),
+        default="table",
+        help="table: the outcome and its changes; json: the function's answer object",
+    )
+    add_common_options(p, 60.0, ONE_BACKUP_TIMEOUT)
     p.set_defaults(func=wrap(cmd_apply))
 
 
 def add_plan_live_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backup", metavar="OCID", help="plan a live backup (GET from the endpoint)")
-    add_common_options(p, 60.0)
+    p.add_argument(
+        "--backup",
+        metavar="OCID",
+        help="plan a live backup: read it (and its volume group when a rule needs it) from the endpoint "
+        "the OCI_* settings name; nothing is written (default: none, plan --backup-json)",
+    )
+    add_common_options(p, 60.0, ONE_BACKUP_TIMEOUT)

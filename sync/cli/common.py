@@ -1,4 +1,4 @@
-"""Shared by the live commands: errors and exit codes, clients, the policy, logging, input checks."""
+"""Shared by the commands: errors and exit codes, clients, the policy, logging, input checks, options."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed
 from sync.policy.loader import Policy
 from sync.requests.bodies import check_ocid
+from sync.sources.bundled import DEFAULT_POLICY
 from sync.sources.select import load_policy_from, source_from_env
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -25,6 +26,10 @@ BAD_OUTCOMES = frozenset({"failed", "not_found", "rejected"})
 
 class LiveError(Exception):
     """One line for the user (configuration, authentication, input); never a traceback."""
+
+
+class CliError(Exception):
+    """A problem with the user's input, printed as one line without a traceback."""
 
 
 def env_vars() -> Mapping[str, str]:
@@ -48,13 +53,23 @@ def build_clients(env: Mapping[str, str], *, identity: bool = False) -> Clients:
     return clients
 
 
+def load_policy_arg(source: str) -> Policy:
+    """A policy from a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key."""
+    # The source logs its errors for the function's log; here they are printed as lines.
+    quiet = logging.getLogger("sync.sources")
+    before = quiet.disabled
+    quiet.disabled = True
+    try:
+        return load_policy_from(source, os.environ)
+    finally:
+        quiet.disabled = before
+
+
 def policy_loader(policy_arg: str | None, env: Mapping[str, str], clients: Clients) -> Callable[[], Policy]:
     """--policy (path, file://, oci://, s3://) loaded once; else the function's TAG_POLICY rules."""
     if policy_arg:
         policy = load_policy_from(policy_arg, env)  # PolicyError: printed by main, exit 1
         return lambda: policy
-    from sync.function.handler import DEFAULT_POLICY
-
     source = source_from_env(env, lambda: clients, DEFAULT_POLICY)
     source.load()  # fail now, with the validation message, rather than once per backup
     return source.load
@@ -124,15 +139,23 @@ def failure_line(failure: CallFailed) -> str:
 # -- argparse ----------------------------------------------------------------------------------
 
 
-def add_common_options(p: argparse.ArgumentParser, timeout: float | None) -> None:
-    p.add_argument("--log-file", metavar="FILE", help="append JSON log lines here (else LOG_LEVEL -> stderr)")
+def add_common_options(p: argparse.ArgumentParser, timeout: float | None, timeout_help: str) -> None:
+    """--log-file and --timeout, which every live command takes (each says what its timeout means)."""
     p.add_argument(
-        "--timeout",
-        type=float,
-        default=timeout,
-        metavar="SECONDS",
-        help="give up (and, for sweep, report where to resume) after this long",
+        "--log-file",
+        metavar="FILE",
+        help="append the JSON log lines to FILE (default: no log lines; with LOG_LEVEL set, to stderr)",
     )
+    p.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS", help=timeout_help)
+
+
+# Plan and apply are one backup each: the whole command is bounded, as Fn-Deadline bounds the function.
+ONE_BACKUP_TIMEOUT = "give up after this long; every OCI call is bounded by the time left"
+POLICY_HELP = (
+    "policy: a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key "
+    "(default: what the function would use: TAG_POLICY, else TAG_POLICY_URI, "
+    "else the bundled tag_policy.yaml)"
+)
 
 
 def guarded(func: Callable[[argparse.Namespace, TextIO, TextIO], int]) -> Callable[..., int]:

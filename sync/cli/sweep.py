@@ -13,6 +13,7 @@ from sync.cli.common import (
     EXIT_PARTIAL,
     EXIT_USAGE,
     NO_TIMEOUT,
+    POLICY_HELP,
     LiveError,
     add_common_options,
     build_clients,
@@ -22,6 +23,7 @@ from sync.cli.common import (
     parse_since,
     policy_loader,
 )
+from sync.cli.helptext import PROG, add_command
 from sync.cli.progress import ProgressBar
 from sync.cli.table import render_table
 from sync.cloud.engine import Engine
@@ -115,23 +117,67 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..., int]]) -> None:
     """Add sweep to the parser's subcommands; `wrap` turns LiveError into one line."""
-    p = sub.add_parser("sweep", help="apply the policy to every backup in a compartment")
-    p.add_argument("--compartment", required=True, metavar="OCID", help="compartment (or tenancy) OCID")
-    p.add_argument("--recursive", action="store_true", help="include subcompartments")
-    p.add_argument("--since", metavar="T", help="only backups created at or after T (RFC 3339, date, 7d)")
-    p.add_argument("--dry-run", action="store_true", help="compute and report, never write")
-    p.add_argument("--available-only", action="store_true", help="skip backups not AVAILABLE")
+    p = add_command(
+        sub,
+        "sweep",
+        "apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed",
+        f"{PROG} sweep --compartment ocid1.compartment.oc1..aaaa --recursive --since 7d --dry-run\n"
+        f"{PROG} sweep --compartment ocid1.compartment.oc1..aaaa --resume TOKEN   # as the summary prints it",
+    )
+    p.add_argument(
+        "--compartment",
+        required=True,
+        metavar="OCID",
+        help="the compartment (or tenancy) whose backups to sweep",
+    )
+    p.add_argument(
+        "--recursive",
+        action="store_true",
+        help="also sweep every active subcompartment, listed through Identity "
+        "(default: this compartment only)",
+    )
+    p.add_argument(
+        "--since",
+        metavar="T",
+        help="only backups created at or after T: RFC 3339 (2026-11-01T00:00:00Z), a date (midnight UTC) "
+        "or 7d / 12h / 30m ago (default: all)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="compute and report, send no update (default: send them)"
+    )
+    p.add_argument(
+        "--available-only",
+        action="store_true",
+        help="skip backups whose state is not AVAILABLE (default: every backup listed)",
+    )
     p.add_argument(
         "--concurrency",
         type=int,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help="parallel backups (default 8)",
+        help="backups handled at once; they share one limiter that slows down on 429",
     )
     p.add_argument("--page-size", type=int, default=PAGE_SIZE, metavar="N", help=argparse.SUPPRESS)
-    p.add_argument("--resume", metavar="TOKEN", help="continue a sweep that stopped (token it printed)")
-    p.add_argument("--policy", metavar="P", help="path, file://, oci:// or s3:// (default: as the function)")
-    p.add_argument("--output", choices=("table", "json"), default="table")
-    p.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
-    add_common_options(p, None)
+    p.add_argument(
+        "--resume",
+        metavar="TOKEN",
+        help="continue a sweep that stopped early, from the token its summary printed "
+        "(default: from the start)",
+    )
+    p.add_argument("--policy", metavar="P", help=POLICY_HELP)
+    p.add_argument(
+        "--output",
+        choices=("table", "json"),
+        default="table",
+        help="table: counts per status and every failure; json: the function's sweep answer object",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress display on stderr (default: one redrawn line on a terminal, "
+        "a plain line every few seconds otherwise)",
+    )
+    add_common_options(
+        p, None, "stop after this long and print the --resume command that continues (default: no limit)"
+    )
     p.set_defaults(func=wrap(cmd_sweep))

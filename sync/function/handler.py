@@ -7,7 +7,6 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from sync import logs
@@ -17,12 +16,11 @@ from sync.cloud.retry import Deadline
 from sync.policy.loader import Policy
 from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
 from sync.sources.base import PolicySource
+from sync.sources.bundled import DEFAULT_POLICY
 from sync.sources.select import source_from_env
 
 log = logging.getLogger("sync.function.handler")
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_POLICY = str(ROOT / "tag_policy.yaml")
 TRUE = {"1", "true", "yes", "on"}
 
 
