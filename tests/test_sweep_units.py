@@ -154,7 +154,10 @@ def test_progress_bar_tty_and_plain() -> None:
     assert text.startswith("\r[######") and "50/200+" in text and "updated 20" in text and text.endswith("\n")
     plain = io.StringIO()
     ProgressBar(plain, tty=False, every=0)(p)
-    assert plain.getvalue() == "progress: 50/200+  updated 20  unchanged 30  25/s 2.0s\n"
+    assert (
+        plain.getvalue()
+        == "progress: 50/200+ backups (listing)  25/s  updated 20  unchanged 30  elapsed 2s\n"
+    )
 
 
 def test_exit_codes() -> None:

@@ -24,7 +24,7 @@ from sync.cli.common import (
     policy_loader,
 )
 from sync.cli.helptext import PROG, add_command
-from sync.cli.progress import ProgressBar
+from sync.cli.progress import progress_display
 from sync.cli.table import render_table
 from sync.cloud.engine import Engine
 from sync.cloud.limiter import AdaptiveLimiter
@@ -93,7 +93,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with cli_logging(args.log_file, env):
         clients = build_clients(env, identity=args.recursive)
         engine = Engine(clients, policy_loader(args.policy, env, clients), limiter=AdaptiveLimiter())
-        bar = None if args.no_progress else ProgressBar(err)
+        bar = None if args.no_progress else progress_display(err)
         try:
             timeout = NO_TIMEOUT if args.timeout is None else args.timeout
             result = run_sweep(engine, options, Deadline.after(timeout), bar)
