@@ -58,7 +58,7 @@ def test_rich_redraws_one_line_on_a_terminal() -> None:
     display(snap(200, 200, True, 4.0, updated=150, unchanged=50))
     display.finish()
     shown = out.getvalue()
-    assert "200/200 backups  100%  50/s  0s left  updated 150  unchanged 50" in shown
+    assert "200/200 backups  100%  50/s  updated 150  unchanged 50  elapsed 4s" in shown
     assert shown.count("\n") == 1 and "\r\x1b[2K" in shown  # one line, redrawn in place
     assert display.progress.tasks[0].total == 200 and display.progress.tasks[0].completed == 200
 

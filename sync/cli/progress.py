@@ -35,7 +35,7 @@ def progress_text(p: SweepProgress) -> str:
         if p.scanned:
             parts.append(f"{100 * p.done // p.scanned}%")
         parts.append(f"{rate:.0f}/s")
-        if rate > 0:
+        if rate > 0 and p.done < p.scanned:
             parts.append(f"{_duration((p.scanned - p.done) / rate)} left")
     else:
         parts = [f"{p.done}/{p.scanned}+ backups (listing)", f"{rate:.0f}/s"]
