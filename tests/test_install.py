@@ -103,3 +103,12 @@ def test_python_dash_m_sync_still_works(installed: Path, tmp_path: Path) -> None
         str(ROOT / "tag_policy.yaml"),
     )
     assert got.returncode == 0 and "OK, 2 rule(s)" in got.stdout, got.stderr
+
+
+def test_demo_says_it_needs_a_checkout(installed: Path, tmp_path: Path) -> None:
+    got = run(installed, tmp_path, str(installed / "bin" / "backup-tag-sync"), "demo")
+    assert got.returncode == 2 and "Traceback" not in got.stderr
+    assert (
+        got.stderr
+        == "error: demo runs from a checkout of the repository (`make demo`): it needs func.py and samples/\n"
+    )
