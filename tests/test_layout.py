@@ -14,10 +14,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SYNC = ROOT / "sync"
 
-# What each part of sync/ may import from the others (its own package is always allowed).
-LOW = {"sync", "sync.logs"}  # the package itself (its version) and JSON logging: plain, import nothing
+# Modules directly in sync/ (logs.py, ...) are plain helpers: anything but the emulator may
+# import them, and they import nothing of ours but each other.
+HELPERS = {f"sync.{p.stem}" for p in SYNC.glob("*.py") if p.stem not in ("__init__", "__main__")}
+# What each package of sync/ may import from the others (its own package is always allowed).
+LOW = {"sync"} | HELPERS  # the package itself (its version) and the plain helpers
 ALLOWED: dict[str, set[str]] = {
-    "sync.logs": set(),
+    **{helper: {"sync"} | HELPERS for helper in HELPERS},
     "sync.requests": LOW,
     "sync.policy": LOW | {"sync.requests"},
     "sync.cloud": LOW | {"sync.policy", "sync.requests"},
