@@ -105,8 +105,9 @@ def validate_defined(
                 continue  # already on the resource: sent back unchanged
             if namespace.get("isRetired") or tag.get("isRetired"):
                 raise invalid(f"Tag {namespace['name']}.{tag['name']} is retired and cannot be applied")
-            allowed = (tag.get("validator") or {}).get("values")
-            if (tag.get("validator") or {}).get("validatorType") == "ENUM" and str(value) not in allowed:
+            validator = tag.get("validator") or {}
+            allowed = [str(v) for v in validator.get("values") or []]
+            if validator.get("validatorType") == "ENUM" and str(value) not in allowed:
                 raise invalid(
                     f"The value '{value}' is not allowed for tag {namespace['name']}.{tag['name']};"
                     f" allowed values: {', '.join(allowed)}"

@@ -224,10 +224,10 @@ def check_policy(policy: Policy, schema: TagSchema) -> tuple[list[str], list[Row
                 f"{who}: defined_tags.{tag.namespace}.{tag.key}: tag key {ns.name}.{key.name} is retired"
             )
             continue
-        for rule, value in tag.literals:
+        for writer, value in tag.literals:
             if not key.allows(value):
                 problems.append(
-                    f"rule {rule!r}: defined_tags.{tag.namespace}.{tag.key}: value {value!r} is not"
+                    f"rule {writer!r}: defined_tags.{tag.namespace}.{tag.key}: value {value!r} is not"
                     f" allowed by {ns.name}.{key.name}; allowed values: {shown(key.allowed or ())}"
                 )
         if key.allowed is not None and tag.templated:
