@@ -143,7 +143,8 @@ def read_namespace(reader: Reader, summary: Mapping[str, Any], key_names: set[st
     keys = reader.keys(ns_id)
     for key_name in sorted(key_names):
         found = keys.get(fold(key_name))
-        if found is not None and safe_name(found.name):
+        # A retired key fails the check whatever its validator says: no GetTag for it.
+        if found is not None and found.usable and safe_name(found.name):
             keys[fold(key_name)] = reader.tag(ns_id, found.name)
     return namespace_of(summary, keys, complete=True)
 
@@ -239,7 +240,7 @@ class TagSchemaCache:
                             "operation": exc.operation,
                             "status": exc.status,
                             "code": exc.code,
-                            "message": exc.message,
+                            "oci_message": exc.message,
                             "opc_request_id": exc.opc_request_id,
                         },
                     )

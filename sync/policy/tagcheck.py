@@ -232,8 +232,8 @@ def check_policy(policy: Policy, schema: TagSchema) -> tuple[list[str], list[Row
                 )
         if key.allowed is not None and tag.templated:
             notes.append(
-                f"{ns.name}.{key.name} takes a list of values and rules {', '.join(tag.templated)}"
-                " render it: each rendered value is checked before the update is sent"
+                f"{ns.name}.{key.name} takes a list of values and is rendered by rule(s)"
+                f" {', '.join(tag.templated)}: each rendered value is checked before the update is sent"
             )
         if (ns.name, key.name) != (tag.namespace, tag.key):
             notes.append(f"{tag.namespace}.{tag.key} is written {ns.name}.{key.name} (the tenancy's casing)")
