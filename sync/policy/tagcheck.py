@@ -126,13 +126,16 @@ def schema_from_seed(data: Any) -> TagSchema:
             continue
         if not isinstance(spec, Mapping):
             raise ValueError(f"tag namespace {ns_name!r}: expected a list of keys or an object")
-        tags = spec.get("tags") or {}
+        tags = spec.get("tags", {})
         if not isinstance(tags, Mapping):
             raise ValueError(f"tag namespace {ns_name!r}: tags must be an object of key names")
         keys = {}
         for key_name, key_spec in tags.items():
             if not isinstance(key_spec, Mapping):
                 raise ValueError(f"tag {ns_name}.{key_name}: expected an object")
+            validator = key_spec.get("validator")
+            if validator is not None and validator_values(validator) == ():
+                raise ValueError(f"tag {ns_name}.{key_name}: an ENUM validator needs its values")
             keys[fold(str(key_name))] = key_from_api({**key_spec, "name": str(key_name)})
         namespaces[fold(str(ns_name))] = TagNamespace(
             str(ns_name),
@@ -155,6 +158,7 @@ class WrittenTag:
     key: str
     rules: list[str] = field(default_factory=list)
     literals: list[tuple[str, str]] = field(default_factory=list)  # (rule, value)
+    spelled: dict[str, str] = field(default_factory=dict)  # rule -> "ns.key" as that rule writes it
     templated: list[str] = field(default_factory=list)  # rules whose value is rendered
 
 
@@ -167,6 +171,7 @@ def written_tags(policy: Policy) -> list[WrittenTag]:
                 entry = out.setdefault((fold(ns), fold(key)), WrittenTag(ns, key))
                 if rule.name not in entry.rules:
                     entry.rules.append(rule.name)
+                entry.spelled.setdefault(rule.name, f"{ns}.{key}")
                 if template.references:
                     entry.templated.append(rule.name)
                 else:
@@ -227,7 +232,7 @@ def check_policy(policy: Policy, schema: TagSchema) -> tuple[list[str], list[Row
         for writer, value in tag.literals:
             if not key.allows(value):
                 problems.append(
-                    f"rule {writer!r}: defined_tags.{tag.namespace}.{tag.key}: value {value!r} is not"
+                    f"rule {writer!r}: defined_tags.{tag.spelled[writer]}: value {value!r} is not"
                     f" allowed by {ns.name}.{key.name}; allowed values: {shown(key.allowed or ())}"
                 )
         if key.allowed is not None and tag.templated:
