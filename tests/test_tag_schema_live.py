@@ -281,3 +281,15 @@ def test_plan_live_shows_a_disallowed_value(cli_env: EmulatorServer, tmp_path: P
     code, out, err = run_cli("plan", "--policy", str(policy), "--backup", BACKUP_1)
     assert code == 0, err
     assert "Rejected: rule 'environment'" in out and "allowed values: prod, staging, dev" in out
+
+
+def test_sweep_dry_run_counts_a_disallowed_value_as_rejected(
+    emulator: EmulatorServer, api_key: ApiKey
+) -> None:
+    env = function_env(emulator, api_key, TAG_POLICY=RENDERED_ENV)
+    body = json.dumps({"sweep": {"compartmentId": PROD, "dryRun": True}}).encode()
+    with FdkProcess(env) as proc:
+        answer = proc.call(body).json()
+    # Backups in prod render their volume group's env=prod as PROD: not in the list.
+    assert answer["counts"].get("rejected", 0) >= 1 and "planned" not in answer["counts"], answer
+    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
