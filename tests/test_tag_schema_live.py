@@ -13,7 +13,7 @@ import pytest
 from sync.cli.main import main
 from sync.cloud.clients import Clients, OciSettings
 from sync.cloud.retry import Deadline
-from sync.cloud.tagschema import TagSchemaCache
+from sync.cloud.tagcache import TagSchemaCache
 from sync.emulator import ApiKey, EmulatorServer
 from sync.function.fnrunner import FdkProcess
 from sync.policy.loader import load_policy

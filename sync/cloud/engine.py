@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sync.cloud.clients import AuthError, Clients
 from sync.cloud.retry import Deadline, backoff_delay, parse_retry_after
-from sync.cloud.tagschema import cache_for
+from sync.cloud.tagcache import cache_for
 from sync.policy.loader import Policy, PolicyError
 from sync.policy.planner import Plan, needs_volume_group, plan
 from sync.requests.bodies import EventInfo
