@@ -10,6 +10,7 @@ from typing import TextIO
 from sync.cli.backup import add_apply_command
 from sync.cli.common import CliError, guarded, load_policy_arg
 from sync.cli.helptext import PROG, HelpFormatter, add_command
+from sync.cli.lint_live import add_options as lint_live_options
 from sync.cli.plan import add_plan_command
 from sync.cli.sweep import add_sweep_command
 from sync.policy.loader import PolicyError
@@ -31,6 +32,10 @@ def cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for line in exc.errors:
             print(f"{exc.origin}: {line}", file=err)
         return EXIT_FAILED
+    if getattr(args, "live", False) or getattr(args, "tag_schema", None):
+        from sync.cli import lint_live
+
+        return lint_live.run(policy, args, out, err)
     for warning in policy.warnings:
         print(f"{policy.origin}: warning: {warning}", file=err)
     print(f"{policy.origin}: OK, {len(policy.rules)} rule(s), mode {policy.mode}", file=out)
@@ -50,13 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "lint",
         "check a policy; exit 1 with each error on its own line",
-        f"{PROG} lint tag_policy.yaml",
+        f"{PROG} lint tag_policy.yaml\n"
+        f"{PROG} lint tag_policy.yaml --live     # also against the tenancy's tag namespaces",
     )
     p.add_argument(
         "policy",
         metavar="POLICY",
         help="the policy (YAML or JSON): a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key",
     )
+    lint_live_options(p)
     p.set_defaults(func=cmd_lint)
 
     add_plan_command(sub)

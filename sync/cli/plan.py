@@ -51,6 +51,14 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CliError(f"{args.event} is not an event this function handles: {request}")
         event = request.event.as_context()
     result = make_plan(policy, backup, vg, event)
+    if getattr(args, "tag_schema", None):
+        from sync.cli.lint_live import SchemaFileError, load_schema_file
+        from sync.policy.tagcheck import apply_schema
+
+        try:
+            result = apply_schema(result, load_schema_file(args.tag_schema))
+        except SchemaFileError as exc:
+            raise CliError(str(exc)) from None
     print(render_plan(result), file=out)
     return EXIT_OK
 
@@ -96,4 +104,10 @@ def add_plan_command(sub: Any) -> None:
         help="the OCI Events JSON that reported the backup, for rules reading event.* (default: none)",
     )
     add_plan_live_options(p)
+    p.add_argument(
+        "--tag-schema",
+        metavar="FILE",
+        help="check defined tag values against this schema file (default: with --backup, the tenancy's "
+        "tag namespaces; with --backup-json, no check)",
+    )
     p.set_defaults(func=cmd_plan)
