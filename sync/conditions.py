@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sync.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
+from sync.printable import first_control, quote
+from sync.regex import RegexError, compile_search
 
 Scalar = str | int | float | bool
 Test = Callable[[Any], bool]
@@ -45,28 +46,38 @@ def _equals(expected: Scalar) -> Test:
     return test
 
 
+def _literal(path: str, value: Scalar) -> Scalar:
+    """A value written in the policy: control characters would reach terminals and OCI raw."""
+    if isinstance(value, str):
+        control = first_control(value)
+        if control:
+            raise ConditionError(path, f"contains the control character {control}")
+    return value
+
+
 def compile_value(path: str, spec: Any) -> Test:
     """One value condition; `None` input means the field is absent."""
     if _is_scalar(spec):
-        return _equals(spec)
+        return _equals(_literal(path, spec))
     if isinstance(spec, list):
         if not spec:
             raise ConditionError(path, "an empty list matches nothing; remove the condition")
         bad = [v for v in spec if not _is_scalar(v)]
         if bad:
-            raise ConditionError(path, f"list items must be plain values, not {bad[0]!r}")
-        tests = [_equals(v) for v in spec]
+            raise ConditionError(path, f"list items must be plain values, not {quote(bad[0])}")
+        tests = [_equals(_literal(path, v)) for v in spec]
         return lambda actual: any(t(actual) for t in tests)
     if isinstance(spec, dict):
         if set(spec) == {"regex"}:
             pattern = spec["regex"]
             if not isinstance(pattern, str):
                 raise ConditionError(f"{path}.regex", "must be text")
+            _literal(f"{path}.regex", pattern)
             try:
-                rx = re.compile(pattern)
-            except re.error as exc:
-                raise ConditionError(f"{path}.regex", f"invalid regular expression: {exc}") from None
-            return lambda actual: actual is not None and rx.search(str(actual)) is not None
+                found = compile_search(pattern)
+            except RegexError as exc:
+                raise ConditionError(f"{path}.regex", str(exc)) from None
+            return lambda actual: actual is not None and found(str(actual))
         if set(spec) == {"exists"}:
             want = spec["exists"]
             if not isinstance(want, bool):
@@ -74,10 +85,11 @@ def compile_value(path: str, spec: Any) -> Test:
             return lambda actual: (actual is not None and actual != "") is want
         raise ConditionError(
             path,
-            f"unknown condition keys {sorted(spec)}: use a value, a list, {{regex: P}}"
+            f"unknown condition keys {', '.join(sorted(_key(k) for k in spec)[:5])}:"
+            " use a value, a list, {regex: P}"
             " or {exists: true|false}",
         )
-    raise ConditionError(path, f"unsupported condition {spec!r}")
+    raise ConditionError(path, f"unsupported condition {quote(spec)}")
 
 
 def _getter(where: tuple[str, ...]) -> Callable[[Any], Any]:
@@ -145,7 +157,7 @@ def _compile_resource(
     own: list[FieldCondition] = []
     vg: list[FieldCondition] = []
     for key, value in spec.items():
-        path = f"{prefix}.{key}"
+        path = f"{prefix}.{_key(key)}"
         if allow_vg and key == "volume_group":
             vg_own, _ = _compile_resource(path, value, VOLUME_GROUP_FIELDS, allow_vg=False)
             vg.extend(vg_own)
@@ -157,15 +169,21 @@ def _compile_resource(
             own.append(FieldCondition(path, (key,), compile_value(path, value)))
         else:
             known = sorted(fields | ({"volume_group"} if allow_vg else set()))
-            raise ConditionError(path, f"unknown field {key!r}; known: {', '.join(known)}")
+            raise ConditionError(path, f"unknown field {quote(key)}; known: {', '.join(known)}")
     return own, vg
+
+
+def _key(key: Any) -> str:
+    """A key as it appears in an error path: clipped, controls escaped by repr when needed."""
+    text = key if isinstance(key, str) else quote(key, 100)
+    return text if len(text) <= 100 and text.isprintable() else quote(text, 100)
 
 
 def _compile_freeform(path: str, spec: Any) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map tag keys to conditions, e.g. {env: prod}")
     return [
-        FieldCondition(f"{path}.{k}", ("freeform_tags", str(k)), compile_value(f"{path}.{k}", v))
+        FieldCondition(f"{path}.{_key(k)}", ("freeform_tags", str(k)), compile_value(f"{path}.{_key(k)}", v))
         for k, v in spec.items()
     ]
 
@@ -176,9 +194,9 @@ def _compile_defined(path: str, spec: Any) -> list[FieldCondition]:
     out: list[FieldCondition] = []
     for ns, keys in spec.items():
         if not isinstance(keys, dict) or not keys:
-            raise ConditionError(f"{path}.{ns}", "must map tag keys to conditions")
+            raise ConditionError(f"{path}.{_key(ns)}", "must map tag keys to conditions")
         for k, v in keys.items():
-            p = f"{path}.{ns}.{k}"
+            p = f"{path}.{_key(ns)}.{_key(k)}"
             out.append(FieldCondition(p, ("defined_tags", str(ns), str(k)), compile_value(p, v)))
     return out
 
