@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
-from sync.printable import first_control, quote
+from sync.printable import first_control, quote, shown_key
 from sync.regex import RegexError, compile_search
 
 Scalar = str | int | float | bool
@@ -85,7 +85,7 @@ def compile_value(path: str, spec: Any) -> Test:
             return lambda actual: (actual is not None and actual != "") is want
         raise ConditionError(
             path,
-            f"unknown condition keys {', '.join(sorted(_key(k) for k in spec)[:5])}:"
+            f"unknown condition keys {', '.join(sorted(shown_key(k) for k in spec)[:5])}:"
             " use a value, a list, {regex: P}"
             " or {exists: true|false}",
         )
@@ -157,7 +157,7 @@ def _compile_resource(
     own: list[FieldCondition] = []
     vg: list[FieldCondition] = []
     for key, value in spec.items():
-        path = f"{prefix}.{_key(key)}"
+        path = f"{prefix}.{shown_key(key)}"
         if allow_vg and key == "volume_group":
             vg_own, _ = _compile_resource(path, value, VOLUME_GROUP_FIELDS, allow_vg=False)
             vg.extend(vg_own)
@@ -173,17 +173,13 @@ def _compile_resource(
     return own, vg
 
 
-def _key(key: Any) -> str:
-    """A key as it appears in an error path: clipped, controls escaped by repr when needed."""
-    text = key if isinstance(key, str) else quote(key, 100)
-    return text if len(text) <= 100 and text.isprintable() else quote(text, 100)
-
-
 def _compile_freeform(path: str, spec: Any) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map tag keys to conditions, e.g. {env: prod}")
     return [
-        FieldCondition(f"{path}.{_key(k)}", ("freeform_tags", str(k)), compile_value(f"{path}.{_key(k)}", v))
+        FieldCondition(
+            f"{path}.{shown_key(k)}", ("freeform_tags", str(k)), compile_value(f"{path}.{shown_key(k)}", v)
+        )
         for k, v in spec.items()
     ]
 
@@ -194,9 +190,9 @@ def _compile_defined(path: str, spec: Any) -> list[FieldCondition]:
     out: list[FieldCondition] = []
     for ns, keys in spec.items():
         if not isinstance(keys, dict) or not keys:
-            raise ConditionError(f"{path}.{_key(ns)}", "must map tag keys to conditions")
+            raise ConditionError(f"{path}.{shown_key(ns)}", "must map tag keys to conditions")
         for k, v in keys.items():
-            p = f"{path}.{_key(ns)}.{_key(k)}"
+            p = f"{path}.{shown_key(ns)}.{shown_key(k)}"
             out.append(FieldCondition(p, ("defined_tags", str(ns), str(k)), compile_value(p, v)))
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -12,10 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sync.conditions import ConditionError, Match, compile_match
 from sync.limits import OCI_LIMITS, Limits, is_valid_tag_key
+from sync.printable import clip, first_control, quote, shown_key
+from sync.safe_yaml import YamlError
+from sync.safe_yaml import load as load_yaml
 from sync.templates import Template, TemplateError, parse_template
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_RULES = 500
+MAX_ERROR_LINE = 600  # a last cap: every quoted value is already clipped to about 200 characters
+MAX_JSON_DIGITS = 100
 
 TemplateText = str | int | float
 
@@ -24,6 +30,7 @@ class PolicyError(ValueError):
     """A policy that does not load; `errors` has one line per problem."""
 
     def __init__(self, errors: list[str], origin: str = "policy") -> None:
+        errors = [clip(line, MAX_ERROR_LINE) for line in errors]
         self.errors = errors
         self.origin = origin
         super().__init__(f"{origin}: " + "; ".join(errors))
@@ -150,12 +157,16 @@ def _parse_text(text: str | bytes, origin: str) -> Any:
     stripped = text.lstrip()
     try:
         if stripped.startswith("{"):
-            return json.loads(text)
-        # safe_load builds plain dicts, lists and scalars only: no Python objects.
-        return yaml.safe_load(text)
+            return json.loads(text, parse_constant=_no_constant, parse_int=_json_int, parse_float=_json_float)
+        # Plain dicts, lists and scalars only: no anchors, aliases, tags or Python objects.
+        return load_yaml(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise PolicyError([f"invalid JSON at {where}: {exc.msg}"], origin) from None
+    except YamlError as exc:
+        raise PolicyError([f"invalid YAML at {exc}"], origin) from None
+    except _JsonNumberError as exc:
+        raise PolicyError([f"invalid JSON: {exc}"], origin) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -165,10 +176,32 @@ def _parse_text(text: str | bytes, origin: str) -> Any:
         raise PolicyError(["policy is nested too deeply"], origin) from None
 
 
+class _JsonNumberError(ValueError):
+    """A JSON number a policy cannot hold."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _JsonNumberError(f"{name} is not a number a policy can use")
+
+
+def _json_int(text: str) -> int:
+    if len(text) > MAX_JSON_DIGITS:
+        raise _JsonNumberError(f"an integer of {len(text)} digits (the limit is {MAX_JSON_DIGITS})")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _JsonNumberError(f"{clip(text, 60)} is too large for a number")
+    return value
+
+
 def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        text = shown_key(part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{text}" if out else text)
     return out
 
 
@@ -180,7 +213,7 @@ def _rule_label(data: Any, loc: tuple[int | str, ...]) -> str:
             rules = data["rules"]
             if index < len(rules) and isinstance(rules[index], dict):
                 name = rules[index].get("name")
-        return f"rule {name!r} (rules[{index}])" if isinstance(name, str) else f"rules[{index}]"
+        return f"rule {quote(name, 100)} (rules[{index}])" if isinstance(name, str) else f"rules[{index}]"
     return "policy"
 
 
@@ -200,6 +233,9 @@ def _structure_errors(data: Any, exc: ValidationError) -> list[str]:
 
 
 def _template(errors: list[str], label: str, path: str, value: TemplateText) -> Template | None:
+    if isinstance(value, int) and value.bit_length() > 256:
+        errors.append(f"{label}: {path}: {quote(value)} is too long for a name or tag value")
+        return None
     try:
         return parse_template(str(value))
     except TemplateError as exc:
@@ -208,8 +244,11 @@ def _template(errors: list[str], label: str, path: str, value: TemplateText) -> 
 
 
 def _compile_rule(spec: RuleSpec, index: int, limits: Limits, errors: list[str]) -> Rule | None:
-    label = f"rule {spec.name!r} (rules[{index}])"
+    label = f"rule {quote(spec.name, 100)} (rules[{index}])"
     before = len(errors)
+    control = first_control(spec.name)
+    if control:
+        errors.append(f"{label}: name: contains the control character {control}")
     try:
         match = compile_match(spec.match)
     except ConditionError as exc:
@@ -222,22 +261,23 @@ def _compile_rule(spec: RuleSpec, index: int, limits: Limits, errors: list[str])
     for key, value in spec.freeform_tags.items():
         if not is_valid_tag_key(key, limits.freeform_key_max):
             errors.append(
-                f"{label}: freeform_tags.{key}: a tag key is 1-{limits.freeform_key_max}"
+                f"{label}: freeform_tags.{shown_key(key)}: a tag key is 1-{limits.freeform_key_max}"
                 " printable ASCII characters without '.' or space"
             )
-        t = _template(errors, label, f"freeform_tags.{key}", value)
+        t = _template(errors, label, f"freeform_tags.{shown_key(key)}", value)
         if t:
             freeform[key] = t
     defined: dict[str, dict[str, Template]] = {}
     for ns, keys in spec.defined_tags.items():
+        where = f"defined_tags.{shown_key(ns)}"
         if not is_valid_tag_key(ns, 100):
-            errors.append(f"{label}: defined_tags.{ns}: not a valid tag namespace name")
+            errors.append(f"{label}: {where}: not a valid tag namespace name")
         if not keys:
-            errors.append(f"{label}: defined_tags.{ns}: no keys given")
+            errors.append(f"{label}: {where}: no keys given")
         for key, value in keys.items():
             if not is_valid_tag_key(key, 100):
-                errors.append(f"{label}: defined_tags.{ns}.{key}: not a valid defined tag key")
-            t = _template(errors, label, f"defined_tags.{ns}.{key}", value)
+                errors.append(f"{label}: {where}.{shown_key(key)}: not a valid defined tag key")
+            t = _template(errors, label, f"{where}.{shown_key(key)}", value)
             if t:
                 defined.setdefault(ns, {})[key] = t
     copy = _copy_plan(spec.copy_tags_from_volume_group)
@@ -302,11 +342,24 @@ def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
 
 def load_policy(text: str | bytes, origin: str = "policy") -> Policy:
     """Load a policy from YAML or JSON text; raise PolicyError listing every problem."""
-    data = _parse_text(text, origin)
-    return policy_from_data(data, origin)
+    return policy_from_data(_parse_text(text, origin), origin)
 
 
 def policy_from_data(data: Any, origin: str = "policy") -> Policy:
+    """A policy from parsed data (dicts, lists, scalars); raise PolicyError listing every problem."""
+    try:
+        return _policy_from_data(data, origin)
+    except PolicyError:
+        raise
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+        # Every check above names what it refuses; this is the net for what none foresaw,
+        # so that a bad policy is a `rejected` answer and a lint error, never a crash.
+        raise PolicyError(
+            [f"policy could not be read: {type(exc).__name__}: {clip(str(exc))}"], origin
+        ) from None
+
+
+def _policy_from_data(data: Any, origin: str) -> Policy:
     if not isinstance(data, dict):
         raise PolicyError(
             [f"policy must be a mapping with version, mode and rules, not {type(data).__name__}"],
@@ -320,7 +373,9 @@ def policy_from_data(data: Any, origin: str = "policy") -> Policy:
     seen: dict[str, int] = {}
     for i, rule in enumerate(spec.rules):
         if rule.name in seen:
-            errors.append(f"rule {rule.name!r} (rules[{i}]): name already used by rules[{seen[rule.name]}]")
+            errors.append(
+                f"rule {quote(rule.name)} (rules[{i}]): name already used by rules[{seen[rule.name]}]"
+            )
         seen.setdefault(rule.name, i)
     limits = Limits(**spec.limits.model_dump())
     rules = [_compile_rule(r, i, limits, errors) for i, r in enumerate(spec.rules)]

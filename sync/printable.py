@@ -49,3 +49,9 @@ def quote(value: Any, limit: int = QUOTE_MAX) -> str:
         return clip(repr(value), limit)
     except Exception:  # an odd value must not turn a clear error into a crash
         return f"<{type(value).__name__}>"
+
+
+def shown_key(key: Any) -> str:
+    """A mapping key as it appears in an error's path: itself when short and printable."""
+    text = key if isinstance(key, str) else quote(key, 100)
+    return text if len(text) <= 100 and text.isprintable() else quote(text, 100)

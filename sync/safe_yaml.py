@@ -1,0 +1,167 @@
+"""Policy YAML read as plain data, event by event: no anchors, no tags, no node tree to blow up."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from yaml.nodes import ScalarNode
+
+from sync.printable import quote
+
+MAX_DEPTH = 64
+
+# libyaml (C) when PyYAML was built with it (the wheels are); the pure-Python parser otherwise.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_STR = "tag:yaml.org,2002:str"
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "!",  # the non-specific tag: plain text
+}
+
+
+class YamlError(ValueError):
+    """Text that is not a policy's plain YAML; the message names the line."""
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """YAML 1.1's implicit types, less timestamps: `2026-11-01` in a policy is text."""
+
+
+_Resolver.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+}
+_RESOLVER = _Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_BUILD = {
+    "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _CONSTRUCTOR.construct_yaml_null,
+}
+
+
+def _resolve(value: str) -> str:
+    tag: str = _RESOLVER.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return tag
+
+
+def _line(event: Any) -> int:
+    mark = event.start_mark
+    return int(mark.line) + 1 if mark is not None else 0
+
+
+def _scalar(event: ScalarEvent) -> Any:
+    tag = event.tag
+    if tag is None or tag == "!":
+        plain = event.implicit[0] and tag is None
+        tag = _resolve(event.value) if plain else _STR
+    if tag == _STR:
+        return event.value
+    build = _BUILD.get(tag)
+    if tag == "tag:yaml.org,2002:merge":
+        raise YamlError(f"line {_line(event)}: merge keys (<<) are not allowed in a policy")
+    if build is None:
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        raise YamlError(f"line {_line(event)}: {quote(event.value, 60)} reads as YAML type {shown}: quote it")
+    try:
+        value = build(ScalarNode(tag, event.value))
+    except (ValueError, OverflowError) as exc:  # 4,300+ digit integers, odd bases
+        reason = str(exc).split(";")[0]
+        raise YamlError(
+            f"line {_line(event)}: {quote(event.value, 60)} is not a usable number ({reason})"
+        ) from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise YamlError(f"line {_line(event)}: {quote(event.value, 60)} is not a finite number")
+    return value
+
+
+def _check_node(event: NodeEvent) -> None:
+    if isinstance(event, AliasEvent) or event.anchor is not None:
+        raise YamlError(f"line {_line(event)}: anchors (&) and aliases (*) are not allowed in a policy")
+    tag = getattr(event, "tag", None)
+    if tag is not None and tag not in _ALLOWED_TAGS:
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        raise YamlError(f"line {_line(event)}: the YAML tag {quote(shown, 60)} is not allowed in a policy")
+
+
+def _add(container: Any, key: Any, value: Any, event: Any) -> None:
+    if isinstance(container, list):
+        container.append(value)
+        return
+    try:
+        seen = key in container
+    except TypeError:
+        raise YamlError(f"line {_line(event)}: a mapping key must be text or a number") from None
+    if seen:
+        raise YamlError(f"line {_line(event)}: duplicate key {quote(key, 60)}")
+    container[key] = value
+
+
+def load(text: str) -> Any:
+    """The one document in `text` as dicts, lists, text, numbers, booleans and None.
+
+    Raises YamlError (naming the line) for anchors and aliases, explicit tags, timestamps
+    written as tags, non-finite or oversized numbers, duplicate or complex keys, nesting deeper
+    than MAX_DEPTH and more than one document; yaml.YAMLError for text that is not YAML.
+    """
+    # Each frame: [container, pending key (mappings), key expected next (mappings)].
+    stack: list[list[Any]] = []
+    root: Any = None
+    documents = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise YamlError(f"line {_line(event)}: a policy is one YAML document (found a second)")
+            continue
+        if isinstance(event, MappingEndEvent | SequenceEndEvent):
+            done = stack.pop()[0]
+            value: Any = done
+            if not stack:
+                root = value
+                continue
+            event_for_key: Any = event
+        elif isinstance(event, NodeEvent):
+            _check_node(event)
+            if isinstance(event, MappingStartEvent | SequenceStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError(f"line {_line(event)}: nested more than {MAX_DEPTH} levels deep")
+                stack.append([{} if isinstance(event, MappingStartEvent) else [], None, True])
+                continue
+            assert isinstance(event, ScalarEvent)
+            value = _scalar(event)
+            if not stack:
+                root = value
+                continue
+            event_for_key = event
+        else:
+            continue
+        frame = stack[-1]
+        if isinstance(frame[0], dict) and frame[2]:
+            if value.__class__ is dict or value.__class__ is list:
+                raise YamlError(f"line {_line(event_for_key)}: a mapping key must be text or a number")
+            frame[1], frame[2] = value, False
+        else:
+            _add(frame[0], frame[1], value, event_for_key)
+            frame[1], frame[2] = None, True
+    return root
