@@ -258,6 +258,15 @@ def _compile_rule(spec: RuleSpec, index: int, limits: Limits, errors: list[str])
     if spec.display_name is not None:
         name_t = _template(errors, label, "display_name", spec.display_name)
     freeform: dict[str, Template] = {}
+    defined_count = sum(len(keys) for keys in spec.defined_tags.values())
+    for what, count, most in (
+        ("freeform_tags", len(spec.freeform_tags), limits.freeform_tags_max),
+        ("defined_tags", defined_count, limits.defined_tags_max),
+    ):
+        if count > most:  # no backup could carry them: say so once, not per tag
+            errors.append(f"{label}: {what}: {count} tags; a backup carries at most {most}")
+    if len(errors) != before:
+        return None
     for key, value in spec.freeform_tags.items():
         if not is_valid_tag_key(key, limits.freeform_key_max):
             errors.append(
@@ -365,6 +374,9 @@ def _policy_from_data(data: Any, origin: str) -> Policy:
             [f"policy must be a mapping with version, mode and rules, not {type(data).__name__}"],
             origin,
         )
+    rules = data.get("rules")
+    if isinstance(rules, list) and len(rules) > MAX_RULES:  # before validating each of them
+        raise PolicyError([f"policy: rules: {len(rules)} rules; the limit is {MAX_RULES}"], origin)
     try:
         spec = PolicySpec.model_validate(data)
     except ValidationError as exc:

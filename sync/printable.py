@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 QUOTE_MAX = 200
-
-
-def is_control(ch: str) -> bool:
-    """C0 (U+0000-U+001F), DEL and C1 (U+0080-U+009F): characters that drive a terminal."""
-    code = ord(ch)
-    return code < 0x20 or 0x7F <= code <= 0x9F
+# C0 (U+0000-U+001F), DEL and C1 (U+0080-U+009F): the characters that drive a terminal.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def first_control(text: str) -> str | None:
-    """The first control character in `text` as `U+001B`, or None."""
-    for ch in text:
-        if is_control(ch):
-            return f"U+{ord(ch):04X}"
-    return None
+    """The first C0, DEL or C1 control character in `text` as `U+001B`, or None."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def escape_controls(text: str) -> str:

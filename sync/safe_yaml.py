@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -51,6 +52,9 @@ _Resolver.yaml_implicit_resolvers = {
     for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
 }
 _RESOLVER = _Resolver()
+# First characters of implicitly typed plain scalars (numbers, booleans, null, <<, =).
+_TYPED_FIRST = frozenset(k for k in _Resolver.yaml_implicit_resolvers if k)
+assert None not in _Resolver.yaml_implicit_resolvers  # no resolver that looks at every scalar
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _BUILD = {
     "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
@@ -104,19 +108,6 @@ def _check_node(event: NodeEvent) -> None:
         raise YamlError(f"line {_line(event)}: the YAML tag {quote(shown, 60)} is not allowed in a policy")
 
 
-def _add(container: Any, key: Any, value: Any, event: Any) -> None:
-    if isinstance(container, list):
-        container.append(value)
-        return
-    try:
-        seen = key in container
-    except TypeError:
-        raise YamlError(f"line {_line(event)}: a mapping key must be text or a number") from None
-    if seen:
-        raise YamlError(f"line {_line(event)}: duplicate key {quote(key, 60)}")
-    container[key] = value
-
-
 def load(text: str) -> Any:
     """The one document in `text` as dicts, lists, text, numbers, booleans and None.
 
@@ -128,40 +119,52 @@ def load(text: str) -> Any:
     stack: list[list[Any]] = []
     root: Any = None
     documents = 0
-    for event in yaml.parse(text, Loader=_LOADER):
-        if isinstance(event, DocumentStartEvent):
+    events: Iterator[Any] = yaml.parse(text, Loader=_LOADER)
+    for event in events:
+        kind = event.__class__
+        if kind is ScalarEvent:
+            if event.anchor is not None or event.tag is not None:
+                _check_node(event)
+            # Most scalars are plain text whose first character no implicit type starts with.
+            raw = event.value
+            plain_text = event.implicit[0] and raw and raw[0] not in _TYPED_FIRST
+            quoted = not event.implicit[0]
+            value: Any = raw if event.tag is None and (plain_text or quoted) else _scalar(event)
+            if not stack:
+                root = value
+                continue
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            value = stack.pop()[0]
+            if not stack:
+                root = value
+                continue
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            _check_node(event)
+            if len(stack) >= MAX_DEPTH:
+                raise YamlError(f"line {_line(event)}: nested more than {MAX_DEPTH} levels deep")
+            stack.append([{} if kind is MappingStartEvent else [], None, True])
+            continue
+        elif kind is AliasEvent:
+            _check_node(event)
+            continue  # pragma: no cover (_check_node raises)
+        elif kind is DocumentStartEvent:
             documents += 1
             if documents > 1:
                 raise YamlError(f"line {_line(event)}: a policy is one YAML document (found a second)")
             continue
-        if isinstance(event, MappingEndEvent | SequenceEndEvent):
-            done = stack.pop()[0]
-            value: Any = done
-            if not stack:
-                root = value
-                continue
-            event_for_key: Any = event
-        elif isinstance(event, NodeEvent):
-            _check_node(event)
-            if isinstance(event, MappingStartEvent | SequenceStartEvent):
-                if len(stack) >= MAX_DEPTH:
-                    raise YamlError(f"line {_line(event)}: nested more than {MAX_DEPTH} levels deep")
-                stack.append([{} if isinstance(event, MappingStartEvent) else [], None, True])
-                continue
-            assert isinstance(event, ScalarEvent)
-            value = _scalar(event)
-            if not stack:
-                root = value
-                continue
-            event_for_key = event
         else:
             continue
         frame = stack[-1]
-        if isinstance(frame[0], dict) and frame[2]:
+        container = frame[0]
+        if container.__class__ is list:
+            container.append(value)
+        elif frame[2]:
             if value.__class__ is dict or value.__class__ is list:
-                raise YamlError(f"line {_line(event_for_key)}: a mapping key must be text or a number")
+                raise YamlError(f"line {_line(event)}: a mapping key must be text or a number")
+            if value in container:
+                raise YamlError(f"line {_line(event)}: duplicate key {quote(value, 60)}")
             frame[1], frame[2] = value, False
         else:
-            _add(frame[0], frame[1], value, event_for_key)
+            container[frame[1]] = value
             frame[1], frame[2] = None, True
     return root
