@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync.emulator import ApiKey, EmulatorServer
-from sync.fnrunner import FdkProcess
-from sync.planner import plan
-from sync.policy import PolicyError, load_policy
-from sync.requests import BackupRequest, Ignored, Rejected, SweepRequest, _parse, parse_request
+from sync.function.fnrunner import FdkProcess
+from sync.policy.loader import PolicyError, load_policy
+from sync.policy.planner import plan
+from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, _parse, parse_request
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "version: 1\nrules:\n  - name: r\n"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from sync.policy import PolicyError, load_policy
-from sync.policy_source import (
+from sync.policy.loader import PolicyError, load_policy
+from sync.sources.policy_source import (
     BOTO3_PIN,
     ErrorSource,
     FileSource,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sync.limits import OCI_LIMITS, Limits, is_valid_tag_key
+from sync.policy.limits import OCI_LIMITS, Limits, is_valid_tag_key
 
 SAMPLE_SEED_PATH = Path(__file__).with_name("sample_seed.json")
 

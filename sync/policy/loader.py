@@ -11,12 +11,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sync.conditions import ConditionError, Match, compile_match
-from sync.limits import OCI_LIMITS, Limits, is_valid_tag_key
+from sync.policy.conditions import ConditionError, Match, compile_match
+from sync.policy.limits import OCI_LIMITS, Limits, is_valid_tag_key
+from sync.policy.safe_yaml import YamlError
+from sync.policy.safe_yaml import load as load_yaml
+from sync.policy.templates import Template, TemplateError, parse_template
 from sync.printable import clip, first_control, quote, shown_key
-from sync.safe_yaml import YamlError
-from sync.safe_yaml import load as load_yaml
-from sync.templates import Template, TemplateError, parse_template
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_RULES = 500

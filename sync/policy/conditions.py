@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
+from sync.policy.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
+from sync.policy.regex import RegexError, compile_search
 from sync.printable import first_control, quote, shown_key
-from sync.regex import RegexError, compile_search
 
 Scalar = str | int | float | bool
 Test = Callable[[Any], bool]

@@ -31,10 +31,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.oci_clients import CLIENT_TIMEOUT, AuthError, Clients, OciSettings
-from sync.policy import MAX_POLICY_BYTES, Policy, PolicyError, load_policy
+from sync.cloud.clients import CLIENT_TIMEOUT, AuthError, Clients, OciSettings
+from sync.policy.loader import MAX_POLICY_BYTES, Policy, PolicyError, load_policy
 
-log = logging.getLogger("sync.policy_source")
+log = logging.getLogger("sync.sources.policy_source")
 
 DEFAULT_REFRESH_SECONDS = 60.0
 REFRESH_ENV = "TAG_POLICY_REFRESH_SECONDS"
