@@ -554,3 +554,57 @@ def test_function_rejects_every_call_under_an_alias_bomb_policy_with_200(
             in answer["error"]
         )
     assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+
+
+def test_a_policy_holds_at_most_1000_regexes() -> None:
+    conditions = "".join(f"        k{i}: {{regex: '^a{i}'}}\n" for i in range(1001))
+    (line,) = errors_of(rule_with(f"    display_name: x\n    match:\n      freeform_tags:\n{conditions}"))
+    assert (
+        line == f"{LABEL}: match.freeform_tags.k1000.regex: a policy may hold at most 1000 regex conditions"
+    )
+
+
+def test_the_regexes_of_a_policy_add_up_to_at_most_50000_instructions() -> None:
+    rules = "".join(
+        f"  - name: r{i}\n    display_name: x\n    match: {{display_name: {{regex: '[^a]{{240}}{i}'}}}}\n"
+        for i in range(30)
+    )
+    errors = errors_of("version: 1\nrules:\n" + rules)
+    assert errors[0].endswith(
+        "match.display_name.regex: the policy's regexes add up to more than 50000 RE2 instructions"
+    )
+    assert errors[0].startswith("rule 'r25' (rules[25]): ")
+
+
+# ---- Values from OCI are printed with control characters escaped ----
+
+
+def test_plan_prints_a_hostile_backup_name_escaped(tmp_path: Path) -> None:
+    backup = {
+        "id": BACKUP,
+        "displayName": "evil\x1b]0;owned\x07\x1b[2J\u0085",
+        "type": "FULL",
+        "sourceType": "MANUAL",
+        "lifecycleState": "AVAILABLE",
+        "freeformTags": {"k": "v\x9b31m"},
+    }
+    (tmp_path / "b.json").write_text(json.dumps(backup))
+    (tmp_path / "p.yaml").write_text(HEAD + "    display_name: clean\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sync",
+            "plan",
+            "--policy",
+            str(tmp_path / "p.yaml"),
+            "--backup-json",
+            str(tmp_path / "b.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not any(0x80 <= ord(c) <= 0x9F or (ord(c) < 0x20 and c != "\n") for c in proc.stdout)
+    assert "evil\\x1b]0;owned\\x07\\x1b[2J\\x85" in proc.stdout

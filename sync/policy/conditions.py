@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.policy.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
-from sync.policy.regex import RegexError, compile_search
+from sync.policy.regex import RegexBudget, RegexError
 from sync.printable import first_control, quote, shown_key
 
 Scalar = str | int | float | bool
@@ -55,7 +55,7 @@ def _literal(path: str, value: Scalar) -> Scalar:
     return value
 
 
-def compile_value(path: str, spec: Any) -> Test:
+def compile_value(path: str, spec: Any, budget: RegexBudget | None = None) -> Test:
     """One value condition; `None` input means the field is absent."""
     if _is_scalar(spec):
         return _equals(_literal(path, spec))
@@ -74,7 +74,7 @@ def compile_value(path: str, spec: Any) -> Test:
                 raise ConditionError(f"{path}.regex", "must be text")
             _literal(f"{path}.regex", pattern)
             try:
-                found = compile_search(pattern)
+                found = (budget or RegexBudget()).compile_search(pattern)
             except RegexError as exc:
                 raise ConditionError(f"{path}.regex", str(exc)) from None
             return lambda actual: actual is not None and found(str(actual))
@@ -150,7 +150,7 @@ class Match:
 
 
 def _compile_resource(
-    prefix: str, spec: Any, fields: frozenset[str], allow_vg: bool
+    prefix: str, spec: Any, fields: frozenset[str], allow_vg: bool, budget: RegexBudget
 ) -> tuple[list[FieldCondition], list[FieldCondition]]:
     if not isinstance(spec, dict):
         raise ConditionError(prefix, "must be a mapping of field: condition")
@@ -159,32 +159,34 @@ def _compile_resource(
     for key, value in spec.items():
         path = f"{prefix}.{shown_key(key)}"
         if allow_vg and key == "volume_group":
-            vg_own, _ = _compile_resource(path, value, VOLUME_GROUP_FIELDS, allow_vg=False)
+            vg_own, _ = _compile_resource(path, value, VOLUME_GROUP_FIELDS, False, budget)
             vg.extend(vg_own)
         elif key == "freeform_tags":
-            own.extend(_compile_freeform(path, value))
+            own.extend(_compile_freeform(path, value, budget))
         elif key == "defined_tags":
-            own.extend(_compile_defined(path, value))
+            own.extend(_compile_defined(path, value, budget))
         elif key in fields and key not in TAG_FIELDS:
-            own.append(FieldCondition(path, (key,), compile_value(path, value)))
+            own.append(FieldCondition(path, (key,), compile_value(path, value, budget)))
         else:
             known = sorted(fields | ({"volume_group"} if allow_vg else set()))
             raise ConditionError(path, f"unknown field {quote(key)}; known: {', '.join(known)}")
     return own, vg
 
 
-def _compile_freeform(path: str, spec: Any) -> list[FieldCondition]:
+def _compile_freeform(path: str, spec: Any, budget: RegexBudget) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map tag keys to conditions, e.g. {env: prod}")
     return [
         FieldCondition(
-            f"{path}.{shown_key(k)}", ("freeform_tags", str(k)), compile_value(f"{path}.{shown_key(k)}", v)
+            f"{path}.{shown_key(k)}",
+            ("freeform_tags", str(k)),
+            compile_value(f"{path}.{shown_key(k)}", v, budget),
         )
         for k, v in spec.items()
     ]
 
 
-def _compile_defined(path: str, spec: Any) -> list[FieldCondition]:
+def _compile_defined(path: str, spec: Any, budget: RegexBudget) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map namespaces to keys to conditions")
     out: list[FieldCondition] = []
@@ -193,13 +195,13 @@ def _compile_defined(path: str, spec: Any) -> list[FieldCondition]:
             raise ConditionError(f"{path}.{shown_key(ns)}", "must map tag keys to conditions")
         for k, v in keys.items():
             p = f"{path}.{shown_key(ns)}.{shown_key(k)}"
-            out.append(FieldCondition(p, ("defined_tags", str(ns), str(k)), compile_value(p, v)))
+            out.append(FieldCondition(p, ("defined_tags", str(ns), str(k)), compile_value(p, v, budget)))
     return out
 
 
-def compile_match(spec: Mapping[str, Any] | None) -> Match:
+def compile_match(spec: Mapping[str, Any] | None, budget: RegexBudget | None = None) -> Match:
     """Compile a rule's `match`; raise ConditionError naming the first bad path."""
     if not spec:
         return Match()
-    own, vg = _compile_resource("match", dict(spec), BACKUP_FIELDS, allow_vg=True)
+    own, vg = _compile_resource("match", dict(spec), BACKUP_FIELDS, True, budget or RegexBudget())
     return Match(tuple(own), tuple(vg))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sync.policy.conditions import ConditionError, Match, compile_match
 from sync.policy.limits import OCI_LIMITS, Limits, is_valid_tag_key
+from sync.policy.regex import RegexBudget
 from sync.policy.safe_yaml import YamlError
 from sync.policy.safe_yaml import load as load_yaml
 from sync.policy.templates import Template, TemplateError, parse_template
@@ -243,14 +244,16 @@ def _template(errors: list[str], label: str, path: str, value: TemplateText) -> 
         return None
 
 
-def _compile_rule(spec: RuleSpec, index: int, limits: Limits, errors: list[str]) -> Rule | None:
+def _compile_rule(
+    spec: RuleSpec, index: int, limits: Limits, errors: list[str], budget: RegexBudget
+) -> Rule | None:
     label = f"rule {quote(spec.name, 100)} (rules[{index}])"
     before = len(errors)
     control = first_control(spec.name)
     if control:
         errors.append(f"{label}: name: contains the control character {control}")
     try:
-        match = compile_match(spec.match)
+        match = compile_match(spec.match, budget)
     except ConditionError as exc:
         errors.append(f"{label}: {exc}")
         match = Match()
@@ -351,7 +354,15 @@ def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
 
 def load_policy(text: str | bytes, origin: str = "policy") -> Policy:
     """Load a policy from YAML or JSON text; raise PolicyError listing every problem."""
-    return policy_from_data(_parse_text(text, origin), origin)
+    try:
+        data = _parse_text(text, origin)
+    except PolicyError:
+        raise
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+        raise PolicyError(
+            [f"policy could not be read: {type(exc).__name__}: {clip(str(exc))}"], origin
+        ) from None
+    return policy_from_data(data, origin)
 
 
 def policy_from_data(data: Any, origin: str = "policy") -> Policy:
@@ -390,7 +401,8 @@ def _policy_from_data(data: Any, origin: str) -> Policy:
             )
         seen.setdefault(rule.name, i)
     limits = Limits(**spec.limits.model_dump())
-    rules = [_compile_rule(r, i, limits, errors) for i, r in enumerate(spec.rules)]
+    budget = RegexBudget()  # one for the whole policy
+    rules = [_compile_rule(r, i, limits, errors, budget) for i, r in enumerate(spec.rules)]
     if errors:
         raise PolicyError(errors, origin)
     compiled = tuple(r for r in rules if r is not None)

@@ -16,6 +16,10 @@ MAX_PROGRAM_SIZE = 2000
 # Memory RE2 may use for one pattern (its compiled program and lazily built DFA); past it RE2
 # falls back to a slower, still linear, matcher rather than growing.
 MAX_MEM = 2 * 1024 * 1024
+# What one policy's regexes may add up to: each compiled pattern costs memory for as long as the
+# policy is loaded, and every plan runs each of them over its field.
+MAX_REGEXES = 1000
+MAX_TOTAL_PROGRAM_SIZE = 50_000
 
 
 class RegexError(ValueError):
@@ -47,8 +51,32 @@ def _explain(message: str) -> str:
     return message
 
 
+class RegexBudget:
+    """The regexes one policy may still compile: a count, and RE2 instructions in all."""
+
+    def __init__(self, count: int = MAX_REGEXES, size: int = MAX_TOTAL_PROGRAM_SIZE) -> None:
+        self.count_left = count
+        self.size_left = size
+
+    def compile_search(self, pattern: str) -> Callable[[str], bool]:
+        if self.count_left <= 0:
+            raise RegexError(f"a policy may hold at most {MAX_REGEXES} regex conditions")
+        self.count_left -= 1
+        test, size = _compile(pattern)
+        self.size_left -= size
+        if self.size_left < 0:
+            raise RegexError(
+                f"the policy's regexes add up to more than {MAX_TOTAL_PROGRAM_SIZE} RE2 instructions"
+            )
+        return test
+
+
 def compile_search(pattern: str) -> Callable[[str], bool]:
     """A test that says whether `pattern` occurs anywhere in a text (re.search semantics)."""
+    return _compile(pattern)[0]
+
+
+def _compile(pattern: str) -> tuple[Callable[[str], bool], int]:
     try:
         compiled = re2.compile(pattern, _options())
     except re2.error as exc:
@@ -66,4 +94,4 @@ def compile_search(pattern: str) -> Callable[[str], bool]:
             " (use smaller {n} counts on wide classes such as . or \\p{L})"
         )
     search = compiled.search
-    return lambda text: search(text) is not None
+    return (lambda text: search(text) is not None), size
