@@ -557,11 +557,49 @@ def test_function_rejects_every_call_under_an_alias_bomb_policy_with_200(
 
 
 def test_a_policy_holds_at_most_1000_regexes() -> None:
-    conditions = "".join(f"        k{i}: {{regex: '^a{i}'}}\n" for i in range(1001))
-    (line,) = errors_of(rule_with(f"    display_name: x\n    match:\n      freeform_tags:\n{conditions}"))
-    assert (
-        line == f"{LABEL}: match.freeform_tags.k1000.regex: a policy may hold at most 1000 regex conditions"
+    conditions = "".join(f"        k{i}: {{regex: '^a{i}'}}\n" for i in range(200))
+    rules = "".join(
+        f"  - name: r{n}\n    display_name: x\n    match:\n      freeform_tags:\n{conditions}"
+        for n in range(6)
     )
+    assert errors_of("version: 1\nrules:\n" + rules) == [
+        "rule 'r5' (rules[5]): match.freeform_tags.k0.regex: a policy may hold at most 1000 regex conditions"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "    display_name: x\n    match: {type: [" + ", ".join(f"v{i}" for i in range(1001)) + "]}\n",
+            f"{LABEL}: match.type: 1001 values; a list holds at most 1000 (use a regex)",
+        ),
+        (
+            "    display_name: x\n    match: {freeform_tags: {"
+            + ", ".join(f"k{i}: v" for i in range(201))
+            + "}}\n",
+            f"{LABEL}: match.freeform_tags: 201 tag conditions; the limit is 200",
+        ),
+        (
+            "    display_name: x\n    freeform_tags: {" + ", ".join(f"k{i}: v" for i in range(65)) + "}\n",
+            f"{LABEL}: freeform_tags: 65 tags; a backup carries at most 64",
+        ),
+        (
+            "    display_name: x\n" + "".join(f"    unknown{i}: 1\n" for i in range(50_000)),
+            f"{LABEL}: 50000 unknown keys (unknown0, unknown1, unknown2, unknown3, unknown4, ...); known: name,"
+            " match, display_name, freeform_tags, defined_tags, copy_tags_from_volume_group, overwrite",
+        ),
+    ],
+    ids=["long-list", "many-tag-conditions", "many-tags", "many-unknown-keys"],
+)
+def test_sizes_no_backup_could_need_are_refused_at_once(body: str, expected: str) -> None:
+    assert errors_of(rule_with(body)) == [expected]
+
+
+def test_at_most_50_errors_are_listed() -> None:
+    rules = "".join(f"  - name: r{i}\n    display_name: '${{backup.nope}}'\n" for i in range(80))
+    errors = errors_of("version: 1\nrules:\n" + rules)
+    assert len(errors) == 51 and errors[-1] == "... and 30 more error(s)"
 
 
 def test_the_regexes_of_a_policy_add_up_to_at_most_50000_instructions() -> None:

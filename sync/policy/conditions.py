@@ -11,6 +11,8 @@ from sync.policy.regex import RegexBudget, RegexError
 from sync.printable import first_control, quote, shown_key
 
 Scalar = str | int | float | bool
+MAX_LIST_VALUES = 1000
+MAX_TAG_CONDITIONS = 200  # per rule and tag kind; a backup carries at most 64 of each
 Test = Callable[[Any], bool]
 
 
@@ -55,6 +57,17 @@ def _literal(path: str, value: Scalar) -> Scalar:
     return value
 
 
+def _any_text(expected: frozenset[str]) -> Test:
+    """A list of texts: the same answers as any(_equals(v)), by one set lookup."""
+
+    def test(actual: Any) -> bool:
+        if actual.__class__ is str:
+            return actual in expected
+        return actual is not None and str(actual) in expected
+
+    return test
+
+
 def compile_value(path: str, spec: Any, budget: RegexBudget | None = None) -> Test:
     """One value condition; `None` input means the field is absent."""
     if _is_scalar(spec):
@@ -62,9 +75,16 @@ def compile_value(path: str, spec: Any, budget: RegexBudget | None = None) -> Te
     if isinstance(spec, list):
         if not spec:
             raise ConditionError(path, "an empty list matches nothing; remove the condition")
+        if len(spec) > MAX_LIST_VALUES:
+            raise ConditionError(
+                path, f"{len(spec)} values; a list holds at most {MAX_LIST_VALUES} (use a regex)"
+            )
         bad = [v for v in spec if not _is_scalar(v)]
         if bad:
             raise ConditionError(path, f"list items must be plain values, not {quote(bad[0])}")
+        if all(v.__class__ is str for v in spec):
+            _literal(path, "".join(spec))
+            return _any_text(frozenset(spec))
         tests = [_equals(_literal(path, v)) for v in spec]
         return lambda actual: any(t(actual) for t in tests)
     if isinstance(spec, dict):
@@ -173,9 +193,15 @@ def _compile_resource(
     return own, vg
 
 
+def _too_many(path: str, count: int) -> None:
+    if count > MAX_TAG_CONDITIONS:
+        raise ConditionError(path, f"{count} tag conditions; the limit is {MAX_TAG_CONDITIONS}")
+
+
 def _compile_freeform(path: str, spec: Any, budget: RegexBudget) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map tag keys to conditions, e.g. {env: prod}")
+    _too_many(path, len(spec))
     return [
         FieldCondition(
             f"{path}.{shown_key(k)}",
@@ -189,6 +215,7 @@ def _compile_freeform(path: str, spec: Any, budget: RegexBudget) -> list[FieldCo
 def _compile_defined(path: str, spec: Any, budget: RegexBudget) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map namespaces to keys to conditions")
+    _too_many(path, sum(len(keys) if isinstance(keys, dict) else 1 for keys in spec.values()))
     out: list[FieldCondition] = []
     for ns, keys in spec.items():
         if not isinstance(keys, dict) or not keys:

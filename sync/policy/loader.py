@@ -23,6 +23,7 @@ MAX_POLICY_BYTES = 1024 * 1024
 MAX_RULES = 500
 MAX_ERROR_LINE = 600  # a last cap: every quoted value is already clipped to about 200 characters
 MAX_JSON_DIGITS = 100
+MAX_ERRORS = 50
 
 TemplateText = str | int | float
 
@@ -31,7 +32,10 @@ class PolicyError(ValueError):
     """A policy that does not load; `errors` has one line per problem."""
 
     def __init__(self, errors: list[str], origin: str = "policy") -> None:
-        errors = [clip(line, MAX_ERROR_LINE) for line in errors]
+        more = len(errors) - MAX_ERRORS
+        errors = [clip(line, MAX_ERROR_LINE) for line in errors[:MAX_ERRORS]]
+        if more > 0:
+            errors.append(f"... and {more} more error(s)")
         self.errors = errors
         self.origin = origin
         super().__init__(f"{origin}: " + "; ".join(errors))
@@ -379,15 +383,35 @@ def policy_from_data(data: Any, origin: str = "policy") -> Policy:
         ) from None
 
 
+def _unknown_keys(label: str, data: dict[Any, Any], known: Mapping[str, Any]) -> str | None:
+    unknown = [k for k in data if k not in known]
+    if len(unknown) <= 5:
+        return None  # pydantic names each of them
+    names = ", ".join(shown_key(k) for k in unknown[:5])
+    return f"{label}: {len(unknown)} unknown keys ({names}, ...); known: {', '.join(known)}"
+
+
+def _check_sizes(data: dict[Any, Any], origin: str) -> None:
+    """Refuse, before validating each part, a policy whose size alone is wrong."""
+    error = _unknown_keys("policy", data, PolicySpec.model_fields)
+    rules = data.get("rules")
+    if isinstance(rules, list) and len(rules) > MAX_RULES:
+        error = f"policy: rules: {len(rules)} rules; the limit is {MAX_RULES}"
+    elif isinstance(rules, list):
+        for i, rule in enumerate(rules):
+            if isinstance(rule, dict):
+                error = error or _unknown_keys(_rule_label(data, ("rules", i)), rule, RuleSpec.model_fields)
+    if error:
+        raise PolicyError([error], origin)
+
+
 def _policy_from_data(data: Any, origin: str) -> Policy:
     if not isinstance(data, dict):
         raise PolicyError(
             [f"policy must be a mapping with version, mode and rules, not {type(data).__name__}"],
             origin,
         )
-    rules = data.get("rules")
-    if isinstance(rules, list) and len(rules) > MAX_RULES:  # before validating each of them
-        raise PolicyError([f"policy: rules: {len(rules)} rules; the limit is {MAX_RULES}"], origin)
+    _check_sizes(data, origin)
     try:
         spec = PolicySpec.model_validate(data)
     except ValidationError as exc:
