@@ -56,6 +56,12 @@ _RESOLVER = _Resolver()
 _TYPED_FIRST = frozenset(k for k in _Resolver.yaml_implicit_resolvers if k)
 assert None not in _Resolver.yaml_implicit_resolvers  # no resolver that looks at every scalar
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+# Plain scalars common in policies, resolved once here rather than on every occurrence.
+_COMMON: dict[str, Any] = {
+    **{word: True for word in ("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON")},
+    **{word: False for word in ("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF")},
+    **{word: None for word in ("", "~", "null", "Null", "NULL")},
+}
 _BUILD = {
     "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
     "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
@@ -127,9 +133,12 @@ def load(text: str) -> Any:
                 _check_node(event)
             # Most scalars are plain text whose first character no implicit type starts with.
             raw = event.value
-            plain_text = event.implicit[0] and raw and raw[0] not in _TYPED_FIRST
-            quoted = not event.implicit[0]
-            value: Any = raw if event.tag is None and (plain_text or quoted) else _scalar(event)
+            if event.tag is None and event.implicit[0] and raw in _COMMON:
+                value: Any = _COMMON[raw]
+            else:
+                plain_text = event.implicit[0] and raw and raw[0] not in _TYPED_FIRST
+                quoted = not event.implicit[0]
+                value = raw if event.tag is None and (plain_text or quoted) else _scalar(event)
             if not stack:
                 root = value
                 continue
@@ -139,7 +148,8 @@ def load(text: str) -> Any:
                 root = value
                 continue
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
-            _check_node(event)
+            if event.anchor is not None or event.tag is not None:
+                _check_node(event)
             if len(stack) >= MAX_DEPTH:
                 raise YamlError(f"line {_line(event)}: nested more than {MAX_DEPTH} levels deep")
             stack.append([{} if kind is MappingStartEvent else [], None, True])

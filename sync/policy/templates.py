@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -234,6 +235,7 @@ def _check_path(path: tuple[str, ...], source: str) -> None:
         raise TemplateError(f"unknown name {quote(source)}: {root}.{fld} has no sub-fields")
 
 
+@functools.lru_cache(maxsize=4096)  # policies repeat templates; a Template is immutable
 def parse_template(source: str) -> Template:
     """Parse and check a template; raise TemplateError with a clear message."""
     if not isinstance(source, str):
@@ -262,6 +264,7 @@ def parse_template(source: str) -> Template:
     return Template(source, kept, tuple(refs))
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_reference(body: str) -> Reference:
     if not body.strip():
         raise TemplateError("empty placeholder ${}")
