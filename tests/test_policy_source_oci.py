@@ -12,7 +12,8 @@ import pytest
 from sync.cloud.clients import Clients, OciSettings
 from sync.emulator import ApiKey, EmulatorServer, generate_api_key
 from sync.policy.loader import PolicyError, load_policy
-from sync.sources.policy_source import ObjectStorageSource, load_policy_from, source_from_env, source_from_uri
+from sync.sources.remote import ObjectStorageSource
+from sync.sources.select import load_policy_from, source_from_env, source_from_uri
 from tests.clock import Clock
 
 DATA = Path(__file__).parent / "data" / "policies"

@@ -24,7 +24,7 @@ from sync.policy.loader import Policy
 from sync.policy.planner import needs_volume_group
 from sync.policy.planner import plan as make_plan
 from sync.requests.bodies import check_ocid
-from sync.sources.policy_source import load_policy_from, source_from_env
+from sync.sources.select import load_policy_from, source_from_env
 from sync.sweep.runner import (
     DEFAULT_CONCURRENCY,
     PAGE_SIZE,

@@ -17,7 +17,7 @@ from sync.policy.fields import from_api_json
 from sync.policy.loader import Policy, PolicyError
 from sync.policy.planner import plan as make_plan
 from sync.requests.bodies import BackupRequest, parse_request
-from sync.sources.policy_source import load_policy_from
+from sync.sources.select import load_policy_from
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_PLAN_POLICY = "tag_policy.yaml"
@@ -43,7 +43,7 @@ def _read_json(path: str, what: str) -> Any:
 def load_policy_arg(source: str) -> Policy:
     """A policy from a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key."""
     # The source logs its errors for the function's log; here they are printed as lines.
-    quiet = logging.getLogger("sync.sources.policy_source")
+    quiet = logging.getLogger("sync.sources")
     before = quiet.disabled
     quiet.disabled = True
     try:

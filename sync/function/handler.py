@@ -16,7 +16,8 @@ from sync.cloud.engine import Engine, Outcome
 from sync.cloud.retry import Deadline
 from sync.policy.loader import Policy
 from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
-from sync.sources.policy_source import PolicySource, source_from_env
+from sync.sources.base import PolicySource
+from sync.sources.select import source_from_env
 
 log = logging.getLogger("sync.function.handler")
 
