@@ -19,6 +19,7 @@ from sync.function.fnrunner import FdkProcess
 from sync.policy.loader import PolicyError, load_policy
 from sync.policy.planner import plan
 from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, _parse, parse_request
+from sync.sources.base import FileSource, InlineSource
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "version: 1\nrules:\n  - name: r\n"
@@ -646,3 +647,25 @@ def test_plan_prints_a_hostile_backup_name_escaped(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert not any(0x80 <= ord(c) <= 0x9F or (ord(c) < 0x20 and c != "\n") for c in proc.stdout)
     assert "evil\\x1b]0;owned\\x07\\x1b[2J\\x85" in proc.stdout
+
+
+# ---- A hostile policy's failure is cached like a success: parsed once, not on every call ----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BILLION_LAUGHS,
+        HEAD + "    freeform_tags: {x: " + "9" * 5000 + "}\n",
+        '{"version": 1, "rules": [' + "9" * 5000 + "]}",
+    ],
+    ids=["alias-bomb", "yaml-huge-int", "json-huge-int"],
+)
+def test_inline_and_file_policy_failures_are_parsed_once(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    for source in (InlineSource(text), FileSource(str(path))):
+        for _ in range(3):
+            with pytest.raises(PolicyError):
+                source.load()
+        assert source.parses == 1
