@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +24,7 @@ from sync.cloud.retry import Deadline
 from sync.policy.loader import Policy
 from sync.policy.planner import needs_volume_group
 from sync.policy.planner import plan as make_plan
+from sync.printable import escape_controls, quote
 from sync.requests.bodies import check_ocid
 from sync.sources.select import load_policy_from, source_from_env
 from sync.sweep.runner import (
@@ -119,17 +121,58 @@ _RELATIVE = re.compile(r"(\d+)([dhm])")
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """RFC 3339 (a time without zone is UTC), a date (midnight UTC), or 7d / 12h / 30m ago."""
     text = value.strip()
+    given = quote(value, 60)
     m = _RELATIVE.fullmatch(text)
     if m:
         unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
-        return (now or datetime.now(UTC)) - timedelta(**{unit: int(m.group(1))})
+        try:
+            return (now or datetime.now(UTC)) - timedelta(**{unit: int(m.group(1))})
+        except (OverflowError, ValueError):  # 999999999d: before the year 1
+            raise LiveError(f"--since {given}: too far back; give a time after 0001-01-01") from None
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise LiveError(
-            f"--since {value!r}: use RFC 3339 (2026-11-01T00:00:00Z), a date, or 7d/12h/30m"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        forms = "RFC 3339 (2026-11-01T00:00:00Z), a date, or 7d/12h/30m"
+        raise LiveError(f"--since {given}: use {forms}") from None
+    try:
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0
+        raise LiveError(f"--since {given}: out of range once in UTC") from None
+
+
+MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
+MAX_CONCURRENCY = 64
+
+
+def seconds_arg(text: str) -> float:
+    """--timeout: a finite number of seconds from 0 to 30 days (argparse: exit 2 otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{quote(text, 60)} is not a number of seconds") from None
+    if not 0 <= value <= MAX_TIMEOUT_SECONDS:  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"{quote(text, 60)}: give a number of seconds from 0 to {MAX_TIMEOUT_SECONDS} (30 days)"
+        )
+    return value
+
+
+def resume_command(args: argparse.Namespace, compartment: str, since: datetime | None) -> str:
+    """The sweep command again, with every option that shapes what it does (not --resume)."""
+    parts = ["python", "-m", "sync", "sweep", "--compartment", compartment]
+    parts += ["--recursive"] if args.recursive else []
+    parts += ["--since", since.isoformat()] if since else []  # absolute: "7d" would move
+    parts += ["--dry-run"] if args.dry_run else []
+    parts += ["--available-only"] if args.available_only else []
+    parts += ["--concurrency", str(args.concurrency)] if args.concurrency != DEFAULT_CONCURRENCY else []
+    parts += ["--page-size", str(args.page_size)] if args.page_size != PAGE_SIZE else []
+    parts += ["--policy", args.policy] if args.policy else []
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def shown(text: str) -> str:
+    """Lines for the terminal: control characters in values from OCI escaped, line breaks kept."""
+    return "\n".join(escape_controls(line) for line in text.split("\n"))
 
 
 def _failure_line(failure: CallFailed) -> str:
@@ -165,12 +208,12 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if backup.get("volume_group_id") and needs_volume_group(policy, backup):
                 vg = engine.get_volume_group(backup["volume_group_id"], backup_id, deadline)
         except CallFailed as failure:
-            print(f"error: {_failure_line(failure)}", file=err)
+            print(shown(f"error: {_failure_line(failure)}"), file=err)
             return EXIT_FAILED
         print(render_plan(make_plan(policy, backup, vg, None)), file=out)
         state = backup.get("lifecycle_state")
         if state != "AVAILABLE":
-            print(f"note: the backup is {state}", file=out)
+            print(shown(f"note: the backup is {state}"), file=out)
     return EXIT_OK
 
 
@@ -189,7 +232,7 @@ def render_outcome(o: Outcome) -> str:
     if o.opc_request_id:
         lines.append(f"opc-request-id: {o.opc_request_id}")
     lines += [f"warning: {w}" for w in o.warnings]
-    return "\n".join(lines)
+    return shown("\n".join(lines))
 
 
 def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -280,8 +323,9 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
             lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
     if result.resume_token:
         lines.append("")
-        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {result.resume_token}")
-    return "\n".join(lines)
+        token = shlex.quote(result.resume_token)
+        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {token}")
+    return shown("\n".join(lines))
 
 
 def sweep_exit_code(result: SweepResult) -> int:
@@ -299,8 +343,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed."""
     env = _env()
     compartment = _ocid(args.compartment, "compartment", "tenancy")
-    if args.concurrency < 1:
-        raise LiveError("--concurrency must be at least 1")
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise LiveError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
     since = parse_since(args.since) if args.since else None
     options = SweepOptions(
         compartment_id=compartment,
@@ -323,14 +367,11 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if bar is not None:
                 bar.finish()
     if result.status == "rejected":
-        print(f"error: {result.error}", file=err)
+        print(shown(f"error: {result.error}"), file=err)
     elif args.output == "json":
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
-        hint = "python -m sync sweep --compartment " + compartment
-        hint += " --recursive" if args.recursive else ""
-        hint += f" --since {since.isoformat()}" if since else ""
-        print(render_summary(result, hint), file=out)
+        print(render_summary(result, resume_command(args, compartment, since)), file=out)
     return sweep_exit_code(result)
 
 
@@ -341,7 +382,7 @@ def _common(p: argparse.ArgumentParser, timeout: float | None) -> None:
     p.add_argument("--log-file", metavar="FILE", help="append JSON log lines here (else LOG_LEVEL -> stderr)")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=seconds_arg,
         default=timeout,
         metavar="SECONDS",
         help="give up (and, for sweep, report where to resume) after this long",
