@@ -4,22 +4,30 @@ request parser and the function under the real FDK)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import shlex
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sync.cli.live import resume_command
+from sync.cli.main import build_parser
+from sync.cli.main import main as cli_main
 from sync.emulator import ApiKey, EmulatorServer
 from sync.function.fnrunner import FdkProcess
 from sync.policy.loader import PolicyError, load_policy
 from sync.policy.planner import plan
 from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, _parse, parse_request
 from sync.sources.base import FileSource, InlineSource
+from tests.test_sweep import COMP, POLICY_TEXT
+from tests.test_sweep_cli import server  # noqa: F401 (a fixture: 100 backups in the emulator)
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "version: 1\nrules:\n  - name: r\n"
@@ -669,3 +677,104 @@ def test_inline_and_file_policy_failures_are_parsed_once(tmp_path: Path, text: s
             with pytest.raises(PolicyError):
                 source.load()
         assert source.parses == 1
+
+
+# ---- The command line: the resume hint keeps what shapes the sweep; bad numbers are usage errors ----
+
+
+def _sweep(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli_main(["sweep", *argv], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    server: EmulatorServer = request.getfixturevalue("server")
+    policy = tmp_path / "my policy.yaml"  # a space: the hint must quote it
+    policy.write_text(POLICY_TEXT)
+    code, out, _ = _sweep(
+        "--compartment", COMP, "--dry-run", "--available-only", "--concurrency", "3",
+        "--since", "2000-01-01", "--policy", str(policy), "--timeout", "0", "--no-progress",
+    )  # fmt: skip
+    assert code == 3 and "Stopped before the end. Resume with:" in out
+    hint = out.rsplit("Resume with:\n", 1)[1].strip().splitlines()[0]
+    argv = shlex.split(hint)
+    assert argv[:4] == ["python", "-m", "sync", "sweep"]
+    assert argv[4:16] == [
+        "--compartment", COMP, "--since", "2000-01-01T00:00:00+00:00", "--dry-run", "--available-only",
+        "--concurrency", "3", "--policy", str(policy), "--resume", argv[15],
+    ]  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, *argv[1:], "--no-progress"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (
+        proc.stdout.startswith("Sweep swept: 100 backup(s) in 1 compartment(s)")
+        and "(dry run)" in proc.stdout
+    )
+    assert server.backend.count("UpdateVolumeGroupBackup") == 0
+    assert server.backend.count("ListVolumeGroupBackups") >= 1
+
+
+def test_resume_hint_keeps_recursive_and_fixes_a_relative_since() -> None:
+    args = build_parser().parse_args(["sweep", "--compartment", COMP, "--recursive", "--since", "7d"])
+    since = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+    assert resume_command(args, COMP, since) == (
+        f"python -m sync sweep --compartment {COMP} --recursive --since 2026-11-20T04:00:00+00:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--since", "999999999d"],
+            "error: --since '999999999d': too far back; give a time after 0001-01-01",
+        ),
+        (["--since", "9" * 5000 + "d"], "error: --since '" + "9" * 60 + "'… (5001 characters): too far back"),
+        (
+            ["--since", "0001-01-01T00:00:00+01:00"],
+            "error: --since '0001-01-01T00:00:00+01:00': out of range once in UTC",
+        ),
+        (
+            ["--timeout", "inf"],
+            "argument --timeout: 'inf': give a number of seconds from 0 to 2592000 (30 days)",
+        ),
+        (
+            ["--timeout", "nan"],
+            "argument --timeout: 'nan': give a number of seconds from 0 to 2592000 (30 days)",
+        ),
+        (
+            ["--timeout", "-1"],
+            "argument --timeout: '-1': give a number of seconds from 0 to 2592000 (30 days)",
+        ),
+        (
+            ["--timeout", "1e308"],
+            "argument --timeout: '1e308': give a number of seconds from 0 to 2592000 (30 days)",
+        ),
+        (["--concurrency", "100000"], "error: --concurrency must be from 1 to 64"),
+    ],
+    ids=[
+        "since-days",
+        "since-digits",
+        "since-year-0",
+        "timeout-inf",
+        "timeout-nan",
+        "timeout-negative",
+        "timeout-huge",
+        "concurrency",
+    ],
+)
+def test_out_of_range_sweep_options_are_usage_errors(argv: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sync", "sweep", "--compartment", COMP, *argv, "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "OCI_CONFIG_FILE": "/nonexistent"},
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
