@@ -691,7 +691,7 @@ def _sweep(*argv: str) -> tuple[int, str, str]:
 def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    server: EmulatorServer = request.getfixturevalue("server")
+    emulator: EmulatorServer = request.getfixturevalue("server")
     policy = tmp_path / "my policy.yaml"  # a space: the hint must quote it
     policy.write_text(POLICY_TEXT)
     code, out, _ = _sweep(
@@ -714,8 +714,8 @@ def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
         proc.stdout.startswith("Sweep swept: 100 backup(s) in 1 compartment(s)")
         and "(dry run)" in proc.stdout
     )
-    assert server.backend.count("UpdateVolumeGroupBackup") == 0
-    assert server.backend.count("ListVolumeGroupBackups") >= 1
+    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+    assert emulator.backend.count("ListVolumeGroupBackups") >= 1
 
 
 def test_resume_hint_keeps_recursive_and_fixes_a_relative_since() -> None:
