@@ -778,3 +778,14 @@ def test_out_of_range_sweep_options_are_usage_errors(argv: list[str], message: s
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_policy_holds_at_most_10000_conditions() -> None:
+    conditions = "".join(f"        k{i}: {{exists: true}}\n" for i in range(200))
+    rules = "".join(
+        f"  - name: r{n}\n    display_name: x\n    match:\n      freeform_tags:\n{conditions}"
+        for n in range(51)
+    )
+    assert errors_of("version: 1\nrules:\n" + rules) == [
+        "rule 'r50' (rules[50]): match.freeform_tags.k0: a policy may hold at most 10000 conditions"
+    ]

@@ -13,6 +13,22 @@ from sync.printable import first_control, quote, shown_key
 Scalar = str | int | float | bool
 MAX_LIST_VALUES = 1000
 MAX_TAG_CONDITIONS = 200  # per rule and tag kind; a backup carries at most 64 of each
+MAX_CONDITIONS = 10_000  # per policy: 500 rules x 20; each costs memory and time on every plan
+
+
+class Budget:
+    """What one policy's conditions may still add up to (a count, and their regexes)."""
+
+    def __init__(self) -> None:
+        self.conditions_left = MAX_CONDITIONS
+        self.regex = RegexBudget()
+
+    def take(self, path: str) -> None:
+        self.conditions_left -= 1
+        if self.conditions_left < 0:
+            raise ConditionError(path, f"a policy may hold at most {MAX_CONDITIONS} conditions")
+
+
 Test = Callable[[Any], bool]
 
 
@@ -71,8 +87,10 @@ def _any_text(expected: frozenset[str]) -> Test:
     return test
 
 
-def compile_value(path: str, spec: Any, budget: RegexBudget | None = None) -> Test:
+def compile_value(path: str, spec: Any, budget: Budget | None = None) -> Test:
     """One value condition; `None` input means the field is absent."""
+    budget = budget or Budget()
+    budget.take(path)
     if _is_scalar(spec):
         return _equals(_literal(path, spec))
     if isinstance(spec, list):
@@ -97,7 +115,7 @@ def compile_value(path: str, spec: Any, budget: RegexBudget | None = None) -> Te
                 raise ConditionError(f"{path}.regex", "must be text")
             _literal(f"{path}.regex", pattern)
             try:
-                found = (budget or RegexBudget()).compile_search(pattern)
+                found = budget.regex.compile_search(pattern)
             except RegexError as exc:
                 raise ConditionError(f"{path}.regex", str(exc)) from None
             return lambda actual: actual is not None and found(str(actual))
@@ -173,7 +191,7 @@ class Match:
 
 
 def _compile_resource(
-    prefix: str, spec: Any, fields: frozenset[str], allow_vg: bool, budget: RegexBudget
+    prefix: str, spec: Any, fields: frozenset[str], allow_vg: bool, budget: Budget
 ) -> tuple[list[FieldCondition], list[FieldCondition]]:
     if not isinstance(spec, dict):
         raise ConditionError(prefix, "must be a mapping of field: condition")
@@ -201,7 +219,7 @@ def _too_many(path: str, count: int) -> None:
         raise ConditionError(path, f"{count} tag conditions; the limit is {MAX_TAG_CONDITIONS}")
 
 
-def _compile_freeform(path: str, spec: Any, budget: RegexBudget) -> list[FieldCondition]:
+def _compile_freeform(path: str, spec: Any, budget: Budget) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map tag keys to conditions, e.g. {env: prod}")
     _too_many(path, len(spec))
@@ -215,7 +233,7 @@ def _compile_freeform(path: str, spec: Any, budget: RegexBudget) -> list[FieldCo
     ]
 
 
-def _compile_defined(path: str, spec: Any, budget: RegexBudget) -> list[FieldCondition]:
+def _compile_defined(path: str, spec: Any, budget: Budget) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map namespaces to keys to conditions")
     _too_many(path, sum(len(keys) if isinstance(keys, dict) else 1 for keys in spec.values()))
@@ -229,9 +247,9 @@ def _compile_defined(path: str, spec: Any, budget: RegexBudget) -> list[FieldCon
     return out
 
 
-def compile_match(spec: Mapping[str, Any] | None, budget: RegexBudget | None = None) -> Match:
+def compile_match(spec: Mapping[str, Any] | None, budget: Budget | None = None) -> Match:
     """Compile a rule's `match`; raise ConditionError naming the first bad path."""
     if not spec:
         return Match()
-    own, vg = _compile_resource("match", dict(spec), BACKUP_FIELDS, True, budget or RegexBudget())
+    own, vg = _compile_resource("match", dict(spec), BACKUP_FIELDS, True, budget or Budget())
     return Match(tuple(own), tuple(vg))

@@ -11,9 +11,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sync.policy.conditions import ConditionError, Match, compile_match
+from sync.policy.conditions import Budget, ConditionError, Match, compile_match
 from sync.policy.limits import OCI_LIMITS, Limits, is_valid_tag_key
-from sync.policy.regex import RegexBudget
 from sync.policy.safe_yaml import YamlError
 from sync.policy.safe_yaml import load as load_yaml
 from sync.policy.templates import Template, TemplateError, parse_template
@@ -249,7 +248,7 @@ def _template(errors: list[str], label: str, path: str, value: TemplateText) -> 
 
 
 def _compile_rule(
-    spec: RuleSpec, index: int, limits: Limits, errors: list[str], budget: RegexBudget
+    spec: RuleSpec, index: int, limits: Limits, errors: list[str], budget: Budget
 ) -> Rule | None:
     label = f"rule {quote(spec.name, 100)} (rules[{index}])"
     before = len(errors)
@@ -425,7 +424,7 @@ def _policy_from_data(data: Any, origin: str) -> Policy:
             )
         seen.setdefault(rule.name, i)
     limits = Limits(**spec.limits.model_dump())
-    budget = RegexBudget()  # one for the whole policy
+    budget = Budget()  # one for the whole policy
     rules = [_compile_rule(r, i, limits, errors, budget) for i, r in enumerate(spec.rules)]
     if errors:
         raise PolicyError(errors, origin)

@@ -165,6 +165,14 @@ def one_mib() -> dict[str, str]:
                 for r in range(500)
             )
         ),
+        "500 rules x 20 tag conditions (+comments)": pad_to_mib(
+            "version: 1\nrules:\n"
+            + "".join(
+                f"  - name: r{r}\n    display_name: x\n    match:\n      freeform_tags:\n"
+                + "".join(f"        k{i}: {{exists: true}}\n" for i in range(20))
+                for r in range(500)
+            )
+        ),
         "500 rules x 70 tag conditions": "version: 1\nrules:\n"
         + "".join(
             f"  - name: r{r}\n    display_name: x\n    match:\n      freeform_tags:\n"
