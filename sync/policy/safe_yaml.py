@@ -129,16 +129,22 @@ def load(text: str) -> Any:
     for event in events:
         kind = event.__class__
         if kind is ScalarEvent:
+            raw = event.value
+            # Fast paths first: most scalars are quoted text, plain text whose first character
+            # no implicit type starts with, a common word, or a plain decimal integer.
             if event.anchor is not None or event.tag is not None:
                 _check_node(event)
-            # Most scalars are plain text whose first character no implicit type starts with.
-            raw = event.value
-            if event.tag is None and event.implicit[0] and raw in _COMMON:
-                value: Any = _COMMON[raw]
+                value: Any = _scalar(event)
+            elif not event.implicit[0]:
+                value = raw
+            elif raw in _COMMON:
+                value = _COMMON[raw]
+            elif raw[0] not in _TYPED_FIRST:
+                value = raw
+            elif raw.isdigit() and raw.isascii() and raw[0] != "0" and len(raw) <= 100:
+                value = int(raw)
             else:
-                plain_text = event.implicit[0] and raw and raw[0] not in _TYPED_FIRST
-                quoted = not event.implicit[0]
-                value = raw if event.tag is None and (plain_text or quoted) else _scalar(event)
+                value = _scalar(event)
             if not stack:
                 root = value
                 continue
