@@ -225,6 +225,10 @@ def test_yaml_dates_are_text_not_timestamps() -> None:
         ),
         ('{"version": 1, "rules": ' + "[" * 100_000 + "]" * 100_000 + "}", "policy is nested too deeply"),
         (
+            '{"version": 1, "rules": [{"name": "r", "display_name": "x", "display_name": "y"}]}',
+            "invalid JSON: duplicate key 'display_name'",
+        ),
+        (
             "version: 1\nlimits: {display_name_max: "
             + "9" * 50
             + "}\nrules:\n  - name: r\n    display_name: x\n",
@@ -242,6 +246,7 @@ def test_yaml_dates_are_text_not_timestamps() -> None:
         "json-5000-digits",
         "json-overflow",
         "json-deep",
+        "json-duplicate-key",
         "huge-limit",
     ],
 )

@@ -161,7 +161,13 @@ def _parse_text(text: str | bytes, origin: str) -> Any:
     stripped = text.lstrip()
     try:
         if stripped.startswith("{"):
-            return json.loads(text, parse_constant=_no_constant, parse_int=_json_int, parse_float=_json_float)
+            return json.loads(
+                text,
+                parse_constant=_no_constant,
+                parse_int=_json_int,
+                parse_float=_json_float,
+                object_pairs_hook=_json_object,
+            )
         # Plain dicts, lists and scalars only: no anchors, aliases, tags or Python objects.
         return load_yaml(text)
     except json.JSONDecodeError as exc:
@@ -169,7 +175,7 @@ def _parse_text(text: str | bytes, origin: str) -> Any:
         raise PolicyError([f"invalid JSON at {where}: {exc.msg}"], origin) from None
     except YamlError as exc:
         raise PolicyError([f"invalid YAML at {exc}"], origin) from None
-    except _JsonNumberError as exc:
+    except _JsonValueError as exc:
         raise PolicyError([f"invalid JSON: {exc}"], origin) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -180,24 +186,35 @@ def _parse_text(text: str | bytes, origin: str) -> Any:
         raise PolicyError(["policy is nested too deeply"], origin) from None
 
 
-class _JsonNumberError(ValueError):
-    """A JSON number a policy cannot hold."""
+class _JsonValueError(ValueError):
+    """A JSON number a policy cannot hold, or a key given twice."""
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):  # as in YAML: the first value would be dropped silently
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _JsonValueError(f"duplicate key {quote(key, 60)}")
+            seen.add(key)
+    return out
 
 
 def _no_constant(name: str) -> Any:
-    raise _JsonNumberError(f"{name} is not a number a policy can use")
+    raise _JsonValueError(f"{name} is not a number a policy can use")
 
 
 def _json_int(text: str) -> int:
     if len(text) > MAX_JSON_DIGITS:
-        raise _JsonNumberError(f"an integer of {len(text)} digits (the limit is {MAX_JSON_DIGITS})")
+        raise _JsonValueError(f"an integer of {len(text)} digits (the limit is {MAX_JSON_DIGITS})")
     return int(text)
 
 
 def _json_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _JsonNumberError(f"{clip(text, 60)} is too large for a number")
+        raise _JsonValueError(f"{clip(text, 60)} is too large for a number")
     return value
 
 
