@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.cli.live import resume_command
 from sync.cli.main import build_parser
 from sync.cli.main import main as cli_main
+from sync.cli.options import resume_command
 from sync.emulator import ApiKey, EmulatorServer
 from sync.function.fnrunner import FdkProcess
 from sync.policy.loader import PolicyError, load_policy
