@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.cli.common import LiveError, parse_since
+from sync.cli.options import LiveError, parse_since
 from sync.cli.progress import ProgressBar
 from sync.cli.sweep import sweep_exit_code
 from sync.cloud.limiter import DECREASE_FACTOR, AdaptiveLimiter

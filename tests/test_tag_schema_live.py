@@ -128,9 +128,9 @@ def test_schema_read_failure_never_blocks_the_update(emulator: EmulatorServer, a
         answer = proc.call(CREATE_EVENT).json()
         lines = proc.log_lines()
     assert answer["status"] == "updated"
-    warnings = [e for e in lines if e.get("level") == "warning" and "tag schema" in e.get("message", "")]
-    assert warnings and warnings[0]["operation"] == "ListTagNamespaces"
-    assert "opc_request_id" in warnings[0]
+    errors = [e for e in lines if e.get("level") == "error" and "tag schema" in e.get("effect", "")]
+    assert errors and errors[0]["operation"] == "ListTagNamespaces"
+    assert "opc_request_id" in errors[0]
     # Sent in the policy's casing, OCI (here the emulator) stores its own.
     stored = emulator.backend.get_volume_group_backup(BACKUP_1)[0]["definedTags"]
     assert stored["Operations"]["CostCenter"] == "cc-1234"

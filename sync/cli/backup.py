@@ -13,7 +13,6 @@ from sync.cli.common import (
     EXIT_OK,
     ONE_BACKUP_TIMEOUT,
     POLICY_HELP,
-    LiveError,
     add_common_options,
     build_clients,
     cli_logging,
@@ -23,6 +22,7 @@ from sync.cli.common import (
     policy_loader,
 )
 from sync.cli.helptext import PROG, add_command
+from sync.cli.options import LiveError, shown
 from sync.cli.table import change_rows, render_plan, render_table
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.retry import Deadline
@@ -57,7 +57,7 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if backup.get("volume_group_id") and needs_volume_group(policy, backup):
                 vg = engine.get_volume_group(backup["volume_group_id"], backup_id, deadline)
         except CallFailed as failure:
-            print(f"error: {failure_line(failure)}", file=err)
+            print(shown(f"error: {failure_line(failure)}"), file=err)
             return EXIT_FAILED
         result = make_plan(policy, backup, vg, None)
         if getattr(args, "tag_schema", None):  # a schema file instead of the tenancy's
@@ -73,7 +73,7 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(render_plan(result), file=out)
         state = backup.get("lifecycle_state")
         if state != "AVAILABLE":
-            print(f"note: the backup is {state}", file=out)
+            print(shown(f"note: the backup is {state}"), file=out)
     return EXIT_OK
 
 
@@ -92,7 +92,7 @@ def render_outcome(o: Outcome) -> str:
     if o.opc_request_id:
         lines.append(f"opc-request-id: {o.opc_request_id}")
     lines += [f"warning: {w}" for w in o.warnings]
-    return "\n".join(lines)
+    return shown("\n".join(lines))
 
 
 def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -6,12 +6,11 @@ import argparse
 import contextlib
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from sync import logs
+from sync.cli.options import LiveError, seconds_arg
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed
 from sync.policy.loader import Policy
@@ -22,10 +21,6 @@ from sync.sources.select import load_policy_from, source_from_env
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 NO_TIMEOUT = 7 * 24 * 3600.0
 BAD_OUTCOMES = frozenset({"failed", "not_found", "rejected"})
-
-
-class LiveError(Exception):
-    """One line for the user (configuration, authentication, input); never a traceback."""
 
 
 class CliError(Exception):
@@ -112,25 +107,6 @@ def ocid_arg(value: str, *kinds: str) -> str:
         raise LiveError(str(exc)) from None
 
 
-_RELATIVE = re.compile(r"(\d+)([dhm])")
-
-
-def parse_since(value: str, now: datetime | None = None) -> datetime:
-    """RFC 3339 (a time without zone is UTC), a date (midnight UTC), or 7d / 12h / 30m ago."""
-    text = value.strip()
-    m = _RELATIVE.fullmatch(text)
-    if m:
-        unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
-        return (now or datetime.now(UTC)) - timedelta(**{unit: int(m.group(1))})
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise LiveError(
-            f"--since {value!r}: use RFC 3339 (2026-11-01T00:00:00Z), a date, or 7d/12h/30m"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def failure_line(failure: CallFailed) -> str:
     rid = f" (opc-request-id {failure.opc_request_id})" if failure.opc_request_id else ""
     return f"{failure}{rid}"
@@ -146,7 +122,7 @@ def add_common_options(p: argparse.ArgumentParser, timeout: float | None, timeou
         metavar="FILE",
         help="append the JSON log lines to FILE (default: no log lines; with LOG_LEVEL set, to stderr)",
     )
-    p.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS", help=timeout_help)
+    p.add_argument("--timeout", type=seconds_arg, default=timeout, metavar="SECONDS", help=timeout_help)
 
 
 # Plan and apply are one backup each: the whole command is bounded, as Fn-Deadline bounds the function.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -14,16 +15,15 @@ from sync.cli.common import (
     EXIT_USAGE,
     NO_TIMEOUT,
     POLICY_HELP,
-    LiveError,
     add_common_options,
     build_clients,
     cli_logging,
     env_vars,
     ocid_arg,
-    parse_since,
     policy_loader,
 )
 from sync.cli.helptext import PROG, add_command
+from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_command, shown
 from sync.cli.progress import progress_display
 from sync.cli.table import render_table
 from sync.cloud.engine import Engine
@@ -58,8 +58,9 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
             lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
     if result.resume_token:
         lines.append("")
-        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {result.resume_token}")
-    return "\n".join(lines)
+        token = shlex.quote(result.resume_token)
+        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {token}")
+    return shown("\n".join(lines))
 
 
 def sweep_exit_code(result: SweepResult) -> int:
@@ -77,8 +78,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed."""
     env = env_vars()
     compartment = ocid_arg(args.compartment, "compartment", "tenancy")
-    if args.concurrency < 1:
-        raise LiveError("--concurrency must be at least 1")
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise LiveError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
     since = parse_since(args.since) if args.since else None
     options = SweepOptions(
         compartment_id=compartment,
@@ -101,14 +102,11 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if bar is not None:
                 bar.finish()
     if result.status == "rejected":
-        print(f"error: {result.error}", file=err)
+        print(shown(f"error: {result.error}"), file=err)
     elif args.output == "json":
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
-        hint = "python -m sync sweep --compartment " + compartment
-        hint += " --recursive" if args.recursive else ""
-        hint += f" --since {since.isoformat()}" if since else ""
-        print(render_summary(result, hint), file=out)
+        print(render_summary(result, resume_command(args, compartment, since)), file=out)
     return sweep_exit_code(result)
 
 
@@ -155,7 +153,7 @@ def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
         type=int,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help="backups handled at once; they share one limiter that slows down on 429",
+        help=f"backups handled at once (1 to {MAX_CONCURRENCY}); they share one limiter that slows on 429",
     )
     p.add_argument("--page-size", type=int, default=PAGE_SIZE, metavar="N", help=argparse.SUPPRESS)
     p.add_argument(

@@ -83,14 +83,16 @@ class TagSchemaCache:
                     self._read(missing)
                 except SchemaReadError as exc:
                     self._failed_at = self.clock()
-                    log.warning(
-                        "tag schema could not be read; the update goes on and OCI judges it",
+                    # A failed OCI call logs at error level with OCI's message (PRODUCT.md's log
+                    # contract); the write itself still goes on, and OCI judges it.
+                    log.error(
+                        exc.message or f"{exc.operation} failed",
                         extra={
                             "operation": exc.operation,
                             "status": exc.status,
                             "code": exc.code,
-                            "oci_message": exc.message,
                             "opc_request_id": exc.opc_request_id,
+                            "effect": "tag schema not read; the update goes on unchecked",
                         },
                     )
                     return None
