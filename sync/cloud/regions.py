@@ -7,8 +7,9 @@ A region's endpoints, for each of Block Storage (`OCI_CORE_ENDPOINT`) and Identi
 3. else, when `OCI_CORE_ENDPOINT` names one fixed endpoint: an error (every region would reach
    the same endpoint, which is never what several regions mean);
 4. else none: the SDK resolves the region's endpoint itself (its realm and service templates).
-Identity with no setting of its own follows Block Storage's override, as with one region (the
-local emulator serves both on one port).
+Identity's data (compartments) is global, so one fixed `OCI_IDENTITY_ENDPOINT` may serve every
+region; with no Identity setting at all it follows Block Storage's override, as with one region
+(the local emulator serves both on one port).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def parse_regions(text: str) -> list[str] | None:
     return names
 
 
-def _endpoint(env: Mapping[str, str], name: str, region: str) -> tuple[str | None, bool]:
+def _endpoint(env: Mapping[str, str], name: str, region: str, fixed_ok: bool) -> tuple[str | None, bool]:
     """(endpoint or None, whether an override gave it) for one service setting."""
     own = env.get(f"{name}_{env_suffix(region)}")
     if own:
@@ -64,6 +65,8 @@ def _endpoint(env: Mapping[str, str], name: str, region: str) -> tuple[str | Non
         return None, False
     if PLACEHOLDER in shared:
         return shared.replace(PLACEHOLDER, region), True
+    if fixed_ok:
+        return shared, True
     raise RegionError(
         f"{name} names one endpoint ({shared}) for every region; set {name}_{env_suffix(region)} "
         f"per region or put {PLACEHOLDER} in {name}, or unset it so each region's own endpoint is used"
@@ -72,8 +75,8 @@ def _endpoint(env: Mapping[str, str], name: str, region: str) -> tuple[str | Non
 
 def region_settings(base: OciSettings, env: Mapping[str, str], region: str) -> OciSettings:
     """The settings to reach one region (RegionError when an endpoint setting cannot)."""
-    core, core_overridden = _endpoint(env, "OCI_CORE_ENDPOINT", region)
-    identity, identity_overridden = _endpoint(env, "OCI_IDENTITY_ENDPOINT", region)
+    core, core_overridden = _endpoint(env, "OCI_CORE_ENDPOINT", region, fixed_ok=False)
+    identity, identity_overridden = _endpoint(env, "OCI_IDENTITY_ENDPOINT", region, fixed_ok=True)
     if not identity_overridden and core_overridden:
         identity = core
     return dataclasses.replace(base, region=region, core_endpoint=core, identity_endpoint=identity)
