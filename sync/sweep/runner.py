@@ -211,7 +211,10 @@ class Sweep:
         result = self._run()
         result.region = self.options.region
         result.started_at = self._started_at
-        result.finish(time.monotonic() - self._started, self.options.dry_run, dict(self.lister.calls))
+        calls = dict(self.lister.calls)
+        if self.volume_groups.fetches:
+            calls["GetVolumeGroup"] = self.volume_groups.fetches
+        result.finish(time.monotonic() - self._started, self.options.dry_run, calls)
         log.info(
             f"sweep {result.status}",
             extra={
