@@ -63,6 +63,7 @@ def test_regions_sweep_updates_every_named_region_and_nothing_else(
     code, out, err = run("sweep", "--compartment", COMP, "--regions", ",".join(REGIONS), "--output", "json")
 
     assert code == 0, err
+    assert "progress: " in err  # one display for every region (not a terminal: plain lines)
     body = json.loads(out)
     assert body["status"] == "swept" and body["resumeToken"] is None
     assert list(body["regions"]) == REGIONS
