@@ -38,11 +38,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync.cloud.clients import AuthError
-from sync.cloud.engine import SKIPPED_STATES, CallFailed, Engine, Outcome
+from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.limiter import AdaptiveLimiter
 from sync.cloud.retry import Deadline
 from sync.policy.loader import Policy, PolicyError
-from sync.policy.planner import needs_volume_group, plan
+from sync.sweep.item import process_backup
 from sync.sweep.listing import Lister, Stop, listing_failure
 from sync.sweep.options import (
     DEFAULT_CONCURRENCY,
@@ -147,44 +147,11 @@ class Sweep:
 
     # -- one backup ------------------------------------------------------------------------
 
-    def _process(self, policy: Policy, backup: dict[str, Any]) -> Outcome:
-        backup_id = str(backup.get("id"))
-        state = backup.get("lifecycle_state")
-        if state in SKIPPED_STATES:
-            return Outcome("ignored", backup_id, error=f"backup is {state}")
-        if self.options.available_only and state != "AVAILABLE":
-            return Outcome("ignored", backup_id, error=f"backup is {state} (available only)")
-        deadline = self.call_deadline()
-        try:
-            vg = None
-            vg_id = backup.get("volume_group_id")
-            if vg_id and needs_volume_group(policy, backup):
-                vg = self.volume_groups(vg_id, backup_id, deadline)
-        except CallFailed as failure:
-            return Outcome(
-                "failed",
-                backup_id,
-                opc_request_id=failure.opc_request_id,
-                error=str(failure),
-                transient=failure.transient,
-            )
-        except AuthError as exc:
-            return Outcome("failed", backup_id, error=str(exc))
-        result = plan(policy, backup, vg, None)
-        warnings, rules = list(result.warnings), list(result.matched_rules)
-        if result.error:
-            return Outcome("rejected", backup_id, error=result.error, warnings=warnings, matched_rules=rules)
-        if not result.changed:
-            return Outcome("unchanged", backup_id, warnings=warnings, matched_rules=rules)
-        if self.options.dry_run:
-            return Outcome("planned", backup_id, result.changes(), warnings=warnings, matched_rules=rules)
-        return self.engine.sync_backup(
-            backup_id, dry_run=False, deadline=deadline, volume_groups=self.volume_groups
-        )
-
     def _run_item(self, policy: Policy, backup: dict[str, Any], page: _Page) -> None:
         try:
-            outcome = self._process(policy, backup)
+            outcome = process_backup(
+                self.engine, self.options, policy, backup, self.volume_groups, self.call_deadline()
+            )
         except Exception as exc:  # a bug in one backup must not lose the others
             log.exception("sweep item failed", extra={"volume_group_backup_id": backup.get("id")})
             outcome = Outcome("failed", str(backup.get("id")), error=f"internal error: {exc!r}"[:300])
