@@ -96,7 +96,9 @@ SEED = {
 
 def engine_for(server: EmulatorServer, key: ApiKey, policy: Policy = POLICY) -> Engine:
     settings = OciSettings.from_env(server.client_env(key))
-    return Engine(Clients(settings), lambda: policy, limiter=AdaptiveLimiter())
+    clients = Clients(settings)
+    clients.blockstorage()  # built before a test's deadline starts (slow on a busy machine)
+    return Engine(clients, lambda: policy, limiter=AdaptiveLimiter())
 
 
 def stale_ids(backend: Backend, policy: Policy = POLICY) -> list[str]:
