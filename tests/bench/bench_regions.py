@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -53,20 +54,24 @@ def start_regions(n: int, latency_ms: float, rps: float, key: ApiKey) -> Regiona
     return group.start()
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any], float]:
-    """(seconds, JSON answer, peak RSS MB) of one `python -m sync sweep` child."""
+def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any], float, float, float]:
+    """(seconds, JSON answer, peak RSS MB, its CPU s, the emulators' CPU s) of one `sync sweep` child."""
     cmd = [sys.executable, "-m", "sync", "sweep", "--compartment", TENANCY, "--recursive"]
     cmd += [*args, "--output", "json", "--no-progress"]
     with tempfile.TemporaryFile() as out:
         t0 = time.monotonic()
+        own0 = resource.getrusage(resource.RUSAGE_SELF)
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.monotonic() - t0
+        own1 = resource.getrusage(resource.RUSAGE_SELF)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         body = json.loads(out.read() or b"{}")
     assert proc.returncode == 0, (proc.returncode, json.dumps(body)[:800])
-    return seconds, body, usage.ru_maxrss / 1024
+    child_cpu = usage.ru_utime + usage.ru_stime
+    emulators_cpu = own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime
+    return seconds, body, usage.ru_maxrss / 1024, child_cpu, emulators_cpu
 
 
 def audit(group: RegionalEmulators) -> dict[str, Any]:
@@ -115,7 +120,7 @@ def main() -> None:
     group = start_regions(n, args.latency_ms, args.rps, key)
     try:
         env = {**base_env, **group.client_env(key)}
-        together_s, body, rss = run_cli(["--regions", ",".join(REGIONS)], env)
+        together_s, body, rss, cpu, emulators_cpu = run_cli(["--regions", ",".join(REGIONS)], env)
         facts = audit(group)
     finally:
         group.stop()
@@ -133,6 +138,10 @@ def main() -> None:
     print(f"  backups updated: {facts['updated']}, updated twice: {facts['twice']}  (goal 0)")
     print(f"  peak RSS of the sweeping process: {rss:.1f} MB")
     print(
+        f"  CPU: sweeping process {cpu:.1f} s ({1000 * cpu / n:.2f} ms per backup), "
+        f"the 3 emulators (this process) {emulators_cpu:.1f} s, over {together_s:.1f} s of wall time"
+    )
+    print(
         f"rate floor (busiest region's calls / {args.rps:.0f} per s): {floor:6.1f} s   "
         f"together/floor = {together_s / floor:.2f}x  (goal <= 1.3x)",
         flush=True,
@@ -145,7 +154,7 @@ def main() -> None:
         env = {**base_env, **group.client_env(key)}
         sequential_s = 0.0
         for region in REGIONS:
-            seconds, _, _ = run_cli(["--regions", region], env)
+            seconds, _, _, _, _ = run_cli(["--regions", region], env)
             print(f"one region at a time: {region:<15} {seconds:7.1f} s", flush=True)
             sequential_s += seconds
         seq = audit(group)
