@@ -13,7 +13,7 @@ import pytest
 from sync.cli.main import main
 from sync.emulator import ApiKey, Faults, SignatureVerifier
 from sync.emulator.multiregion import RegionalEmulators
-from sync.sweep.tokens import decode_regions_token, token_region
+from sync.sweep.tokens import decode_regions_token, encode_regions_token, token_region
 from tests.test_sweep import COMP, OTHER, POLICY_TEXT, SEED, populate, stale_ids
 
 REGIONS = ["us-ashburn-1", "eu-frankfurt-1", "ap-tokyo-1"]
@@ -178,3 +178,10 @@ def test_region_settings_that_cannot_work_are_one_line(
     assert code == 2 and "OCI_CORE_ENDPOINT_EU_PARIS_1" in err and "Traceback" not in err
     code, _, err = run("sweep", "--compartment", COMP, "--regions", "not a region")
     assert code == 2 and "not a region name" in err
+
+
+def test_a_resume_token_naming_a_strange_region_is_refused(regions: Callable[..., RegionalEmulators]) -> None:
+    regions(REGIONS[:1])
+    forged = encode_regions_token({"evil.example.com/x#": None})
+    code, _, err = run("sweep", "--compartment", COMP, "--resume", forged)
+    assert code == 2 and "bad region name" in err

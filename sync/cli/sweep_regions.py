@@ -13,7 +13,7 @@ from sync.cli.table import render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed, Engine
 from sync.cloud.limiter import AdaptiveLimiter
-from sync.cloud.regions import RegionError, parse_regions, region_settings, subscribed_regions
+from sync.cloud.regions import REGION_RE, RegionError, parse_regions, region_settings, subscribed_regions
 from sync.cloud.retry import Deadline
 from sync.policy.loader import Policy
 from sync.requests.bodies import check_ocid, ocid_kind
@@ -76,6 +76,9 @@ def resume_map(token: str, asked: list[str] | None) -> dict[str, str | None]:
             regions = {region: token}
     except SweepError as exc:
         raise LiveError(str(exc)) from None
+    bad = [r for r in regions if not REGION_RE.match(r)]
+    if bad:  # a region name becomes part of an endpoint's host name: only real-looking names
+        raise LiveError("the resume token is not one this tool issued (bad region name)")
     extra = sorted(set(regions) - set(asked)) if asked is not None else []
     if extra:
         raise LiveError(f"the resume token names region(s) {', '.join(extra)}, not in --regions")
