@@ -253,7 +253,8 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             regions = asked
         else:
             try:
-                regions = subscribed_regions(Engine(clients, policy), tenancy_of(compartment, base), deadline)
+                ask = Deadline.after(min(timeout, args.call_budget))  # a 5xx storm must not hang here
+                regions = subscribed_regions(Engine(clients, policy), tenancy_of(compartment, base), ask)
             except CallFailed as failure:
                 raise live.LiveError(f"ListRegionSubscriptions: {live._failure_line(failure)}") from None
             if not regions:

@@ -66,11 +66,10 @@ log = logging.getLogger("sync.sweep.runner")
 
 @dataclass
 class _Page:
-    """A listed page while its backups run; `seq` orders pages in sweep order."""
+    """A listed page, held by its backups while they run; `seq` orders pages in sweep order."""
 
     position: Position
     seq: int
-    pending: int = 0
 
 
 def with_limiter(engine: Engine, limiter: AdaptiveLimiter | None = None) -> Engine:
@@ -158,7 +157,6 @@ class Sweep:
         log_outcome(outcome, self.options.region)
         self.tally.add(outcome)
         with self._lock:
-            page.pending -= 1
             if outcome.status == "failed" and outcome.transient:
                 self._unfinished(page)
                 if self.tally.transient_in_a_row >= STORM_THRESHOLD and self._storm is None:
@@ -276,7 +274,6 @@ class Sweep:
                             break
                         with self._lock:
                             self._scanned += 1
-                            page.pending += 1
                         fut = pool.submit(self._run_item, policy, backup, page)
                         fut.add_done_callback(lambda _f: in_flight.release())
                     if stop is not None:
