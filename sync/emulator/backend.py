@@ -14,6 +14,7 @@ from sync.emulator.objectstorage import ObjectStorageBackend
 from sync.emulator.paging import Json
 from sync.emulator.requestlog import RequestLog
 from sync.emulator.seed import lifecycle_settings, load_into, read_seed
+from sync.emulator.subscriptions import RegionSubscriptionsBackend
 from sync.policy.limits import OCI_LIMITS, Limits
 
 
@@ -43,6 +44,8 @@ class Backend:
             lock=self._lock,
         )
         self.objectstorage = ObjectStorageBackend(lock=self._lock)
+        self.regions = RegionSubscriptionsBackend(self.identity, lock=self._lock)
+        self.list_region_subscriptions = self.regions.list_region_subscriptions
         self.log = RequestLog(max_log)
         # Flat names from before the split into services, kept for callers and tests.
         self.register_tag_namespace = self.identity.register_tag_namespace
@@ -90,6 +93,7 @@ class Backend:
         """Add everything in a seed dict to this backend."""
         with self._lock:
             load_into(seed, self.identity, self.blockstorage, self.objectstorage)
+            self.regions.load(seed.get("regionSubscriptions") or [])
 
     def snapshot(self) -> Json:
         """The current state in the seed format (object contents as text when they decode)."""
@@ -98,6 +102,7 @@ class Backend:
                 **self.identity.snapshot(),
                 **self.blockstorage.snapshot(),
                 **self.objectstorage.snapshot(),
+                **self.regions.snapshot(),
             }
 
 

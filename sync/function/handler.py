@@ -91,9 +91,10 @@ class App:
         return Outcome("rejected", None, error="unsupported request")
 
     def _sweep(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
-        from sync.sweep.runner import sweep_for_function  # only sweeps pay for importing it
+        from sync.sweep.function_sweep import max_failures_from, sweep_for_function  # only sweeps import it
 
-        result: dict[str, Any] = sweep_for_function(self.engine, request, deadline, self.dry_run)
+        limit = max_failures_from(self.env)
+        result: dict[str, Any] = sweep_for_function(self.engine, request, deadline, self.dry_run, limit)
         return result
 
 
