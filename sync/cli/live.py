@@ -7,11 +7,10 @@ import contextlib
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, TextIO
 
 from sync import logs
@@ -23,6 +22,7 @@ from sync.cloud.retry import Deadline
 from sync.policy.loader import Policy
 from sync.policy.planner import needs_volume_group
 from sync.policy.planner import plan as make_plan
+from sync.requests import since as since_parser
 from sync.requests.bodies import check_ocid
 from sync.sources.select import load_policy_from, source_from_env
 from sync.sweep.runner import (
@@ -113,23 +113,12 @@ def _ocid(value: str, *kinds: str) -> str:
         raise LiveError(str(exc)) from None
 
 
-_RELATIVE = re.compile(r"(\d+)([dhm])")
-
-
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """RFC 3339 (a time without zone is UTC), a date (midnight UTC), or 7d / 12h / 30m ago."""
-    text = value.strip()
-    m = _RELATIVE.fullmatch(text)
-    if m:
-        unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
-        return (now or datetime.now(UTC)) - timedelta(**{unit: int(m.group(1))})
     try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise LiveError(
-            f"--since {value!r}: use RFC 3339 (2026-11-01T00:00:00Z), a date, or 7d/12h/30m"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return since_parser.parse_since(value, now)
+    except since_parser.SinceError as exc:
+        raise LiveError(f"--{exc}") from None
 
 
 def _failure_line(failure: CallFailed) -> str:
