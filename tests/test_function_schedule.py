@@ -68,7 +68,9 @@ def test_scheduled_daily_body_sweeps_the_compartment_tree_back_two_days(
     stale_recent: list[str] = []
     for comp in (COMP, CHILD, GRANDCHILD, OTHER):
         stale_recent += populate(server.backend, 10, comp, groups=2, start=recent)[1]
-    old = [bid for comp in (COMP, CHILD) for bid in add_old_backups(server.backend, comp, 3, timedelta(days=5))]
+    old = [
+        bid for comp in (COMP, CHILD) for bid in add_old_backups(server.backend, comp, 3, timedelta(days=5))
+    ]
 
     with FdkProcess(env_for(server, api_key)) as fn:
         # Exactly what the Resource Scheduler schedule sends (deploy/ creates it).
