@@ -29,6 +29,9 @@ DEFAULT_MAX_CONTINUATIONS = 20
 RESERVE_SECONDS = 2.0
 CONNECT_SECONDS = 0.5
 MIN_INVOKE_SECONDS = 0.2
+# A sweep can end late (a call in flight at its deadline); the invoke may then use this much
+# of the 2 s Deadline keeps back from Fn's, before the metrics post (which gets what is left).
+MARGIN_USABLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class Continuer:
                 f"SWEEP_MAX_CONTINUATIONS ({self.settings.max_continuations}) reached"
             )
             return
-        left = deadline.remaining()
+        left = min(RESERVE_SECONDS, deadline.remaining() + MARGIN_USABLE_SECONDS)
         if left < MIN_INVOKE_SECONDS:
             log.error("no time left to continue the sweep; resume it from resumeToken")
             answer["continuationError"] = "no time left to invoke the continuation"
