@@ -116,3 +116,18 @@ def test_unknown_function_is_404(invoker: Any) -> None:
     with pytest.raises(oci.exceptions.ServiceError) as err:
         invoker.invoke_function(FN, invoke_function_body=b"{}", fn_invoke_type="detached")
     assert err.value.status == 404 and err.value.code == "NotAuthorizedOrNotFound"
+
+
+def test_admin_registers_a_function_and_lists_its_invocations(invoker: Any, emulator: EmulatorServer) -> None:
+    def admin(method: str, path: str, payload: Any = None) -> Any:
+        data = json.dumps(payload).encode() if payload is not None else None
+        req = urllib.request.Request(f"{emulator.url}/_emulator/{path}", data=data, method=method)
+        with urllib.request.urlopen(req) as resp:
+            return json.load(resp)
+
+    assert admin("POST", "functions", {"id": FN}) == {"ok": True}
+    invoker.invoke_function(FN, invoke_function_body=b'{"n": 1}', fn_invoke_type="detached")
+    (listed,) = admin("GET", f"invocations?functionId={FN}")
+    assert listed["invokeType"] == "detached" and listed["body"] == '{"n": 1}'
+    assert listed["headers"]["fn-invoke-type"] == "detached"
+    assert admin("GET", "invocations?functionId=ocid1.fnfunc.oc1..other") == []
