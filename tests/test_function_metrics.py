@@ -119,3 +119,15 @@ def test_monitoring_outage_changes_neither_answer_nor_latency_beyond_the_cap(
         assert error["status"] == 503 and error["opc_request_id"] == failed_posts[0].opc_request_id
     else:  # the emulator records the slow request only when it answers, after the client left
         assert error["status"] is None and "timed out" in error["error"].lower(), error
+
+
+def test_the_real_endpoint_is_the_regions_telemetry_ingestion_host(api_key: ApiKey) -> None:
+    from sync.cloud.clients import Clients, OciSettings
+    from sync.function.metrics import MetricsPoster
+
+    settings = OciSettings.from_env({"OCI_AUTH": "config_file", "OCI_CONFIG_FILE": str(api_key.config_path)})
+    poster = MetricsPoster(Clients(settings), {"METRICS_COMPARTMENT_ID": METRICS_COMP})
+    # The key's config names us-ashburn-1; PostMetricData is not served on telemetry.<region>.
+    assert (
+        poster._base_client().endpoint == "https://telemetry-ingestion.us-ashburn-1.oraclecloud.com/20180401"
+    )
