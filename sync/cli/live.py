@@ -156,7 +156,18 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except CallFailed as failure:
             print(f"error: {_failure_line(failure)}", file=err)
             return EXIT_FAILED
-        print(render_plan(make_plan(policy, backup, vg, None)), file=out)
+        result = make_plan(policy, backup, vg, None)
+        if getattr(args, "tag_schema", None):  # a schema file instead of the tenancy's
+            from sync.cli.lint_live import SchemaFileError, load_schema_file
+            from sync.policy.tagcheck import apply_schema
+
+            try:
+                result = apply_schema(result, load_schema_file(args.tag_schema))
+            except SchemaFileError as exc:
+                raise LiveError(str(exc)) from None
+        else:
+            result = engine.tag_schema.review(result, deadline)
+        print(render_plan(result), file=out)
         state = backup.get("lifecycle_state")
         if state != "AVAILABLE":
             print(f"note: the backup is {state}", file=out)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.policy.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
+from sync.policy.tagnames import ci_get
 
 Scalar = str | int | float | bool
 Test = Callable[[Any], bool]
@@ -85,6 +86,16 @@ def _getter(where: tuple[str, ...]) -> Callable[[Any], Any]:
     if len(where) == 1:
         (field_name,) = where
         return lambda r: r.get(field_name) if isinstance(r, dict) else None
+
+    if where[0] == "defined_tags":
+        # Defined tag names compare case-insensitively, as OCI compares them.
+        _, ns, key = where
+
+        def get_defined(resource: Any) -> Any:
+            tags = resource.get("defined_tags") if isinstance(resource, dict) else None
+            return ci_get(ci_get(tags, ns), key)
+
+        return get_defined
 
     def get(resource: Any) -> Any:
         current = resource

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync.policy.fields import ROOTS, TAG_FIELDS
+from sync.policy.tagnames import ci_get
 
 MAX_TEMPLATE_LENGTH = 1024
 
@@ -107,8 +108,16 @@ def _to_text(value: Value) -> str:
 def _lookup(context: Mapping[str, Mapping[str, Any] | None], path: tuple[str, ...]) -> Value:
     # Plain dict lookups only: a path can never reach an attribute of a Python object.
     current: Any = context.get(path[0])
-    for segment in path[1:]:
-        if not isinstance(current, dict) or segment not in current:
+    for depth, segment in enumerate(path[1:], start=1):
+        if not isinstance(current, dict):
+            return MISSING
+        if segment not in current and depth >= 2 and path[1] == "defined_tags":
+            # Defined tag names compare case-insensitively, as OCI compares them.
+            current = ci_get(current, segment)
+            if current is None:
+                return MISSING
+            continue
+        if segment not in current:
             return MISSING
         current = current[segment]
     if current is None or current == "":
