@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,9 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sync.printable import clip, quote, shown_key
 from sync.requests import since as since_parser
 
+log = logging.getLogger("sync.requests")
+
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DIGITS = 100  # the one numeric field (continuation) is small: this long is an attack
 MAX_CONTINUATION = 1000  # a sane ceiling on a self-invocation chain's depth counter
 
 EVENT_PREFIX = "com.oraclecloud.blockvolumes."
@@ -40,7 +46,7 @@ def ocid_kind(value: str) -> str | None:
 def check_ocid(value: str, *kinds: str) -> str:
     kind = ocid_kind(value)
     if kind is None:
-        raise ValueError(f"{value[:80]!r} is not an OCID")
+        raise ValueError(f"{quote(value, 80)} is not an OCID")
     if kind not in kinds:
         raise ValueError(f"expected an ocid1.{' or ocid1.'.join(kinds)} OCID, got an ocid1.{kind}")
     return value
@@ -167,9 +173,9 @@ class _SweepBody(BaseModel):
         if v is None:
             return None
         if not isinstance(v, str):
-            raise ValueError(f"must be a string; {since_parser.HINT}")
+            raise ValueError(f"must be a string: {since_parser.HINT}")
         try:
-            return since_parser.parse_since(v, allow_date=False, assume_utc=False)
+            return since_parser.parse_since(v, label="since", allow_date=False, assume_utc=False)
         except since_parser.SinceError as exc:
             raise ValueError(str(exc).removeprefix("since ")) from None
 
@@ -183,8 +189,8 @@ class _Sweep(BaseModel):
 def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
-        msg = err["msg"].removeprefix("Value error, ")
+        loc = ".".join(shown_key(p) for p in err["loc"]) or "(body)"
+        msg = clip(err["msg"].removeprefix("Value error, "))
         if err["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling)"
         parts.append(f"{loc}: {msg}")
@@ -196,21 +202,21 @@ def _failed(data: dict[str, Any]) -> str | None:
     details = data.get("additionalDetails")
     for where in (data, details if isinstance(details, dict) else {}):
         for key, value in where.items():
-            lowered = key.lower()
+            lowered = key.lower() if isinstance(key, str) else ""
             if lowered == "operationfailed" and value:
-                return f"{key}={value!r}"
+                return f"{shown_key(key)}={quote(value, 80)}"
             if (
                 lowered in ("status", "operationstatus", "result")
                 and isinstance(value, str)
                 and any(word in value.lower() for word in _FAILED_WORDS)
             ):
-                return f"{key}={value!r}"
+                return f"{shown_key(key)}={quote(value, 80)}"
     return None
 
 
 def _from_event(event_type: str, event_id: str | None, event_time: str | None, data: Any) -> Request:
     if event_type not in HANDLED_EVENT_TYPES:
-        return Ignored(f"event type {event_type!r} is not handled")
+        return Ignored(f"event type {quote(event_type, 100)} is not handled")
     if not isinstance(data, dict):
         return Rejected("event has no data object")
     try:
@@ -240,15 +246,46 @@ def decode_body(body: bytes | str) -> Any | Rejected:
     except UnicodeDecodeError as exc:
         return Rejected(f"request body is not UTF-8 (bad byte at offset {exc.start})")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
     except json.JSONDecodeError as exc:
         return Rejected(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except _BadNumber as exc:
+        return Rejected(f"request body: {exc}")
     except RecursionError:
         return Rejected("request body is nested too deeply")
 
 
+class _BadNumber(ValueError):
+    """A JSON number no request field can hold."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadNumber(f"{name} is not a JSON number")
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_DIGITS:
+        raise _BadNumber(f"an integer of {len(text)} digits (no field takes more than {MAX_DIGITS})")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"the number {clip(text, 40)} is too large")
+    return value
+
+
 def parse_request(body: bytes | str) -> Request:
     """Turn a request body into a typed request. Never raises."""
+    try:
+        return _parse(body)
+    except Exception as exc:  # every case is handled below; this net keeps the promise
+        log.exception("request body could not be parsed", extra={"error_type": type(exc).__name__})
+        return Rejected(f"request body could not be read ({type(exc).__name__})")
+
+
+def _parse(body: bytes | str) -> Request:
     obj = decode_body(body)
     if isinstance(obj, Rejected):
         return obj
@@ -269,7 +306,7 @@ def parse_request(body: bytes | str) -> Request:
             return BackupRequest(manual.volumeGroupBackupId, manual.dryRun)
     except ValidationError as exc:
         return Rejected(_describe(exc))
-    keys = ", ".join(sorted(obj)[:5]) or "none"
+    keys = ", ".join(sorted(shown_key(k) for k in obj)[:5]) or "none"
     return Rejected(
         "not an OCI event, a manual request ({volumeGroupBackupId}) or a sweep request"
         f" ({{sweep: {{compartmentId}}}}); top-level keys: {keys}"

@@ -1,59 +1,55 @@
-"""`since` for sweeps, shared by the request body and the command line: RFC 3339 or 7d / 12h / 30m ago."""
+"""`since` for sweeps, one parser for request bodies and the command line: RFC 3339 or 7d / 12h / 30m ago."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
 
-# At most ten years back: OCI keeps no volume group backup older than its retention allows, and
-# a bigger number is a typo (or an attempt to overflow datetime), not a sweep anyone meant.
-MAX_RELATIVE = {"d": 3660, "h": 3660 * 24, "m": 3660 * 24 * 60}
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before OCI existed: nothing to sweep
-FUTURE_SLACK = timedelta(days=1)  # clock skew; further ahead is a mistake that matches nothing
-MAX_TEXT = 64
-_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
-_RELATIVE = re.compile(r"([0-9]{1,12})([dhm])")
+from sync.printable import quote
 
-HINT = "use RFC 3339 (2026-11-01T00:00:00Z) or a duration ago (7d, 12h, 30m)"
+_RELATIVE = re.compile(r"(\d+)([dhm])")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+HINT = "RFC 3339 (2026-11-01T00:00:00Z) or 7d/12h/30m"
 
 
 class SinceError(ValueError):
-    """A `since` value that cannot be used; the message says why and what to write instead."""
+    """A `since` that cannot be used; the message names it (`label`) and says what to write."""
 
 
 def parse_since(
-    value: str, now: datetime | None = None, *, allow_date: bool = True, assume_utc: bool = True
+    value: str,
+    now: datetime | None = None,
+    *,
+    label: str = "--since",
+    allow_date: bool = True,
+    assume_utc: bool = True,
 ) -> datetime:
-    """An aware UTC-comparable time from RFC 3339 (or a date), or `<n>d|<n>h|<n>m` before `now`.
+    """An aware time: RFC 3339 (or a date), or `<n>d|<n>h|<n>m` before `now`. Raises SinceError only.
 
     assume_utc: a time without zone is UTC (command line); False refuses it (request bodies,
-    where the sender's zone is unknown). Raises SinceError, never OverflowError.
+    whose sender's zone is unknown). allow_date: a bare date means its midnight UTC.
     """
-    if not isinstance(value, str):
-        raise SinceError(f"since must be a string; {HINT}")
     text = value.strip()
-    if not text or len(text) > MAX_TEXT:
-        raise SinceError(f"since {value[:MAX_TEXT]!r}: {HINT}")
-    now = now or datetime.now(UTC)
+    given = quote(value, 60)
     m = _RELATIVE.fullmatch(text)
     if m:
-        amount, unit = int(m.group(1)), m.group(2)
-        if amount > MAX_RELATIVE[unit]:
-            raise SinceError(f"since {text!r}: at most {MAX_RELATIVE[unit]}{unit} (ten years)")
-        return now - timedelta(**{_UNITS[unit]: amount})
+        try:
+            return (now or datetime.now(UTC)) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        except (OverflowError, ValueError):  # 999999999d: before the year 1 (or too many digits)
+            raise SinceError(f"{label} {given}: too far back; give a time after 0001-01-01") from None
+    forms = "RFC 3339 (2026-11-01T00:00:00Z), a date, or 7d/12h/30m" if allow_date else HINT
     if not allow_date and "T" not in text.upper():
-        raise SinceError(f"since {text!r}: {HINT}")
+        raise SinceError(f"{label} {given}: use {forms}")
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise SinceError(f"since {text!r}: {HINT}") from None
-    if when.tzinfo is None:
-        if not assume_utc:
-            raise SinceError(f"since {text!r}: give a time zone, e.g. 2026-11-01T00:00:00Z")
-        when = when.replace(tzinfo=UTC)
-    if when < EARLIEST or when > now + FUTURE_SLACK:
-        raise SinceError(f"since {text!r}: must be between {EARLIEST:%Y-%m-%d} and now")
-    return when
+        raise SinceError(f"{label} {given}: use {forms}") from None
+    if when.tzinfo is None and not assume_utc:
+        raise SinceError(f"{label} {given}: give a time zone, e.g. 2026-11-01T00:00:00Z")
+    try:
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0
+        raise SinceError(f"{label} {given}: out of range once in UTC") from None
 
 
 def rfc3339(when: datetime) -> str:

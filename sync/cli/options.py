@@ -1,0 +1,58 @@
+"""Command-line option values for the live commands: --since, --timeout, the resume command."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from datetime import datetime
+
+from sync.printable import escape_controls, quote
+from sync.requests import since as since_parser
+from sync.sweep.runner import DEFAULT_CONCURRENCY, PAGE_SIZE
+
+
+class LiveError(Exception):
+    """One line for the user (configuration, authentication, input); never a traceback."""
+
+
+def parse_since(value: str, now: datetime | None = None) -> datetime:
+    """RFC 3339 (a time without zone is UTC), a date (midnight UTC), or 7d / 12h / 30m ago."""
+    try:  # the same parser as the function's sweep body (a schedule sends "2d")
+        return since_parser.parse_since(value, now)
+    except since_parser.SinceError as exc:
+        raise LiveError(str(exc)) from None
+
+
+MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
+MAX_CONCURRENCY = 64
+
+
+def seconds_arg(text: str) -> float:
+    """--timeout: a finite number of seconds from 0 to 30 days (argparse: exit 2 otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{quote(text, 60)} is not a number of seconds") from None
+    if not 0 <= value <= MAX_TIMEOUT_SECONDS:  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"{quote(text, 60)}: give a number of seconds from 0 to {MAX_TIMEOUT_SECONDS} (30 days)"
+        )
+    return value
+
+
+def resume_command(args: argparse.Namespace, compartment: str, since: datetime | None) -> str:
+    """The sweep command again, with every option that shapes what it does (not --resume)."""
+    parts = ["python", "-m", "sync", "sweep", "--compartment", compartment]
+    parts += ["--recursive"] if args.recursive else []
+    parts += ["--since", since.isoformat()] if since else []  # absolute: "7d" would move
+    parts += ["--dry-run"] if args.dry_run else []
+    parts += ["--available-only"] if args.available_only else []
+    parts += ["--concurrency", str(args.concurrency)] if args.concurrency != DEFAULT_CONCURRENCY else []
+    parts += ["--page-size", str(args.page_size)] if args.page_size != PAGE_SIZE else []
+    parts += ["--policy", args.policy] if args.policy else []
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def shown(text: str) -> str:
+    """Lines for the terminal: control characters in values from OCI escaped, line breaks kept."""
+    return "\n".join(escape_controls(line) for line in text.split("\n"))
