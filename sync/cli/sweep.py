@@ -174,7 +174,7 @@ def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
         "--output",
         choices=("table", "json"),
         default="table",
-        help="table: counts per status and every failure; json: the function's sweep answer object",
+        help="table: counts per status and the failures (see --max-failures); json: the sweep answer object",
     )
     p.add_argument(
         "--no-progress",
