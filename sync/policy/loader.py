@@ -1,89 +1,22 @@
-"""The tag policy: its schema, and a loader that checks structure first, then meaning."""
+"""The tag policy loader: structure first (schema.py), then meaning; the compiled Policy and its Rules."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from sync.policy.conditions import Budget, ConditionError, Match, compile_match
 from sync.policy.errors import PolicyError
-from sync.policy.limits import OCI_LIMITS, Limits, is_valid_tag_key
+from sync.policy.limits import Limits, is_valid_tag_key
+from sync.policy.schema import MAX_RULES, CopyTags, PolicySpec, RuleSpec, TemplateText
 from sync.policy.templates import Template, TemplateError, parse_template
 from sync.policy.text import MAX_POLICY_BYTES, parse_text
 from sync.printable import clip, first_control, quote, shown_key
 
-MAX_RULES = 500
-
 __all__ = ["MAX_POLICY_BYTES", "Policy", "PolicyError", "Rule", "load_policy", "load_policy_file"]
-
-TemplateText = str | int | float
-
-
-class CopyTags(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    freeform: bool = True
-    defined: bool | list[str] = True
-
-
-class RuleSpec(BaseModel):
-    """A rule as written; its templates and conditions are compiled by `load_policy`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100)
-    match: dict[str, Any] | None = None
-    display_name: TemplateText | None = None
-    freeform_tags: dict[str, TemplateText] = Field(default_factory=dict)
-    defined_tags: dict[str, dict[str, TemplateText]] = Field(default_factory=dict)
-    copy_tags_from_volume_group: bool | CopyTags = False
-    overwrite: bool = True
-
-    @field_validator("display_name", mode="before")
-    @classmethod
-    def _no_bool_name(cls, value: Any) -> Any:
-        return _reject_bool(value)
-
-    @field_validator("freeform_tags", "defined_tags", mode="before")
-    @classmethod
-    def _no_bool_tags(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            for v in value.values():
-                if isinstance(v, dict):
-                    for inner in v.values():
-                        _reject_bool(inner)
-                else:
-                    _reject_bool(v)
-        return value
-
-
-def _reject_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("write true/false in quotes if you mean the text")
-    return value
-
-
-class LimitsSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    display_name_max: int = Field(OCI_LIMITS.display_name_max, ge=1, le=255)
-    freeform_key_max: int = Field(OCI_LIMITS.freeform_key_max, ge=1, le=100)
-    tag_value_max: int = Field(OCI_LIMITS.tag_value_max, ge=1, le=256)
-    defined_tags_max: int = Field(OCI_LIMITS.defined_tags_max, ge=0)
-    freeform_tags_max: int = Field(OCI_LIMITS.freeform_tags_max, ge=0)
-    total_tags_bytes_max: int = Field(OCI_LIMITS.total_tags_bytes_max, ge=0)
-
-
-class PolicySpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: Literal[1]
-    mode: Literal["all", "first"] = "all"
-    rules: list[RuleSpec] = Field(min_length=1, max_length=MAX_RULES)
-    limits: LimitsSpec = Field(default_factory=LimitsSpec)
 
 
 @dataclass(frozen=True)
