@@ -433,7 +433,9 @@ else
 	# `oci fn function update` became a command group (container-function,
 	# ...) in newer CLIs; older ones take the options directly.
 	upd=(fn function update)
-	if oci fn function update --help 2>/dev/null | grep -q 'container-function'; then
+	# Help goes to stdout (exit 0) with older click, to stderr (exit 2) with click 8.3+.
+	fn_update_help=$(oci fn function update --help 2>&1 || true)
+	if [[ "$fn_update_help" == *container-function* ]]; then
 		upd+=(container-function)
 	fi
 	mutate oci_cli "${upd[@]}" --function-id "$FN_ID" --config "$NEW_CONFIG" \
@@ -491,7 +493,9 @@ if [[ -n "$POL_JSON" ]]; then
 		record policy "$POLICY_NAME" kept "$POL_ID"
 	else
 		info "statements drifted"
-		mutate oci_cli iam policy update --policy-id "$POL_ID" --statements "$STATEMENTS" --force >/dev/null
+		# The CLI refuses --statements without --version-date; "" keeps the policy evaluated
+		# by the services' current behaviour (what a policy created without one gets).
+		mutate oci_cli iam policy update --policy-id "$POL_ID" --statements "$STATEMENTS" --version-date "" --force >/dev/null
 		record policy "$POLICY_NAME" updated "$POL_ID"
 	fi
 else

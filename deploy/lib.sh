@@ -43,10 +43,11 @@ quote_cmd() {
 }
 
 # Run a command that changes state. Under PRINT_ONLY=1 (--dry-run) it is printed and skipped
-# (stdout stays empty, status 0). Otherwise it is printed, then run; its stdout
-# is passed through so callers can capture the created resource.
+# (stdout stays empty, status 0). Otherwise it is printed, then run; its stdout is passed
+# through so callers can capture the created resource. When it fails, everything it printed
+# (stdout too: the oci CLI prints some usage errors there) is shown and the script stops.
 mutate() {
-	local shown=("$@")
+	local shown=("$@") out rc=0
 	if [[ "$1" == oci_cli ]]; then
 		shown=(oci "${@:2}")
 		[[ -z "$OCI_REGION" ]] || shown+=(--region "$OCI_REGION")
@@ -56,7 +57,12 @@ mutate() {
 		return 0
 	fi
 	log "+ $(quote_cmd "${shown[@]}")"
-	"$@"
+	out=$("$@") || rc=$?
+	if [[ $rc -ne 0 ]]; then
+		[[ -z "$out" ]] || printf '%s\n' "$out" | sed 's/^/    /' >&2
+		die "'${shown[*]:0:4} ...' failed (exit $rc), see above. Steps before it are done; fix the cause and re-run (deploy and teardown are idempotent)"
+	fi
+	printf '%s' "$out"
 }
 
 # Ask before changing anything, unless --yes or --dry-run.
@@ -90,7 +96,10 @@ oci_read() {
 	err=$(mktemp)
 	out=$(oci_cli "$@" 2>"$err") || rc=$?
 	if [[ $rc -ne 0 ]]; then
-		sed 's/^/    oci: /' "$err" >&2
+		{
+			cat "$err"
+			printf '%s\n' "$out"
+		} | sed '/^$/d; s/^/    oci: /' >&2
 		rm -f "$err"
 		return "$rc"
 	fi
