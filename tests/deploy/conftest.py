@@ -179,8 +179,6 @@ def api_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="session")
 def stub() -> Iterator[Stub]:
-    if not REAL_OCI.exists():
-        pytest.fail(f"the oci CLI tool venv is missing ({REAL_OCI}): run `make .venv-ocicli/.installed`")
     cloud = Cloud(TENANCY, REGIONS)
     s = Stub(cloud)
     seed(cloud)
@@ -188,6 +186,44 @@ def stub() -> Iterator[Stub]:
     s.initial = cloud.snapshot()  # type: ignore[attr-defined]
     yield s
     s.close()
+
+
+SHIM = """#!{python} -S
+import array, json, os, socket, sys
+argv = sys.argv[1:]
+region = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--region"), None)
+region = region or os.environ.get("OCI_CLI_REGION") or {home!r}
+with open(os.environ["FAKE_CLI_LOG"], "a") as f:
+    f.write(json.dumps({{"tool": "oci", "argv": argv, "region": region}}) + "\\n")
+with open(os.environ["OCI_STUB_ENDPOINTS"]) as f:
+    os.environ["OCI_CLI_ENDPOINT"] = json.load(f).get(region, "http://127.0.0.1:9")
+sock = os.environ.get("OCI_TEST_FORKSERVER")
+if not sock or os.environ.get("OCI_TEST_NO_FORKSERVER") == "1":
+    os.execv({real!r}, [{real!r}, *argv])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock)
+msg = json.dumps({{"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}}).encode()
+s.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1, 2]))])
+s.shutdown(socket.SHUT_WR)
+code = s.recv(16)
+sys.exit(int(code) if code else 1)
+"""
+
+
+@pytest.fixture(scope="session")
+def forkserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not REAL_OCI.exists():
+        pytest.fail(f"the oci CLI tool venv is missing ({REAL_OCI}): run `make .venv-ocicli/.installed`")
+    path = str(tmp_path_factory.mktemp("fork") / "oci.sock")
+    proc = subprocess.Popen(
+        [str(REAL_OCI.parent / "python"), str(Path(__file__).with_name("oci_forkserver.py")), path],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    yield path
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def write_oci_config(home: Path, key: tuple[Path, str]) -> Path:
@@ -202,7 +238,7 @@ def write_oci_config(home: Path, key: tuple[Path, str]) -> Path:
 
 
 @pytest.fixture
-def fake(tmp_path: Path, stub: Stub, api_key: tuple[Path, str]) -> Env:
+def fake(tmp_path: Path, stub: Stub, api_key: tuple[Path, str], forkserver: str) -> Env:
     stub.cloud.restore(stub.initial)  # type: ignore[attr-defined]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -210,19 +246,9 @@ def fake(tmp_path: Path, stub: Stub, api_key: tuple[Path, str]) -> Env:
     endpoints.write_text(json.dumps(stub.endpoints))
     log_path = tmp_path / "calls.jsonl"
     # The shim only chooses the endpoint of the region the command names and logs the call;
-    # the real CLI parses every argument and sends the requests.
-    (bin_dir / "oci").write_text(
-        f"#!{sys.executable} -S\n"
-        "import json, os, sys\n"
-        "argv = sys.argv[1:]\n"
-        "region = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == '--region'), None)\n"
-        f"region = region or os.environ.get('OCI_CLI_REGION') or {HOME!r}\n"
-        "with open(os.environ['FAKE_CLI_LOG'], 'a') as f:\n"
-        "    f.write(json.dumps({'tool': 'oci', 'argv': argv, 'region': region}) + '\\n')\n"
-        "with open(os.environ['OCI_STUB_ENDPOINTS']) as f:\n"
-        "    os.environ['OCI_CLI_ENDPOINT'] = json.load(f).get(region, 'http://127.0.0.1:9')\n"
-        f"os.execv({str(REAL_OCI)!r}, [{str(REAL_OCI)!r}, *argv])\n"
-    )
+    # the real CLI parses every argument and sends the requests (in a child of the warm
+    # forkserver, or exec'd directly with OCI_TEST_NO_FORKSERVER=1).
+    (bin_dir / "oci").write_text(SHIM.format(python=sys.executable, home=HOME, real=str(REAL_OCI)))
     for tool in ("fn", "docker"):
         (bin_dir / tool).write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE_FN}" {tool} "$@"\n')
     for tool in ("oci", "fn", "docker"):
@@ -253,6 +279,7 @@ def fake(tmp_path: Path, stub: Stub, api_key: tuple[Path, str]) -> Env:
         "FAKE_CLI_LOG": str(log_path),
         "FAKE_FN_CONTEXT": str(ctx_path),
         "OCI_STUB_ENDPOINTS": str(endpoints),
+        "OCI_TEST_FORKSERVER": forkserver,
         "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True",
         "OCI_TENANCY": TENANCY,
     }

@@ -16,6 +16,7 @@ from typing import Any
 from tests.deploy.cloud_state import NOW, ApiError, Cloud, not_found, require
 
 Result = tuple[int, Any, dict[str, str]]
+REGION_KEYS = {"us-ashburn-1": "IAD", "us-phoenix-1": "PHX", "eu-frankfurt-1": "FRA"}
 Handler = Callable[[Cloud, str, "re.Match[str]", dict[str, str], dict[str, Any]], Result]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 
@@ -51,7 +52,7 @@ def update_fields(o: dict[str, Any], body: dict[str, Any], fields: tuple[str, ..
 
 @route("GET", r"/20160918/regions")
 def list_regions(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
-    return ok([{"key": r.split("-")[1][:3].upper(), "name": r} for r in c.regions])
+    return ok([{"key": REGION_KEYS.get(r, r[:3].upper()), "name": r} for r in c.regions])
 
 
 @route("GET", r"/20160918/tenancies/(?P<t>[^/]+)/regionSubscriptions")
@@ -60,7 +61,7 @@ def list_region_subscriptions(c: Cloud, region: str, m: Any, q: dict[str, str], 
         raise not_found("Tenancy")
     return ok(
         [
-            {"regionKey": r[:3].upper(), "regionName": r, "status": "READY", "isHomeRegion": i == 0}
+            {"regionKey": REGION_KEYS.get(r, r[:3].upper()), "regionName": r, "status": "READY", "isHomeRegion": i == 0}
             for i, r in enumerate(c.regions)
             if r in c.data.get("subscribed", c.regions)
         ]
