@@ -106,6 +106,19 @@ fi
 [[ "$POLICY_URI" != s3://* ]] ||
 	warn "s3:// policy: the function needs S3 credentials and S3_ENDPOINT_URL in its config; this script does not set them"
 
+# IAM names are tenancy-wide: one of ours already taken by someone else stops us here.
+DG_LIST=$(oci_read iam dynamic-group list --compartment-id "$TENANCY" --name "$DG_NAME" --all) ||
+	die "cannot list dynamic groups in the tenancy (you need to be allowed to manage dynamic-groups)"
+POLICY_LIST=$(oci_read iam policy list --compartment-id "$TENANCY" --name "$POLICY_NAME" --all) ||
+	die "cannot list policies in the tenancy"
+not_ours() {
+	die "a $1 named '$2' exists but has no managed-by=backup-tag-sync tag, so it is not ours to change. Fix: pass --name-prefix to use other names"
+}
+lookup "$DG_LIST" name "$DG_NAME"
+[[ -z "$FOUND_ID" || "$FOUND_MARKED" == 1 ]] || not_ours "dynamic group" "$DG_NAME"
+lookup "$POLICY_LIST" name "$POLICY_NAME"
+[[ -z "$FOUND_ID" || "$FOUND_MARKED" == 1 ]] || not_ours policy "$POLICY_NAME"
+
 # ---- build: fn deploy needs an OCI context, a registry, docker --------------------------------
 
 BUILD=1

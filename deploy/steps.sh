@@ -120,9 +120,7 @@ for x in (new, cur, tags, new_tags, shown):
 
 ensure_dynamic_group() {
 	local out cur
-	out=$(oci_read iam dynamic-group list --compartment-id "$TENANCY" --name "$DG_NAME" --all) ||
-		die "cannot list dynamic groups in the tenancy (you need to be allowed to manage dynamic-groups)"
-	lookup "$out" name "$DG_NAME"
+	lookup "$DG_LIST" name "$DG_NAME"
 	if [[ -z "$FOUND_ID" ]]; then
 		out=$(mutate oci_cli iam dynamic-group create --compartment-id "$TENANCY" --name "$DG_NAME" \
 			--description "backup-tag-sync function $FUNC_NAME in application $APP" \
@@ -145,9 +143,7 @@ ensure_dynamic_group() {
 ensure_policy() {
 	local out same
 	printf '%s' "$STATEMENTS" | json_eval '"\n".join("    " + s for s in d)' >&2
-	out=$(oci_read iam policy list --compartment-id "$TENANCY" --name "$POLICY_NAME" --all) ||
-		die "cannot list policies in the tenancy"
-	lookup "$out" name "$POLICY_NAME"
+	lookup "$POLICY_LIST" name "$POLICY_NAME"
 	if [[ -z "$FOUND_ID" ]]; then
 		out=$(mutate oci_cli iam policy create --compartment-id "$TENANCY" --name "$POLICY_NAME" \
 			--description "backup-tag-sync: least privilege for $DG_NAME, Events and its schedules" \
