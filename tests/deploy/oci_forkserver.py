@@ -73,7 +73,7 @@ def run_one(conn: socket.socket, cli: object) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except OSError:
+        except (OSError, ValueError):  # the CLI closed it (`--file -` does)
             pass
     conn.sendall(str(code).encode())
     conn.close()
