@@ -31,6 +31,7 @@ TARGET_B = "ocid1.compartment.oc1..backupsb"
 TAGS_COMPARTMENT = "ocid1.compartment.oc1..tags"
 METRICS_COMPARTMENT = "ocid1.compartment.oc1..metrics"
 SUBNET = "ocid1.subnet.oc1.iad.fnsubnet"
+SUBNET_PHX = "ocid1.subnet.oc1.phx.fnsubnet"
 BUCKET_COMPARTMENT = "ocid1.compartment.oc1..policies"
 HOME = "us-ashburn-1"
 REGIONS = [HOME, "us-phoenix-1", "eu-frankfurt-1"]
@@ -53,6 +54,7 @@ def seed(cloud: Cloud) -> None:
     ):
         d["compartments"][cid] = {"name": name, "compartmentId": TENANCY}
     d["subnets"][SUBNET] = {"displayName": "fn-private", "compartmentId": COMPARTMENT}
+    d["subnets"][SUBNET_PHX] = {"displayName": "fn-private-phx", "compartmentId": COMPARTMENT}
     d["tagNamespaces"] = [
         {"id": "ocid1.tagnamespace.oc1..ops", "name": "Operations", "compartmentId": TENANCY, "isRetired": False},
         {"id": "ocid1.tagnamespace.oc1..fin", "name": "FinOps", "compartmentId": TENANCY, "isRetired": False},
