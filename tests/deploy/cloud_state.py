@@ -34,8 +34,18 @@ def require(body: dict[str, Any], *keys: str) -> None:
             raise ApiError(400, "MissingParameter", f"Missing parameter: {k}")
 
 
-REGIONAL = ("applications", "functions", "rules", "logGroups", "logs", "schedules", "topics",
-            "subscriptions", "alarms", "workRequests")
+REGIONAL = (
+    "applications",
+    "functions",
+    "rules",
+    "logGroups",
+    "logs",
+    "schedules",
+    "topics",
+    "subscriptions",
+    "alarms",
+    "workRequests",
+)
 
 
 class Cloud:

@@ -56,7 +56,12 @@ def seed(cloud: Cloud) -> None:
     d["subnets"][SUBNET] = {"displayName": "fn-private", "compartmentId": COMPARTMENT}
     d["subnets"][SUBNET_PHX] = {"displayName": "fn-private-phx", "compartmentId": COMPARTMENT}
     d["tagNamespaces"] = [
-        {"id": "ocid1.tagnamespace.oc1..ops", "name": "Operations", "compartmentId": TENANCY, "isRetired": False},
+        {
+            "id": "ocid1.tagnamespace.oc1..ops",
+            "name": "Operations",
+            "compartmentId": TENANCY,
+            "isRetired": False,
+        },
         {"id": "ocid1.tagnamespace.oc1..fin", "name": "FinOps", "compartmentId": TENANCY, "isRetired": False},
     ]
     d["buckets"]["acmens/tag-policies"] = {"compartmentId": BUCKET_COMPARTMENT}
@@ -137,7 +142,9 @@ class Env:
     def set_fn_context(self, ctx: dict[str, str] | None) -> None:
         self.fn_context_path.write_text(json.dumps(ctx))
 
-    def run(self, script: str, *args: str, stdin: str | None = None, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, script: str, *args: str, stdin: str | None = None, **extra_env: str
+    ) -> subprocess.CompletedProcess[str]:
         env = {**self.env, **extra_env}
         return subprocess.run(
             ["bash", str(self.proj / "deploy" / script), *args],
@@ -170,11 +177,15 @@ def api_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path_factory.mktemp("key") / "oci_api_key.pem"
     path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         + b"OCI_API_KEY\n"  # the label the CLI asks for (it warns without it)
     )
     path.chmod(0o600)
-    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     digest = hashlib.md5(der).hexdigest()  # noqa: S324 (OCI's API key fingerprint is an MD5)
     return path, ":".join(digest[i : i + 2] for i in range(0, 32, 2))
 
@@ -257,7 +268,9 @@ def fake(tmp_path: Path, stub: Stub, api_key: tuple[Path, str], forkserver: str)
         (bin_dir / tool).chmod(0o755)
     proj = tmp_path / "proj"
     shutil.copytree(REPO / "deploy", proj / "deploy")
-    (proj / "func.yaml").write_text("schema_version: 20180708\nname: backup-tag-sync\nversion: 0.0.1\nruntime: python\n")
+    (proj / "func.yaml").write_text(
+        "schema_version: 20180708\nname: backup-tag-sync\nversion: 0.0.1\nruntime: python\n"
+    )
     (proj / "func.py").write_text("def handler(ctx, data=None):\n    return None\n")
     home = tmp_path / "home"
     write_oci_config(home, api_key)

@@ -51,11 +51,9 @@ def deploy(argv: list[str]) -> int:
     image = f"{registry}/{name}:0.0.2"
     print(f"Deploying {name} to app: {app}\nBuilding image {image} ...")
     body = {"app": app, "compartmentId": ctx["oracle.compartment-id"], "name": name, "image": image}
-    req = urllib.request.Request(
-        endpoint + "/_stub/fn-deploy", data=json.dumps(body).encode(), method="POST"
-    )
+    req = urllib.request.Request(endpoint + "/_stub/fn-deploy", data=json.dumps(body).encode(), method="POST")
     try:
-        with urllib.request.urlopen(req) as resp:  # noqa: S310 (a local test stub)
+        with urllib.request.urlopen(req) as resp:
             done = json.load(resp)["result"]
     except urllib.error.HTTPError as e:
         print(f"Error: {e.read().decode()}", file=sys.stderr)

@@ -11,6 +11,7 @@ importing it costs on every call. OCI_TEST_NO_FORKSERVER=1 makes the shim exec t
 from __future__ import annotations
 
 import array
+import contextlib
 import json
 import os
 import signal
@@ -60,7 +61,7 @@ def run_one(conn: socket.socket, cli: object) -> None:
         cli(args=req["argv"], prog_name="oci")  # type: ignore[operator]
     except SystemExit as e:
         code = e.code
-    except BaseException:  # noqa: BLE001  (report like the interpreter would, then fail)
+    except BaseException:
         import traceback
 
         traceback.print_exc()
@@ -71,10 +72,8 @@ def run_one(conn: socket.socket, cli: object) -> None:
         print(code, file=sys.stderr)
         code = 1
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # the CLI may have closed it (`--file -`)
             stream.flush()
-        except (OSError, ValueError):  # the CLI closed it (`--file -` does)
-            pass
     conn.sendall(str(code).encode())
     conn.close()
     os._exit(code)

@@ -50,8 +50,16 @@ def make_handler(cloud: Cloud, region: str) -> type[BaseHTTPRequestHandler]:
                     self.answer(*self.private(parts.path, raw))
                     return
                 if "authorization" not in self.headers:
-                    raise ApiError(401, "NotAuthenticated", "The required information to complete authentication was not provided")
-                body = json.loads(raw) if raw and "json" in self.headers.get("content-type", "json") else raw.decode()
+                    raise ApiError(
+                        401,
+                        "NotAuthenticated",
+                        "The required information to complete authentication was not provided",
+                    )
+                body = (
+                    json.loads(raw)
+                    if raw and "json" in self.headers.get("content-type", "json")
+                    else raw.decode()
+                )
                 with cloud.lock:
                     cloud.requests.append((region, self.command, parts.path))
                     for method, pattern, fn in ROUTES:

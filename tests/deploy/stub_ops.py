@@ -16,7 +16,9 @@ from tests.deploy.stub_services import Result, listed, ok, route, update_fields
 @route("GET", r"/20200531/logGroups")
 def list_log_groups(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     require(q, "compartmentId")
-    return ok(listed(c, region, "logGroups", q, {"compartmentId": "compartmentId", "displayName": "displayName"}))
+    return ok(
+        listed(c, region, "logGroups", q, {"compartmentId": "compartmentId", "displayName": "displayName"})
+    )
 
 
 @route("POST", r"/20200531/logGroups")
@@ -66,7 +68,10 @@ def list_logs(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Resul
             continue
         if q.get("sourceService") not in (None, src.get("service")):
             continue
-        if q.get("displayName") not in (None, lg["displayName"]) or q.get("logType") not in (None, lg["logType"]):
+        if q.get("displayName") not in (None, lg["displayName"]) or q.get("logType") not in (
+            None,
+            lg["logType"],
+        ):
             continue
         res.append(lg)
     return ok(res)
@@ -79,7 +84,9 @@ def create_log(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, An
     conf = b["configuration"]
     src = conf.get("source") or {}
     if b["logType"] != "SERVICE" or src.get("sourceType") != "OCISERVICE":
-        raise ApiError(400, "InvalidParameter", "a service log needs logType SERVICE and sourceType OCISERVICE")
+        raise ApiError(
+            400, "InvalidParameter", "a service log needs logType SERVICE and sourceType OCISERVICE"
+        )
     if src.get("service") != "functions" or src.get("category") != "invoke":
         raise ApiError(400, "InvalidParameter", "functions logs: service 'functions', category 'invoke'")
     c.get(region, "applications", src.get("resource"))
@@ -139,7 +146,13 @@ def check_schedule(c: Cloud, region: str, b: dict[str, Any]) -> None:
 
 @route("GET", r"/20240430/schedules")
 def list_schedules(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
-    return ok({"items": listed(c, region, "schedules", q, {"compartmentId": "compartmentId", "displayName": "displayName"})})
+    return ok(
+        {
+            "items": listed(
+                c, region, "schedules", q, {"compartmentId": "compartmentId", "displayName": "displayName"}
+            )
+        }
+    )
 
 
 @route("POST", r"/20240430/schedules")
@@ -175,7 +188,19 @@ def get_schedule(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Re
 def update_schedule(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, Any]) -> Result:
     s = c.get(region, "schedules", m["id"])
     check_schedule(c, region, {**s, **{k: v for k, v in b.items() if v is not None}})
-    update_fields(s, b, ("displayName", "description", "action", "recurrenceDetails", "recurrenceType", "resources", "freeformTags"))
+    update_fields(
+        s,
+        b,
+        (
+            "displayName",
+            "description",
+            "action",
+            "recurrenceDetails",
+            "recurrenceType",
+            "resources",
+            "freeformTags",
+        ),
+    )
     wr = c.work_request(region, "UPDATE_SCHEDULE", s["compartmentId"], "schedule", s["id"])
     return ok(None, 202, **{"opc-work-request-id": wr})
 
@@ -265,9 +290,21 @@ def delete_subscription(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any
 
 # ---- Monitoring -----------------------------------------------------------------------------
 
-ALARM_FIELDS = ("displayName", "metricCompartmentId", "namespace", "query", "severity", "body", "destinations",
-                "isEnabled", "pendingDuration", "freeformTags")
-QUERY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\[\d+[mhd]\](\{[^{}]*\})?\.[a-z]+\(\)\s*(>|>=|<|<=|==|!=)\s*\d+(\.\d+)?$")
+ALARM_FIELDS = (
+    "displayName",
+    "metricCompartmentId",
+    "namespace",
+    "query",
+    "severity",
+    "body",
+    "destinations",
+    "isEnabled",
+    "pendingDuration",
+    "freeformTags",
+)
+QUERY = re.compile(
+    r"^[A-Za-z][A-Za-z0-9_]*\[\d+[mhd]\](\{[^{}]*\})?\.[a-z]+\(\)\s*(>|>=|<|<=|==|!=)\s*\d+(\.\d+)?$"
+)
 
 
 def check_alarm(c: Cloud, region: str, b: dict[str, Any]) -> None:
@@ -282,16 +319,34 @@ def check_alarm(c: Cloud, region: str, b: dict[str, Any]) -> None:
 @route("GET", r"/20180401/alarms")
 def list_alarms(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     require(q, "compartmentId")
-    return ok(listed(c, region, "alarms", q, {"compartmentId": "compartmentId", "displayName": "displayName"}))
+    return ok(
+        listed(c, region, "alarms", q, {"compartmentId": "compartmentId", "displayName": "displayName"})
+    )
 
 
 @route("POST", r"/20180401/alarms")
 def create_alarm(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, Any]) -> Result:
-    require(b, "displayName", "compartmentId", "metricCompartmentId", "namespace", "query", "severity", "destinations")
+    require(
+        b,
+        "displayName",
+        "compartmentId",
+        "metricCompartmentId",
+        "namespace",
+        "query",
+        "severity",
+        "destinations",
+    )
     c.compartment(b["compartmentId"])
     check_alarm(c, region, b)
-    o = {"id": c.new_id("alarm", region), "compartmentId": b["compartmentId"], "lifecycleState": "ACTIVE",
-         "timeCreated": NOW, "timeUpdated": NOW, **{k: b.get(k) for k in ALARM_FIELDS}, **c.tags(b)}
+    o = {
+        "id": c.new_id("alarm", region),
+        "compartmentId": b["compartmentId"],
+        "lifecycleState": "ACTIVE",
+        "timeCreated": NOW,
+        "timeUpdated": NOW,
+        **{k: b.get(k) for k in ALARM_FIELDS},
+        **c.tags(b),
+    }
     c.coll(region, "alarms").append(o)
     return ok(o)
 

@@ -14,7 +14,9 @@ from tests.deploy.stub_services import Result, decode, listed, ok, route, update
 @route("GET", r"/20260325/applications")
 def list_applications(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     require(q, "compartmentId")
-    return ok(listed(c, region, "applications", q, {"compartmentId": "compartmentId", "displayName": "displayName"}))
+    return ok(
+        listed(c, region, "applications", q, {"compartmentId": "compartmentId", "displayName": "displayName"})
+    )
 
 
 @route("POST", r"/20260325/applications")
@@ -92,7 +94,11 @@ def invoke_function(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) ->
 
 def fake_fn_deploy(c: Cloud, region: str, app_name: str, compartment: str, name: str, image: str) -> str:
     """What `fn deploy` does to the control plane (called by the fake fn, not over the API)."""
-    apps = [a for a in c.live(region, "applications") if a["displayName"] == app_name and a["compartmentId"] == compartment]
+    apps = [
+        a
+        for a in c.live(region, "applications")
+        if a["displayName"] == app_name and a["compartmentId"] == compartment
+    ]
     if not apps:
         raise ApiError(404, "NotFound", f"app {app_name} not found")
     app = apps[0]

@@ -61,7 +61,12 @@ def list_region_subscriptions(c: Cloud, region: str, m: Any, q: dict[str, str], 
         raise not_found("Tenancy")
     return ok(
         [
-            {"regionKey": REGION_KEYS.get(r, r[:3].upper()), "regionName": r, "status": "READY", "isHomeRegion": i == 0}
+            {
+                "regionKey": REGION_KEYS.get(r, r[:3].upper()),
+                "regionName": r,
+                "status": "READY",
+                "isHomeRegion": i == 0,
+            }
             for i, r in enumerate(c.regions)
             if r in c.data.get("subscribed", c.regions)
         ]
@@ -179,7 +184,15 @@ def get_subnet(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Resu
     s = c.data["subnets"].get(m["id"])
     if s is None:
         raise not_found("Subnet")
-    return ok({"id": m["id"], "lifecycleState": "AVAILABLE", "cidrBlock": "10.0.1.0/24", "vcnId": "ocid1.vcn.oc1..v", **s})
+    return ok(
+        {
+            "id": m["id"],
+            "lifecycleState": "AVAILABLE",
+            "cidrBlock": "10.0.1.0/24",
+            "vcnId": "ocid1.vcn.oc1..v",
+            **s,
+        }
+    )
 
 
 @route("GET", r"/n/(?P<ns>[^/]+)/b/(?P<b>[^/]+)")

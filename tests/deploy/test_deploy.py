@@ -66,7 +66,9 @@ def test_first_run_creates_each_resource_once_and_a_second_run_nothing(fake: Env
             "POST alarms": 2,
         }
     )
-    assert [str(c) for c in fake.calls() if c.tool == "fn" and c.mutating] == ["fn deploy --app backup-tag-sync"]
+    assert [str(c) for c in fake.calls() if c.tool == "fn" and c.mutating] == [
+        "fn deploy --app backup-tag-sync"
+    ]
     fn = fake.the("functions")
     assert r.stdout.strip() == fn["id"]
     for kind, name in (
@@ -83,8 +85,20 @@ def test_first_run_creates_each_resource_once_and_a_second_run_nothing(fake: Env
         ("alarm", "backup-tag-sync-failed-outcomes"),
         ("alarm", "backup-tag-sync-function-errors"),
     ):
-        assert re.search(rf"^  {kind} +\S+ +{re.escape(name)} +created +ocid1\.", r.stderr, re.M), (kind, r.stderr)
-    for coll in ("applications", "functions", "logGroups", "logs", "rules", "topics", "subscriptions", "alarms"):
+        assert re.search(rf"^  {kind} +\S+ +{re.escape(name)} +created +ocid1\.", r.stderr, re.M), (
+            kind,
+            r.stderr,
+        )
+    for coll in (
+        "applications",
+        "functions",
+        "logGroups",
+        "logs",
+        "rules",
+        "topics",
+        "subscriptions",
+        "alarms",
+    ):
         assert all(o["freeformTags"] == MARKER for o in fake.live(coll)), coll
     assert all(o["freeformTags"]["managed-by"] == "backup-tag-sync" for o in fake.live("schedules"))
     for coll in ("dynamicGroups", "policies"):
@@ -106,12 +120,18 @@ def test_iam_statements_and_matching_rule_exact(fake: Env) -> None:
     dg = fake.the("dynamicGroups")
     assert (dg["compartmentId"], dg["name"]) == (TENANCY, "backup-tag-sync-dg")
     assert dg["matchingRule"] == f"ALL {{resource.type = 'fnfunc', resource.id = '{fn_id}'}}"
-    daily, weekly = (fake.cloud.get("us-ashburn-1", "schedules", n, key="displayName")["id"]
-                     for n in ("backup-tag-sync-reconcile-daily", "backup-tag-sync-reconcile-weekly"))
+    daily, weekly = (
+        fake.cloud.get("us-ashburn-1", "schedules", n, key="displayName")["id"]
+        for n in ("backup-tag-sync-reconcile-daily", "backup-tag-sync-reconcile-weekly")
+    )
     pol = fake.the("policies")
     assert (pol["compartmentId"], pol["name"]) == (TENANCY, "backup-tag-sync-policy")
     c = f"compartment id {COMPARTMENT}"
-    sched = "Allow any-user to use fn-invocation in " + c + " where all {{request.principal.type = 'resourceschedule', request.principal.id = '{}'}}"
+    sched = (
+        "Allow any-user to use fn-invocation in "
+        + c
+        + " where all {{request.principal.type = 'resourceschedule', request.principal.id = '{}'}}"
+    )
     assert pol["statements"] == [
         f"Allow {G} to inspect volume-group-backups in {c}",
         f"Allow {G} to manage volume-group-backups in {c} where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
@@ -142,9 +162,17 @@ def test_function_config_log_and_schedules_exact(fake: Env) -> None:
     assert (group["displayName"], group["compartmentId"]) == ("backup-tag-sync-logs", COMPARTMENT)
     log = fake.the("logs")
     assert (log["displayName"], log["logType"], log["isEnabled"], log["logGroupId"]) == (
-        "backup-tag-sync-invoke", "SERVICE", True, group["id"])
+        "backup-tag-sync-invoke",
+        "SERVICE",
+        True,
+        group["id"],
+    )
     assert log["configuration"]["source"] == {
-        "sourceType": "OCISERVICE", "service": "functions", "resource": app["id"], "category": "invoke"}
+        "sourceType": "OCISERVICE",
+        "service": "functions",
+        "resource": app["id"],
+        "category": "invoke",
+    }
     by_name = {s["displayName"]: s for s in fake.live("schedules")}
     for name, cron, since in (
         ("backup-tag-sync-reconcile-daily", "0 3 * * *", "2d"),
@@ -152,7 +180,11 @@ def test_function_config_log_and_schedules_exact(fake: Env) -> None:
     ):
         s = by_name[name]
         assert (s["action"], s["recurrenceType"], s["recurrenceDetails"], s["compartmentId"]) == (
-            "START_RESOURCE", "CRON", cron, COMPARTMENT)
+            "START_RESOURCE",
+            "CRON",
+            cron,
+            COMPARTMENT,
+        )
         assert s["resources"] == [
             {"id": fn["id"], "parameters": [{"parameterType": "BODY", "value": schedule_body(since)}]}
         ]
@@ -165,17 +197,32 @@ def test_alarms_and_topic_exact(fake: Env) -> None:
     topic = fake.the("topics")
     assert (topic["name"], topic["compartmentId"]) == ("backup-tag-sync-alerts", COMPARTMENT)
     sub = fake.the("subscriptions")
-    assert (sub["protocol"], sub["endpoint"], sub["topicId"]) == ("EMAIL", "ops@example.com", topic["topicId"])
+    assert (sub["protocol"], sub["endpoint"], sub["topicId"]) == (
+        "EMAIL",
+        "ops@example.com",
+        topic["topicId"],
+    )
     fn_id = fake.the("functions")["id"]
     alarms = {a["displayName"]: a for a in fake.live("alarms")}
     failed = alarms["backup-tag-sync-failed-outcomes"]
     assert (failed["namespace"], failed["metricCompartmentId"], failed["query"], failed["severity"]) == (
-        "backup_tag_sync", COMPARTMENT, 'outcomes[1h]{status = "failed"}.sum() > 0', "CRITICAL")
+        "backup_tag_sync",
+        COMPARTMENT,
+        'outcomes[1h]{status = "failed"}.sum() > 0',
+        "CRITICAL",
+    )
     errors = alarms["backup-tag-sync-function-errors"]
     assert (errors["namespace"], errors["metricCompartmentId"], errors["query"]) == (
-        "oci_faas", COMPARTMENT, f'FunctionResponseCount[1h]{{resourceId = "{fn_id}", responseType = "Error"}}.sum() > 0')
+        "oci_faas",
+        COMPARTMENT,
+        f'FunctionResponseCount[1h]{{resourceId = "{fn_id}", responseType = "Error"}}.sum() > 0',
+    )
     for a in (failed, errors):
-        assert (a["destinations"], a["isEnabled"], a["compartmentId"]) == ([topic["topicId"]], True, COMPARTMENT)
+        assert (a["destinations"], a["isEnabled"], a["compartmentId"]) == (
+            [topic["topicId"]],
+            True,
+            COMPARTMENT,
+        )
         assert "Operating it" in a["body"]
 
 
@@ -183,7 +230,11 @@ def test_events_rule_condition_and_action_exact(fake: Env) -> None:
     fake.deployed()
     fn_id = fake.the("functions")["id"]
     rule = fake.the("rules")
-    assert (rule["compartmentId"], rule["displayName"], rule["isEnabled"]) == (COMPARTMENT, "backup-tag-sync-rule", True)
+    assert (rule["compartmentId"], rule["displayName"], rule["isEnabled"]) == (
+        COMPARTMENT,
+        "backup-tag-sync-rule",
+        True,
+    )
     assert json.loads(rule["condition"]) == {"eventType": [EVENT], "data": {"compartmentId": [COMPARTMENT]}}
     [action] = rule["actions"]["actions"]
     assert (action["actionType"], action["functionId"], action["isEnabled"]) == ("FAAS", fn_id, True)
@@ -192,14 +243,21 @@ def test_events_rule_condition_and_action_exact(fake: Env) -> None:
 def test_several_targets_metrics_compartment_and_policy_uri(fake: Env) -> None:
     deploy(
         fake,
-        "--target-compartment", COMPARTMENT,
-        "--target-compartment", TARGET_B,
-        "--tag-namespace", "Operations",
-        "--tag-namespace-compartment", TAGS_COMPARTMENT,
-        "--policy-uri", "oci://tag-policies@acmens/prod/tag_policy.yaml",
-        "--metrics-compartment", METRICS_COMPARTMENT,
+        "--target-compartment",
+        COMPARTMENT,
+        "--target-compartment",
+        TARGET_B,
+        "--tag-namespace",
+        "Operations",
+        "--tag-namespace-compartment",
+        TAGS_COMPARTMENT,
+        "--policy-uri",
+        "oci://tag-policies@acmens/prod/tag_policy.yaml",
+        "--metrics-compartment",
+        METRICS_COMPARTMENT,
         "--no-reconcile",
-        "--log-level", "debug",
+        "--log-level",
+        "debug",
         "--dry-run-writes",
     )
     a, b = f"compartment id {COMPARTMENT}", f"compartment id {TARGET_B}"
@@ -255,7 +313,11 @@ def test_policy_file_goes_inline(fake: Env, tmp_path: Path) -> None:
 def test_drifted_policy_statement_is_updated_with_a_version_date(fake: Env) -> None:
     fake.deployed()
     want = list(fake.the("policies")["statements"])
-    fake.edit(lambda c: fake.the("policies")["statements"].__setitem__(1, f"Allow {G} to manage volume-group-backups in tenancy"))
+    fake.edit(
+        lambda c: fake.the("policies")["statements"].__setitem__(
+            1, f"Allow {G} to manage volume-group-backups in tenancy"
+        )
+    )
     r = deploy(fake, "--skip-build")
     [call] = [c for c in fake.calls() if c.mutating]
     assert call.words == ["iam", "policy", "update"]
@@ -283,21 +345,27 @@ def test_drifted_rule_schedule_config_and_matching_rule_are_updated(fake: Env) -
     want_cond = fake.the("rules")["condition"]
 
     def drift(c: object) -> None:
-        fake.the("rules")["condition"] = json.dumps({"eventType": ["com.oraclecloud.blockvolumes.updatevolumegroupbackup"]})
+        fake.the("rules")["condition"] = json.dumps(
+            {"eventType": ["com.oraclecloud.blockvolumes.updatevolumegroupbackup"]}
+        )
         fake.the("rules")["isEnabled"] = False
         f = fake.the("functions")
         f["config"] = {**f["config"], "DRY_RUN": "true", "S3_ENDPOINT_URL": "https://x"}
         fake.the("dynamicGroups")["matchingRule"] = "ALL {resource.type = 'fnfunc'}"
-        daily = [s for s in fake.live("schedules") if s["displayName"].endswith("daily")][0]
+        daily = next(s for s in fake.live("schedules") if s["displayName"].endswith("daily"))
         daily["recurrenceDetails"] = "0 12 * * *"
 
     fake.edit(drift)
     deploy(fake, "--skip-build")
-    assert writes(fake) == Counter({"PUT rules": 1, "PUT functions": 1, "PUT dynamicGroups": 1, "PUT schedules": 1})
+    assert writes(fake) == Counter(
+        {"PUT rules": 1, "PUT functions": 1, "PUT dynamicGroups": 1, "PUT schedules": 1}
+    )
     assert fake.the("rules")["condition"] == want_cond and fake.the("rules")["isEnabled"] is True
     cfg = fake.the("functions")["config"]
     assert (cfg["DRY_RUN"], cfg["S3_ENDPOINT_URL"]) == ("false", "https://x")  # keys we do not own are kept
-    assert fake.the("dynamicGroups")["matchingRule"].endswith(f"resource.id = '{fake.the('functions')['id']}'}}")
+    assert fake.the("dynamicGroups")["matchingRule"].endswith(
+        f"resource.id = '{fake.the('functions')['id']}'}}"
+    )
     assert sorted(s["recurrenceDetails"] for s in fake.live("schedules")) == ["0 3 * * *", "0 4 * * 0"]
 
 
@@ -308,15 +376,25 @@ def test_changed_cron_and_removed_target_reshape_the_schedules(fake: Env) -> Non
     deploy(fake, "--target-compartment", TARGET_B, "--reconcile-schedule", "30 2 * * *", "--skip-build")
     daily = [s for s in fake.live("schedules") if s["displayName"].endswith("daily")]
     assert [(s["recurrenceDetails"], s["resources"][0]["parameters"][0]["value"]) for s in daily] == [
-        ("30 2 * * *", schedule_body("2d", TARGET_B))]
+        ("30 2 * * *", schedule_body("2d", TARGET_B))
+    ]
     assert len(fake.live("schedules")) == 2  # the two for COMPARTMENT were deleted
     assert writes(fake)["DELETE schedules"] == 2
 
 
 def test_existing_unmarked_dynamic_group_is_not_taken_over(fake: Env) -> None:
-    fake.edit(lambda c: c.data["dynamicGroups"].append({
-        "id": "ocid1.dynamicgroup.oc1..theirs", "name": "backup-tag-sync-dg", "compartmentId": TENANCY,
-        "matchingRule": "ANY {instance.compartment.id = 'x'}", "lifecycleState": "ACTIVE", "freeformTags": {}}))
+    fake.edit(
+        lambda c: c.data["dynamicGroups"].append(
+            {
+                "id": "ocid1.dynamicgroup.oc1..theirs",
+                "name": "backup-tag-sync-dg",
+                "compartmentId": TENANCY,
+                "matchingRule": "ANY {instance.compartment.id = 'x'}",
+                "lifecycleState": "ACTIVE",
+                "freeformTags": {},
+            }
+        )
+    )
     r = fake.run("deploy.sh", *BASE_ARGS)
     assert r.returncode == 1
     assert "a dynamic group named 'backup-tag-sync-dg' exists but has no managed-by" in r.stderr

@@ -28,7 +28,11 @@ CORPUS = [
     ("--app", "", "needs a value"),
     ("--tag-namespace", "Ops' where 1=1 or 'a", "not a valid tag namespace name"),
     ("--tag-namespace", INJECT, "not a valid tag namespace name"),
-    ("--target-compartment", f"{COMPARTMENT}\nAllow group Everyone to manage all-resources in tenancy", "is not an OCID"),
+    (
+        "--target-compartment",
+        f"{COMPARTMENT}\nAllow group Everyone to manage all-resources in tenancy",
+        "is not an OCID",
+    ),
     ("--target-compartment", "ocid1.compartment.oc1..a' or 'x", "is not an OCID"),
     ("--target-compartment", "ocid1.subnet.oc1.iad.fnsubnet", "an OCID of another kind"),
     ("--metrics-compartment", "ocid1.compartment.oc1..m\n", "is not an OCID"),
@@ -92,8 +96,18 @@ def test_bad_options_stop_before_any_change(fake: Env, args: tuple[str, ...], ne
 def test_names_deploy_accepts_are_names_teardown_finds(fake: Env) -> None:
     # the longest and oddest name the rule admits goes through deploy and teardown
     prefix = "B_" + "x-" * 31
-    fake.run("deploy.sh", "--compartment", COMPARTMENT, "--subnet", SUBNET, "--yes", "--skip-policy-check",
-             "--no-reconcile", "--name-prefix", prefix)
+    fake.run(
+        "deploy.sh",
+        "--compartment",
+        COMPARTMENT,
+        "--subnet",
+        SUBNET,
+        "--yes",
+        "--skip-policy-check",
+        "--no-reconcile",
+        "--name-prefix",
+        prefix,
+    )
     assert fake.the("policies")["name"] == prefix + "-policy"
     r = fake.run("teardown.sh", "--compartment", COMPARTMENT, "--name-prefix", prefix, "--yes")
     assert r.returncode == 0, r.stderr

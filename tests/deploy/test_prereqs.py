@@ -39,7 +39,15 @@ def test_not_logged_in_shows_the_real_cli_error(fake: Env) -> None:
 
 
 def test_compartment_not_found(fake: Env) -> None:
-    r = fake.run("deploy.sh", "--compartment", "ocid1.compartment.oc1..nope", "--subnet", SUBNET, "--yes", "--skip-policy-check")
+    r = fake.run(
+        "deploy.sh",
+        "--compartment",
+        "ocid1.compartment.oc1..nope",
+        "--subnet",
+        SUBNET,
+        "--yes",
+        "--skip-policy-check",
+    )
     stopped_before_any_change(fake, r, "ocid1.compartment.oc1..nope was not found", "NotAuthorizedOrNotFound")
 
 
@@ -49,7 +57,15 @@ def test_target_compartment_not_found(fake: Env) -> None:
 
 
 def test_subnet_missing(fake: Env) -> None:
-    r = fake.run("deploy.sh", "--compartment", COMPARTMENT, "--subnet", "ocid1.subnet.oc1..gone", "--yes", "--skip-policy-check")
+    r = fake.run(
+        "deploy.sh",
+        "--compartment",
+        COMPARTMENT,
+        "--subnet",
+        "ocid1.subnet.oc1..gone",
+        "--yes",
+        "--skip-policy-check",
+    )
     stopped_before_any_change(fake, r, "subnet ocid1.subnet.oc1..gone was not found")
 
 
@@ -86,8 +102,15 @@ def test_needs_yes_without_a_terminal(fake: Env) -> None:
 def test_help(fake: Env) -> None:
     r = fake.run("deploy.sh", "--help")
     assert r.returncode == 0
-    for opt in ("--regions", "--notify-email", "--reconcile-schedule", "--no-reconcile", "--skip-policy-check",
-                "--metrics-compartment", "--no-metrics"):
+    for opt in (
+        "--regions",
+        "--notify-email",
+        "--reconcile-schedule",
+        "--no-reconcile",
+        "--skip-policy-check",
+        "--metrics-compartment",
+        "--no-metrics",
+    ):
         assert opt in r.stdout
     assert fake.calls() == []
 
@@ -98,7 +121,9 @@ def test_help(fake: Env) -> None:
 def fake_python(tmp: Path, rc: int) -> Path:
     """A stand-in for the project's interpreter: records its arguments, exits with rc."""
     p = tmp / "fake-python"
-    p.write_text(f'#!/bin/sh\necho "$@" > "{tmp}/lint-args"\necho "policy: namespace Operations: key CostCentre does not exist (rule name-backups)" >&2\nexit {rc}\n')
+    p.write_text(
+        f'#!/bin/sh\necho "$@" > "{tmp}/lint-args"\necho "policy: namespace Operations: key CostCentre does not exist (rule name-backups)" >&2\nexit {rc}\n'
+    )
     p.chmod(0o755)
     return p
 
@@ -106,8 +131,16 @@ def fake_python(tmp: Path, rc: int) -> Path:
 def test_failing_policy_check_stops_before_any_change(fake: Env) -> None:
     py = fake_python(fake.tmp, 1)
     r = fake.run("deploy.sh", *NO_CHECK, BTS_PYTHON=str(py))
-    stopped_before_any_change(fake, r, "the live policy check failed", "key CostCentre does not exist", "--skip-policy-check")
-    assert (fake.tmp / "lint-args").read_text().split() == ["-m", "sync", "lint", str(fake.proj / "tag_policy.yaml"), "--live"]
+    stopped_before_any_change(
+        fake, r, "the live policy check failed", "key CostCentre does not exist", "--skip-policy-check"
+    )
+    assert (fake.tmp / "lint-args").read_text().split() == [
+        "-m",
+        "sync",
+        "lint",
+        str(fake.proj / "tag_policy.yaml"),
+        "--live",
+    ]
 
 
 def test_passing_policy_check_checks_the_policy_file_deployed(fake: Env, tmp_path: Path) -> None:
@@ -129,8 +162,15 @@ def test_policy_check_without_the_project_interpreter_stops(fake: Env) -> None:
 
 def test_policy_check_skipped_for_remote_policy_says_so(fake: Env) -> None:
     py = fake_python(fake.tmp, 1)
-    r = fake.run("deploy.sh", *NO_CHECK, "--no-reconcile", "--dry-run", "--policy-uri", "oci://tag-policies@acmens/p.yaml",
-                 BTS_PYTHON=str(py))
+    r = fake.run(
+        "deploy.sh",
+        *NO_CHECK,
+        "--no-reconcile",
+        "--dry-run",
+        "--policy-uri",
+        "oci://tag-policies@acmens/p.yaml",
+        BTS_PYTHON=str(py),
+    )
     assert r.returncode == 0, r.stderr
     assert "the live policy check reads local files" in r.stderr
     assert not (fake.tmp / "lint-args").exists()

@@ -20,8 +20,15 @@ def writes_by_region(fake: Env) -> dict[str, Counter[str]]:
 
 
 REGIONAL = {
-    "POST applications": 1, "PUT functions": 1, "POST logGroups": 1, "POST logGroups/logs": 1,
-    "POST schedules": 2, "POST rules": 1, "POST topics": 1, "POST subscriptions": 1, "POST alarms": 2,
+    "POST applications": 1,
+    "PUT functions": 1,
+    "POST logGroups": 1,
+    "POST logGroups/logs": 1,
+    "POST schedules": 2,
+    "POST rules": 1,
+    "POST topics": 1,
+    "POST subscriptions": 1,
+    "POST alarms": 2,
 }
 
 
@@ -35,13 +42,21 @@ def test_regions_first_run_creates_per_region_second_run_nothing_teardown_all(fa
     assert set(w) == {HOME, PHX}  # eu-frankfurt-1 is not subscribed
     deploys = [c for c in fake.calls() if c.tool == "fn" and c.mutating]
     assert [(c.argv, c.env) for c in deploys] == [
-        (["deploy", "--app", "backup-tag-sync"], {"FN_API_URL": f"https://functions.{reg}.oci.oraclecloud.com",
-                                                   "FN_REGISTRY": f"{key}.ocir.io/acmens/backup-tag-sync"})
+        (
+            ["deploy", "--app", "backup-tag-sync"],
+            {
+                "FN_API_URL": f"https://functions.{reg}.oci.oraclecloud.com",
+                "FN_REGISTRY": f"{key}.ocir.io/acmens/backup-tag-sync",
+            },
+        )
         for reg, key in ((HOME, "iad"), (PHX, "phx"))
     ]
     f_iad, f_phx = fake.the("functions")["id"], fake.the("functions", PHX)["id"]
     assert fake.the("applications", PHX)["subnetIds"] == [SUBNET_PHX]
-    assert fake.the("dynamicGroups")["matchingRule"] == f"ANY {{resource.id = '{f_iad}', resource.id = '{f_phx}'}}"
+    assert (
+        fake.the("dynamicGroups")["matchingRule"]
+        == f"ANY {{resource.id = '{f_iad}', resource.id = '{f_phx}'}}"
+    )
     sched_ids = [s["id"] for reg in (HOME, PHX) for s in fake.live("schedules", reg)]
     statements = fake.the("policies")["statements"]
     assert [s for s in statements if "resourceschedule" in s] == [
@@ -62,7 +77,16 @@ def test_regions_first_run_creates_per_region_second_run_nothing_teardown_all(fa
     r = fake.run("teardown.sh", "--compartment", COMPARTMENT, "--regions", "subscribed", "--yes")
     assert r.returncode == 0, r.stderr
     for reg in (HOME, PHX):
-        for coll in ("applications", "functions", "logs", "logGroups", "schedules", "rules", "topics", "alarms"):
+        for coll in (
+            "applications",
+            "functions",
+            "logs",
+            "logGroups",
+            "schedules",
+            "rules",
+            "topics",
+            "alarms",
+        ):
             assert fake.live(coll, reg) == [], (reg, coll)
     assert fake.live("policies") == [] and fake.live("dynamicGroups") == []
 

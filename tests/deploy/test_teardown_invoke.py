@@ -10,7 +10,17 @@ from tests.deploy.conftest import COMPARTMENT, HOME, TENANCY, Env
 TD = ("--compartment", COMPARTMENT)
 NOTIFY = ("--notify-email", "ops@example.com")
 MANUAL = {"volumeGroupBackupId": "ocid1.volumegroupbackup.oc1.iad.example", "dryRun": True}
-COLLS = ("applications", "functions", "logGroups", "logs", "schedules", "rules", "topics", "subscriptions", "alarms")
+COLLS = (
+    "applications",
+    "functions",
+    "logGroups",
+    "logs",
+    "schedules",
+    "rules",
+    "topics",
+    "subscriptions",
+    "alarms",
+)
 
 
 def marked(fake: Env, region: str = HOME) -> dict[str, list[str]]:
@@ -30,8 +40,18 @@ def test_teardown_removes_exactly_what_deploy_created(fake: Env) -> None:
     fake.deployed(*NOTIFY)
     created = marked(fake)
     assert {k: len(v) for k, v in created.items()} == {
-        "applications": 1, "functions": 1, "logGroups": 1, "logs": 1, "schedules": 2, "rules": 1,
-        "topics": 1, "subscriptions": 1, "alarms": 2, "dynamicGroups": 1, "policies": 1}
+        "applications": 1,
+        "functions": 1,
+        "logGroups": 1,
+        "logs": 1,
+        "schedules": 2,
+        "rules": 1,
+        "topics": 1,
+        "subscriptions": 1,
+        "alarms": 2,
+        "dynamicGroups": 1,
+        "policies": 1,
+    }
     r = fake.run("teardown.sh", *TD, "--yes")
     assert r.returncode == 0, r.stderr
     assert marked(fake) == {}
@@ -77,18 +97,41 @@ def test_teardown_leaves_unmarked_resources_of_the_same_name(fake: Env) -> None:
     fake.deployed()
 
     def add_foreign(c: object) -> None:
-        fake.cloud.data["policies"].append({
-            "id": "ocid1.policy.oc1..theirs", "name": "backup-tag-sync-policy", "compartmentId": TENANCY,
-            "statements": ["Allow group Admins to manage all-resources in tenancy"], "lifecycleState": "ACTIVE",
-            "freeformTags": {"managed-by": "someone-else"}, "description": "d", "timeCreated": "2026-01-01T00:00:00.000Z"})
-        fake.cloud.coll(HOME, "rules").append({
-            "id": "ocid1.eventrule.oc1..theirs", "displayName": "backup-tag-sync-rule", "compartmentId": TENANCY,
-            "condition": "{}", "isEnabled": True, "lifecycleState": "ACTIVE", "freeformTags": {},
-            "timeCreated": "2026-01-01T00:00:00.000Z"})
+        fake.cloud.data["policies"].append(
+            {
+                "id": "ocid1.policy.oc1..theirs",
+                "name": "backup-tag-sync-policy",
+                "compartmentId": TENANCY,
+                "statements": ["Allow group Admins to manage all-resources in tenancy"],
+                "lifecycleState": "ACTIVE",
+                "freeformTags": {"managed-by": "someone-else"},
+                "description": "d",
+                "timeCreated": "2026-01-01T00:00:00.000Z",
+            }
+        )
+        fake.cloud.coll(HOME, "rules").append(
+            {
+                "id": "ocid1.eventrule.oc1..theirs",
+                "displayName": "backup-tag-sync-rule",
+                "compartmentId": TENANCY,
+                "condition": "{}",
+                "isEnabled": True,
+                "lifecycleState": "ACTIVE",
+                "freeformTags": {},
+                "timeCreated": "2026-01-01T00:00:00.000Z",
+            }
+        )
         # a log someone else put in our log group keeps the group
         g = fake.the("logGroups")
-        fake.cloud.coll(HOME, "logs").append({**fake.the("logs"), "id": "ocid1.log.oc1..theirs", "displayName": "audit",
-                                              "freeformTags": {}, "logGroupId": g["id"]})
+        fake.cloud.coll(HOME, "logs").append(
+            {
+                **fake.the("logs"),
+                "id": "ocid1.log.oc1..theirs",
+                "displayName": "audit",
+                "freeformTags": {},
+                "logGroupId": g["id"],
+            }
+        )
 
     fake.edit(add_foreign)
     r = fake.run("teardown.sh", *TD, "--yes")
@@ -104,8 +147,16 @@ def test_teardown_leaves_unmarked_resources_of_the_same_name(fake: Env) -> None:
 def test_teardown_keeps_an_application_with_other_functions(fake: Env) -> None:
     fake.deployed()
     app = fake.the("applications")
-    fake.edit(lambda c: fake.cloud.coll(HOME, "functions").append(
-        {**fake.the("functions"), "id": "ocid1.fnfunc.oc1..other", "displayName": "other-fn", "freeformTags": {}}))
+    fake.edit(
+        lambda c: fake.cloud.coll(HOME, "functions").append(
+            {
+                **fake.the("functions"),
+                "id": "ocid1.fnfunc.oc1..other",
+                "displayName": "other-fn",
+                "freeformTags": {},
+            }
+        )
+    )
     r = fake.run("teardown.sh", *TD, "--yes")
     assert r.returncode == 0, r.stderr
     assert deletes(fake)[-1] == "fn function delete"
@@ -179,7 +230,9 @@ def test_invoke_with_oci_when_fn_is_absent(fake: Env) -> None:
 def test_invoke_with_function_id_and_use_oci_without_a_tty_or_fn(fake: Env) -> None:
     fake.deployed()
     fn_id = fake.the("functions")["id"]
-    r = fake.run("invoke.sh", "--use-oci", "--function-id", fn_id, stdin=json.dumps(MANUAL), OCI_TEST_NO_FORKSERVER="1")
+    r = fake.run(
+        "invoke.sh", "--use-oci", "--function-id", fn_id, stdin=json.dumps(MANUAL), OCI_TEST_NO_FORKSERVER="1"
+    )
     assert r.returncode == 0, r.stderr  # the CLI exec'd directly, as a user's shell runs it
     assert [c.words for c in fake.calls()] == [["fn", "function", "invoke"]]
 
