@@ -1,4 +1,4 @@
-"""OCI Functions entry point (`fdk /function/func.py handler`): the work is in sync.function."""
+"""OCI Functions entry point (`fdk /function/func.py handler`): the work is in sync.function.handler."""
 
 import os
 import sys
@@ -8,6 +8,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from sync.function import handler  # noqa: E402
+from sync.function.handler import handler  # noqa: E402
 
 __all__ = ["handler"]

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sync.cli import main
+from sync.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sync.conditions import ConditionError, compile_match
+from sync.policy.conditions import ConditionError, compile_match
 
 BACKUP = {
     "display_name": "Auto-backup for prod-db-vg via policy: gold",

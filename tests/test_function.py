@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sync.emulator import ApiKey, EmulatorServer, generate_api_key
-from sync.fnrunner import FdkProcess
+from sync.function.fnrunner import FdkProcess
 
 EVENTS = Path(__file__).resolve().parent / "data" / "events"
 BACKUP_1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"

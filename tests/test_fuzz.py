@@ -6,8 +6,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.policy import PolicyError, load_policy
-from sync.requests import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
+from sync.policy.loader import PolicyError, load_policy
+from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
 
 # `make bench` raises this to 5,000+; `make test` keeps it quick.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))

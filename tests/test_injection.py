@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from sync.planner import plan
-from sync.policy import PolicyError, load_policy
+from sync.policy.loader import PolicyError, load_policy
+from sync.policy.planner import plan
 
 CORPUS = [
     # Python format strings and printf

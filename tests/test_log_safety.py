@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sync.emulator import ApiKey, EmulatorServer
-from sync.fnrunner import FdkProcess
+from sync.function.fnrunner import FdkProcess
 from tests.test_function import BACKUP_1, CREATE_EVENT, function_env
 
 FORGED = '{"level": "error", "message": "FORGED'

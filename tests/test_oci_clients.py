@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.emulator import ApiKey, EmulatorServer
-from sync.oci_clients import AuthError, Clients, OciSettings
 
 BACKUP_1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"
 

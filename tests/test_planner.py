@@ -6,8 +6,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.planner import needs_volume_group, plan
-from sync.policy import load_policy
+from sync.policy.loader import load_policy
+from sync.policy.planner import needs_volume_group, plan
 
 BACKUP = {
     "id": "ocid1.volumegroupbackup.oc1.iad.aaaa",

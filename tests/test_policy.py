@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sync.policy import PolicyError, load_policy, load_policy_file
+from sync.policy.loader import PolicyError, load_policy, load_policy_file
 
 GOOD = """
 version: 1

@@ -10,19 +10,10 @@ from typing import Any
 
 import pytest
 
-from sync.policy import PolicyError, load_policy
-from sync.policy_source import (
-    BOTO3_PIN,
-    ErrorSource,
-    FileSource,
-    InlineSource,
-    ObjectStorageSource,
-    S3Source,
-    load_policy_from,
-    refresh_seconds_from_env,
-    source_from_env,
-    source_from_uri,
-)
+from sync.policy.loader import PolicyError, load_policy
+from sync.sources.base import ErrorSource, FileSource, InlineSource
+from sync.sources.remote import BOTO3_PIN, ObjectStorageSource, S3Source
+from sync.sources.select import load_policy_from, refresh_seconds_from_env, source_from_env, source_from_uri
 
 DATA = Path(__file__).parent / "data" / "policies"
 REPO = Path(__file__).parent.parent

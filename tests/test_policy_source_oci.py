@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from sync.cloud.clients import Clients, OciSettings
 from sync.emulator import ApiKey, EmulatorServer, generate_api_key
-from sync.oci_clients import Clients, OciSettings
-from sync.policy import PolicyError, load_policy
-from sync.policy_source import ObjectStorageSource, load_policy_from, source_from_env, source_from_uri
+from sync.policy.loader import PolicyError, load_policy
+from sync.sources.remote import ObjectStorageSource
+from sync.sources.select import load_policy_from, source_from_env, source_from_uri
 from tests.clock import Clock
 
 DATA = Path(__file__).parent / "data" / "policies"

@@ -12,8 +12,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from sync.policy import PolicyError
-from sync.policy_source import S3Source, source_from_env
+from sync.policy.loader import PolicyError
+from sync.sources.remote import S3Source
+from sync.sources.select import source_from_env
 from tests.clock import Clock
 
 DATA = Path(__file__).parent / "data" / "policies"

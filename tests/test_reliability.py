@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from sync.emulator import ApiKey, Backend, EmulatorServer
-from sync.fnrunner import FdkProcess
+from sync.function.fnrunner import FdkProcess
 from tests.test_function import BACKUP_1, CREATE_EVENT, function_env
 
 RACE_TRIALS = int(os.environ.get("RACE_TRIALS", "24"))

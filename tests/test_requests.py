@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.requests import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
+from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
 
 # Copies of ../shared/events, so the tests do not depend on where shared/ is laid.
 EVENTS = Path(__file__).resolve().parent / "data" / "events"

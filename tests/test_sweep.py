@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
+from sync.cloud.clients import Clients, OciSettings
+from sync.cloud.engine import Engine
+from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.retry import Deadline
 from sync.emulator import ApiKey, Backend, EmulatorServer, Faults
-from sync.engine import Engine
-from sync.fields import from_api_json
-from sync.fnrunner import FdkProcess
-from sync.limiter import AdaptiveLimiter
-from sync.oci_clients import Clients, OciSettings
-from sync.planner import plan
-from sync.policy import Policy, load_policy
-from sync.retry import Deadline
-from sync.sweep import SweepOptions, SweepResult, decode_token, run_sweep
+from sync.function.fnrunner import FdkProcess
+from sync.policy.fields import from_api_json
+from sync.policy.loader import Policy, load_policy
+from sync.policy.planner import plan
+from sync.sweep.runner import SweepOptions, SweepResult, decode_token, run_sweep
 
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaasweeptenancy"
 COMP = "ocid1.compartment.oc1..aaaaaaaasweepcomp"

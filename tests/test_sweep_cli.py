@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.cli import main
+from sync.cli.main import main
 from sync.emulator import ApiKey, EmulatorServer
 from tests.test_sweep import COMP, POLICY_TEXT, SEED, backup_id, populate, stale_ids
 

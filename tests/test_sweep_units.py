@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.cli_live import LiveError, ProgressBar, parse_since, sweep_exit_code
-from sync.limiter import DECREASE_FACTOR, AdaptiveLimiter
-from sync.retry import Deadline
-from sync.sweep import (
+from sync.cli.live import LiveError, ProgressBar, parse_since, sweep_exit_code
+from sync.cloud.limiter import DECREASE_FACTOR, AdaptiveLimiter
+from sync.cloud.retry import Deadline
+from sync.sweep.runner import (
     Position,
     SweepError,
     SweepOptions,

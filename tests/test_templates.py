@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sync.templates import TemplateError, parse_template
+from sync.policy.templates import TemplateError, parse_template
 
 CTX = {
     "backup": {

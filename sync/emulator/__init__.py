@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+from sync.emulator.backend import Backend, load_seed
+from sync.emulator.errors import EmulatorError, NotModified
 from sync.emulator.faults import Faults
 from sync.emulator.http import EmulatorServer
+from sync.emulator.objectstorage import StoredObject
+from sync.emulator.requestlog import RequestRecord
+from sync.emulator.seed import SAMPLE_SEED_PATH
 from sync.emulator.signing import ApiKey, SignatureVerifier, generate_api_key
-from sync.emulator.state import (
-    SAMPLE_SEED_PATH,
-    Backend,
-    EmulatorError,
-    NotModified,
-    RequestRecord,
-    StoredObject,
-    load_seed,
-)
 
 __all__ = [
     "SAMPLE_SEED_PATH",

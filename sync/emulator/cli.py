@@ -9,10 +9,11 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
+from sync.emulator.backend import load_seed
 from sync.emulator.faults import Faults
 from sync.emulator.http import EmulatorServer
+from sync.emulator.seed import SAMPLE_SEED_PATH
 from sync.emulator.signing import generate_api_key
-from sync.emulator.state import SAMPLE_SEED_PATH, load_seed
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,118 +1,29 @@
-"""HTTP front of the emulator: OCI paths and headers in, Backend calls, OCI-shaped JSON out."""
+"""HTTP front of the emulator: parse a request, route it to a service backend, send OCI's answer."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import json
-import re
 import socket
 import sys
 import threading
 import time
 import traceback
 import urllib.parse
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from sync.emulator.admin import admin
+from sync.emulator.backend import Backend
+from sync.emulator.errors import EmulatorError
 from sync.emulator.faults import Faults
+from sync.emulator.requestid import response_request_id
+from sync.emulator.requestlog import RequestRecord
+from sync.emulator.routes import BY_OPERATION, route
 from sync.emulator.signing import ApiKey, SignatureVerifier
-from sync.emulator.state import (
-    Backend,
-    EmulatorError,
-    NotModified,
-    RequestRecord,
-    StoredObject,
-)
+from sync.emulator.wire import Reply, Request, error_reply, json_reply
 
-API_VERSION = "/20160918"
 MAX_LOGGED_BODY = 4096
-
-_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    ("GET", re.compile(r"^/20160918/volumeGroupBackups/([^/]+)$"), "GetVolumeGroupBackup"),
-    ("PUT", re.compile(r"^/20160918/volumeGroupBackups/([^/]+)$"), "UpdateVolumeGroupBackup"),
-    ("GET", re.compile(r"^/20160918/volumeGroupBackups$"), "ListVolumeGroupBackups"),
-    ("GET", re.compile(r"^/20160918/volumeGroups/([^/]+)$"), "GetVolumeGroup"),
-    ("GET", re.compile(r"^/20160918/compartments$"), "ListCompartments"),
-    ("GET", re.compile(r"^/n/([^/]+)/b/([^/]+)/o/(.+)$"), "GetObject"),
-    ("HEAD", re.compile(r"^/n/([^/]+)/b/([^/]+)/o/(.+)$"), "HeadObject"),
-    ("PUT", re.compile(r"^/n/([^/]+)/b/([^/]+)/o/(.+)$"), "PutObject"),
-    ("DELETE", re.compile(r"^/n/([^/]+)/b/([^/]+)/o/(.+)$"), "DeleteObject"),
-]
-
-
-def route(method: str, path: str) -> tuple[str, list[str]]:
-    """Map a method and raw path to an OCI operation name and its url-decoded path parameters."""
-    for verb, pattern, operation in _ROUTES:
-        match = pattern.match(path)
-        if match and verb == method:
-            return operation, [urllib.parse.unquote(g) for g in match.groups()]
-    return "Unknown", []
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex.upper()
-
-
-def response_request_id(client_id: str | None) -> str:
-    """OCI-style id: the client's opc-request-id (if sent) followed by server-made segments."""
-    first = client_id.strip() if client_id and client_id.strip() else _new_id()
-    return f"{first}/{_new_id()}/{_new_id()}"
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Reply:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return _Reply(status, body, {"Content-Type": "application/json", **(headers or {})})
-
-
-def _error_reply(err: EmulatorError) -> _Reply:
-    if isinstance(err, NotModified):
-        return _Reply(304, b"", {"etag": err.etag})
-    return _json_reply(err.status, {"code": err.code, "message": err.message})
-
-
-def _int_param(query: dict[str, str], name: str) -> int | None:
-    raw = query.get(name)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise EmulatorError(400, "InvalidParameter", f"{name} must be an integer") from exc
-
-
-def _bool_param(query: dict[str, str], name: str) -> bool:
-    raw = query.get(name, "false").lower()
-    if raw not in ("true", "false"):
-        raise EmulatorError(400, "InvalidParameter", f"{name} must be true or false")
-    return raw == "true"
-
-
-def _required(query: dict[str, str], name: str) -> str:
-    value = query.get(name)
-    if not value:
-        raise EmulatorError(400, "MissingParameter", f"Missing required parameter {name}")
-    return value
-
-
-def _object_headers(obj: StoredObject) -> dict[str, str]:
-    return {
-        "etag": obj.etag,
-        "last-modified": obj.last_modified,
-        "content-md5": base64.b64encode(hashlib.md5(obj.data, usedforsecurity=False).digest()).decode(),
-    }
 
 
 class _Server(ThreadingHTTPServer):
@@ -161,7 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, reply: _Reply, head_only: bool = False) -> None:
+    def _send(self, reply: Reply, head_only: bool = False) -> None:
         self.send_response(reply.status)
         for key, value in reply.headers.items():
             self.send_header(key, value)
@@ -223,11 +134,11 @@ class _Handler(BaseHTTPRequestHandler):
                 emulator.backend.mutate_as_other_writer(params[0])
             reply = emulator.dispatch(operation, params, split.query, self.headers, body)
         except EmulatorError as err:
-            reply = _error_reply(err)
+            reply = error_reply(err)
         except Exception as exc:  # an emulator bug must still answer like OCI, with a request id
             if emulator.verbose:
                 traceback.print_exc(file=sys.stderr)
-            reply = _json_reply(500, {"code": "InternalServerError", "message": str(exc)})
+            reply = json_reply(500, {"code": "InternalServerError", "message": str(exc)})
         reply.headers["opc-request-id"] = request_id
         client_request_id = self.headers.get("opc-client-request-id")
         if client_request_id:
@@ -348,139 +259,16 @@ class EmulatorServer:
         query_string: str,
         headers: Any,
         body: bytes,
-    ) -> _Reply:
+    ) -> Reply:
+        """Call the routed operation's handler with the parsed request."""
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(query_string).items()}
-        handler = self._handlers().get(operation)
-        if handler is None:
+        target = BY_OPERATION.get(operation)
+        if target is None:
             raise EmulatorError(
                 404, "NotAuthorizedOrNotFound", "Authorization failed or requested resource not found"
             )
-        return handler(params, query, headers, body)
+        return target.handler(self.backend, Request(params, query, headers, body))
 
-    def _handlers(self) -> dict[str, Callable[[list[str], dict[str, str], Any, bytes], _Reply]]:
-        return {
-            "GetVolumeGroupBackup": self._get_backup,
-            "UpdateVolumeGroupBackup": self._update_backup,
-            "ListVolumeGroupBackups": self._list_backups,
-            "GetVolumeGroup": self._get_group,
-            "ListCompartments": self._list_compartments,
-            "GetObject": self._get_object,
-            "HeadObject": self._get_object,
-            "PutObject": self._put_object,
-            "DeleteObject": self._delete_object,
-        }
-
-    def _get_backup(self, params: list[str], query: dict[str, str], headers: Any, body: bytes) -> _Reply:
-        data, etag = self.backend.get_volume_group_backup(params[0])
-        return _json_reply(200, data, {"etag": etag})
-
-    def _update_backup(self, params: list[str], query: dict[str, str], headers: Any, body: bytes) -> _Reply:
-        try:
-            payload = json.loads(body) if body else {}
-        except ValueError as exc:
-            raise EmulatorError(400, "InvalidParameter", "The request body is not valid JSON") from exc
-        data, etag = self.backend.update_volume_group_backup(params[0], payload, headers.get("if-match"))
-        return _json_reply(200, data, {"etag": etag})
-
-    def _list_backups(self, params: list[str], query: dict[str, str], headers: Any, body: bytes) -> _Reply:
-        items, next_page = self.backend.list_volume_group_backups(
-            _required(query, "compartmentId"),
-            volume_group_id=query.get("volumeGroupId"),
-            display_name=query.get("displayName"),
-            limit=_int_param(query, "limit"),
-            page=query.get("page"),
-            sort_by=query.get("sortBy"),
-            sort_order=query.get("sortOrder"),
-        )
-        return _json_reply(200, items, {"opc-next-page": next_page} if next_page else None)
-
-    def _get_group(self, params: list[str], query: dict[str, str], headers: Any, body: bytes) -> _Reply:
-        data, etag = self.backend.get_volume_group(params[0])
-        return _json_reply(200, data, {"etag": etag})
-
-    def _list_compartments(
-        self, params: list[str], query: dict[str, str], headers: Any, body: bytes
-    ) -> _Reply:
-        items, next_page = self.backend.list_compartments(
-            _required(query, "compartmentId"),
-            compartment_id_in_subtree=_bool_param(query, "compartmentIdInSubtree"),
-            access_level=query.get("accessLevel"),
-            limit=_int_param(query, "limit"),
-            page=query.get("page"),
-            name=query.get("name"),
-            lifecycle_state=query.get("lifecycleState"),
-        )
-        return _json_reply(200, items, {"opc-next-page": next_page} if next_page else None)
-
-    def _get_object(self, params: list[str], query: dict[str, str], headers: Any, body: bytes) -> _Reply:
-        obj = self.backend.get_object(
-            params[0], params[1], params[2], if_none_match=headers.get("if-none-match")
-        )
-        return _Reply(
-            200,
-            obj.data,
-            {"Content-Type": obj.content_type, "Content-Length": str(len(obj.data)), **_object_headers(obj)},
-        )
-
-    def _put_object(self, params: list[str], query: dict[str, str], headers: Any, body: bytes) -> _Reply:
-        obj = self.backend.put_object(
-            params[0],
-            params[1],
-            params[2],
-            body,
-            headers.get("Content-Type") or "application/octet-stream",
-            if_match=headers.get("if-match"),
-            if_none_match=headers.get("if-none-match"),
-        )
-        hdrs = _object_headers(obj)
-        hdrs["opc-content-md5"] = hdrs.pop("content-md5")
-        return _Reply(200, b"", hdrs)
-
-    def _delete_object(self, params: list[str], query: dict[str, str], headers: Any, body: bytes) -> _Reply:
-        self.backend.delete_object(params[0], params[1], params[2], if_match=headers.get("if-match"))
-        return _Reply(204, b"", {"Content-Length": "0"})
-
-    # ---- admin -----------------------------------------------------------------------------
-
-    def admin(self, method: str, path: str, query_string: str, body: bytes) -> _Reply:
-        """Unsigned /_emulator/ endpoints: requests, faults, state, seed, reset-log, lifecycle."""
-        query = {k: v[-1] for k, v in urllib.parse.parse_qs(query_string).items()}
-        try:
-            payload: Any = json.loads(body) if body else {}
-        except ValueError:
-            return _json_reply(400, {"code": "InvalidParameter", "message": "body is not JSON"})
-        name = path.removeprefix("/_emulator/").rstrip("/")
-        try:
-            if name == "requests" and method == "GET":
-                records = self.backend.requests(query.get("operation"))
-                return _json_reply(200, [r.to_dict() for r in records])
-            if name == "faults" and method == "GET":
-                return _json_reply(200, self.faults.to_dict())
-            if name == "faults" and method == "POST":
-                if not isinstance(payload, dict):
-                    raise ValueError("faults must be a JSON object")
-                self.faults.update(payload)
-                return _json_reply(200, self.faults.to_dict())
-            if name == "state" and method == "GET":
-                return _json_reply(200, self.backend.snapshot())
-            if name == "seed" and method == "POST":
-                if not isinstance(payload, dict):
-                    raise ValueError("a seed must be a JSON object")
-                self.backend.load(payload)
-                return _json_reply(200, {"ok": True})
-            if name == "reset-log" and method == "POST":
-                self.backend.reset_log()
-                return _json_reply(200, {"ok": True})
-            if name == "lifecycle" and method == "POST":
-                self.backend.set_lifecycle_state(
-                    str(payload["id"]),
-                    str(payload["lifecycleState"]),
-                    available_after_seconds=payload.get("availableAfterSeconds"),
-                    available_after_gets=payload.get("availableAfterGets"),
-                )
-                return _json_reply(200, {"ok": True})
-        except (ValueError, TypeError, KeyError) as exc:
-            return _json_reply(400, {"code": "InvalidParameter", "message": str(exc)})
-        except EmulatorError as err:
-            return _error_reply(err)
-        return _json_reply(404, {"code": "NotFound", "message": f"no admin endpoint {method} {path}"})
+    def admin(self, method: str, path: str, query_string: str, body: bytes) -> Reply:
+        """Unsigned /_emulator/ endpoints (see admin.py)."""
+        return admin(self.backend, self.faults, method, path, query_string, body)

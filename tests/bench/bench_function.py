@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from sync.emulator import SAMPLE_SEED_PATH, ApiKey, EmulatorServer, generate_api_key, load_seed  # noqa: E402
 from sync.emulator import http as emulator_http  # noqa: E402
-from sync.fnrunner import FdkProcess  # noqa: E402
+from sync.function.fnrunner import FdkProcess  # noqa: E402
 
 NAIVE = Path(__file__).resolve().parent / "naive_func.py"
 EVENT = (ROOT / "tests" / "data" / "events" / "createvolumegroupbackup-end.json").read_bytes()

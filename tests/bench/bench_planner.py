@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sync.planner import needs_volume_group, plan
-from sync.policy import load_policy
+from sync.policy.loader import load_policy
+from sync.policy.planner import needs_volume_group, plan
 
 N_BACKUPS = 10_000
 REPEATS = 5

@@ -7,7 +7,7 @@ the emulator) run by a fresh venv whose only site-packages is the pruned tree (n
 Isolation: `python -m venv --without-pip` makes an interpreter with an empty site-packages; a
 .pth file there adds the pruned tree and nothing else. pytest runs in that interpreter with
 PYTHONPATH holding only pytest itself (copied from the unpruned install); the FDK processes the
-tests start get PYTHONPATH=<repo> from sync/fnrunner.py, so they see the pruned tree and the
+tests start get PYTHONPATH=<repo> from sync/function/fnrunner.py, so they see the pruned tree and the
 repo only. A sanity check first shows that `oci.database` (pruned) no longer imports.
 """
 

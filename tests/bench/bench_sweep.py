@@ -13,13 +13,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from sync.cloud.clients import Clients, OciSettings
+from sync.cloud.engine import Engine
+from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.retry import Deadline
 from sync.emulator import Backend, EmulatorServer, Faults, generate_api_key
-from sync.engine import Engine
-from sync.limiter import AdaptiveLimiter
-from sync.oci_clients import Clients, OciSettings
-from sync.planner import plan
-from sync.retry import Deadline
-from sync.sweep import SweepOptions, run_sweep
+from sync.policy.planner import plan
+from sync.sweep.runner import SweepOptions, run_sweep
 from tests.test_sweep import COMP, POLICY, SEED, populate, stale_ids
 
 

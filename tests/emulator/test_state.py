@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sync.emulator import SAMPLE_SEED_PATH, Backend, EmulatorError, NotModified, load_seed
-from sync.limits import OCI_LIMITS
+from sync.policy.limits import OCI_LIMITS
 
 B1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"
 B5 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000005"

@@ -11,16 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from sync import logs
-from sync.engine import Engine, Outcome
-from sync.oci_clients import AuthError, Clients, OciSettings
-from sync.policy import Policy
-from sync.policy_source import PolicySource, source_from_env
-from sync.requests import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
-from sync.retry import Deadline
+from sync.cloud.clients import AuthError, Clients, OciSettings
+from sync.cloud.engine import Engine, Outcome
+from sync.cloud.retry import Deadline
+from sync.policy.loader import Policy
+from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
+from sync.sources.base import PolicySource
+from sync.sources.select import source_from_env
 
-log = logging.getLogger("sync.function")
+log = logging.getLogger("sync.function.handler")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY = str(ROOT / "tag_policy.yaml")
 TRUE = {"1", "true", "yes", "on"}
 
@@ -90,7 +91,7 @@ class App:
         return Outcome("rejected", None, error="unsupported request")
 
     def _sweep(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
-        from sync.sweep import sweep_for_function  # only sweeps pay for importing it
+        from sync.sweep.runner import sweep_for_function  # only sweeps pay for importing it
 
         result: dict[str, Any] = sweep_for_function(self.engine, request, deadline, self.dry_run)
         return result

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from sync.cli.table import render_table
 from sync.emulator import SAMPLE_SEED_PATH, EmulatorServer, generate_api_key, load_seed
-from sync.fnrunner import ROOT, FdkProcess
-from sync.table import render_table
+from sync.function.fnrunner import ROOT, FdkProcess
 
 SAMPLE_EVENT = ROOT / "samples" / "event.json"
 

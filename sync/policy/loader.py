@@ -10,9 +10,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sync.conditions import ConditionError, Match, compile_match
-from sync.limits import OCI_LIMITS, Limits, is_valid_tag_key
-from sync.templates import Template, TemplateError, parse_template
+from sync.policy.conditions import ConditionError, Match, compile_match
+from sync.policy.limits import OCI_LIMITS, Limits, is_valid_tag_key
+from sync.policy.templates import Template, TemplateError, parse_template
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_RULES = 500

@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from sync.cli_live import add_live_commands, add_plan_live_options, cmd_plan_live, guarded
-from sync.fields import from_api_json
-from sync.planner import plan as make_plan
-from sync.policy import Policy, PolicyError
-from sync.policy_source import load_policy_from
-from sync.requests import BackupRequest, parse_request
-from sync.table import render_plan
+from sync.cli.live import add_live_commands, add_plan_live_options, cmd_plan_live, guarded
+from sync.cli.table import render_plan
+from sync.policy.fields import from_api_json
+from sync.policy.loader import Policy, PolicyError
+from sync.policy.planner import plan as make_plan
+from sync.requests.bodies import BackupRequest, parse_request
+from sync.sources.select import load_policy_from
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_PLAN_POLICY = "tag_policy.yaml"
@@ -43,7 +43,7 @@ def _read_json(path: str, what: str) -> Any:
 def load_policy_arg(source: str) -> Policy:
     """A policy from a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key."""
     # The source logs its errors for the function's log; here they are printed as lines.
-    quiet = logging.getLogger("sync.policy_source")
+    quiet = logging.getLogger("sync.sources")
     before = quiet.disabled
     quiet.disabled = True
     try:
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from sync.demo import run
+    from sync.cli.demo import run
 
     return run(out)
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.limits import Limits
-from sync.policy import CopyPlan, Policy, Rule
-from sync.templates import Template
+from sync.policy.limits import Limits
+from sync.policy.loader import CopyPlan, Policy, Rule
+from sync.policy.templates import Template
 
 ORACLE_TAGS = "Oracle-Tags"
 

@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from sync.retry import Deadline
+from sync.cloud.retry import Deadline
 
 # After a 429 the rate is multiplied by this.
 DECREASE_FACTOR = 0.8

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sync.planner import Plan
+from sync.policy.planner import Plan
 
 CELL_MAX = 80
 

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sync.oci_clients import AuthError, Clients
-from sync.planner import Plan, needs_volume_group, plan
-from sync.policy import Policy, PolicyError
-from sync.requests import EventInfo
-from sync.retry import Deadline, backoff_delay, parse_retry_after
+from sync.cloud.clients import AuthError, Clients
+from sync.cloud.retry import Deadline, backoff_delay, parse_retry_after
+from sync.policy.loader import Policy, PolicyError
+from sync.policy.planner import Plan, needs_volume_group, plan
+from sync.requests.bodies import EventInfo
 
-log = logging.getLogger("sync.engine")
+log = logging.getLogger("sync.cloud.engine")
 
 MAX_ETAG_RETRIES = 4
 SKIPPED_STATES = frozenset({"TERMINATING", "TERMINATED", "FAULTY"})

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.fields import ROOTS, TAG_FIELDS
+from sync.policy.fields import ROOTS, TAG_FIELDS
 
 MAX_TEMPLATE_LENGTH = 1024
 

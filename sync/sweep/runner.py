@@ -45,15 +45,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.engine import SKIPPED_STATES, CallFailed, Engine, Outcome
-from sync.limiter import AdaptiveLimiter
-from sync.oci_clients import AuthError
-from sync.planner import needs_volume_group, plan
-from sync.policy import Policy, PolicyError
-from sync.requests import SweepRequest, ocid_kind
-from sync.retry import Deadline
+from sync.cloud.clients import AuthError
+from sync.cloud.engine import SKIPPED_STATES, CallFailed, Engine, Outcome
+from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.retry import Deadline
+from sync.policy.loader import Policy, PolicyError
+from sync.policy.planner import needs_volume_group, plan
+from sync.requests.bodies import SweepRequest, ocid_kind
 
-log = logging.getLogger("sync.sweep")
+log = logging.getLogger("sync.sweep.runner")
 
 DEFAULT_CONCURRENCY = 8
 PAGE_SIZE = 100

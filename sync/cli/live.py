@@ -15,17 +15,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from sync import logs
-from sync.engine import CallFailed, Engine, Outcome
-from sync.limiter import AdaptiveLimiter
-from sync.oci_clients import AuthError, Clients, OciSettings
-from sync.planner import needs_volume_group
-from sync.planner import plan as make_plan
-from sync.policy import Policy
-from sync.policy_source import load_policy_from, source_from_env
-from sync.requests import check_ocid
-from sync.retry import Deadline
-from sync.sweep import DEFAULT_CONCURRENCY, PAGE_SIZE, SweepOptions, SweepProgress, SweepResult, run_sweep
-from sync.table import change_rows, render_plan, render_table
+from sync.cli.table import change_rows, render_plan, render_table
+from sync.cloud.clients import AuthError, Clients, OciSettings
+from sync.cloud.engine import CallFailed, Engine, Outcome
+from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.retry import Deadline
+from sync.policy.loader import Policy
+from sync.policy.planner import needs_volume_group
+from sync.policy.planner import plan as make_plan
+from sync.requests.bodies import check_ocid
+from sync.sources.select import load_policy_from, source_from_env
+from sync.sweep.runner import (
+    DEFAULT_CONCURRENCY,
+    PAGE_SIZE,
+    SweepOptions,
+    SweepProgress,
+    SweepResult,
+    run_sweep,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 NO_TIMEOUT = 7 * 24 * 3600.0
@@ -62,7 +69,7 @@ def policy_loader(policy_arg: str | None, env: Mapping[str, str], clients: Clien
     if policy_arg:
         policy = load_policy_from(policy_arg, env)  # PolicyError: printed by main, exit 1
         return lambda: policy
-    from sync.function import DEFAULT_POLICY
+    from sync.function.handler import DEFAULT_POLICY
 
     source = source_from_env(env, lambda: clients, DEFAULT_POLICY)
     source.load()  # fail now, with the validation message, rather than once per backup

@@ -1,0 +1,1 @@
+"""The command line (`backup-tag-sync`, `python -m sync`): lint, plan, apply, sweep, emulator, demo."""
