@@ -151,6 +151,8 @@ for t in "${TARGETS[@]}"; do check_ocid --target-compartment "$t" compartment te
 [[ -z "$NOTIFY_TOPIC" ]] || check_ocid --notify-topic "$NOTIFY_TOPIC" onstopic
 [[ -z "$NOTIFY_EMAIL" ]] || check_email --notify-email "$NOTIFY_EMAIL"
 [[ -z "$NOTIFY_EMAIL" || -z "$NOTIFY_TOPIC" ]] || usage_error "give either --notify-email or --notify-topic, not both"
+[[ -z "$NOTIFY_TOPIC" || -z "$REGIONS_ARG" ]] ||
+	usage_error "--notify-topic names one region's topic and alarms need one in their own region: with --regions use --notify-email"
 [[ -z "$METRICS_ARG" || "$NO_METRICS" == 0 ]] || usage_error "give either --metrics-compartment or --no-metrics, not both"
 [[ -z "$OCI_REGION" ]] || check_region --region "$OCI_REGION"
 [[ -z "$OCI_REGION" || -z "$REGIONS_ARG" ]] || usage_error "give either --region or --regions, not both"

@@ -38,6 +38,8 @@ REGIONS = [HOME, "us-phoenix-1", "eu-frankfurt-1"]
 SUBSCRIBED = [HOME, "us-phoenix-1"]
 
 BASE_ARGS = ("--compartment", COMPARTMENT, "--subnet", SUBNET, "--yes", "--skip-policy-check")
+# The options of the deployment most tests start from (restored from one deploy per process).
+STANDARD = ("--tag-namespace", "Operations", "--tag-namespace", "FinOps", "--notify-email", "ops@example.com")
 _DEPLOYED: dict[tuple[str, ...], dict[str, Any]] = {}
 
 MUTATING_OCI_VERBS = {"create", "update", "delete", "invoke", "container-function"}
@@ -160,7 +162,9 @@ class Env:
         """Bring the stub to the state `deploy.sh BASE *args` leaves.
 
         Runs the script once per argument list per test process and restores its end state
-        afterwards (the stub is deterministic), which keeps the suite fast. Logs are cleared."""
+        afterwards (the stub is deterministic), which keeps the suite fast. Logs are cleared.
+        Without arguments: the STANDARD deployment."""
+        args = args or STANDARD
         if args not in _DEPLOYED:
             r = self.run("deploy.sh", *BASE_ARGS, *args)
             assert r.returncode == 0, r.stderr

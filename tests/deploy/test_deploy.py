@@ -12,6 +12,7 @@ from tests.deploy.conftest import (
     BUCKET_COMPARTMENT,
     COMPARTMENT,
     METRICS_COMPARTMENT,
+    STANDARD,
     TAGS_COMPARTMENT,
     TARGET_B,
     TENANCY,
@@ -115,7 +116,7 @@ def test_first_run_creates_each_resource_once_and_a_second_run_nothing(fake: Env
 
 
 def test_iam_statements_and_matching_rule_exact(fake: Env) -> None:
-    fake.deployed("--tag-namespace", "Operations", "--tag-namespace", "FinOps")
+    fake.deployed()
     fn_id = fake.the("functions")["id"]
     dg = fake.the("dynamicGroups")
     assert (dg["compartmentId"], dg["name"]) == (TENANCY, "backup-tag-sync-dg")
@@ -148,7 +149,7 @@ def test_iam_statements_and_matching_rule_exact(fake: Env) -> None:
 
 
 def test_function_config_log_and_schedules_exact(fake: Env) -> None:
-    fake.deployed("--tag-namespace", "Operations", "--tag-namespace", "FinOps")
+    fake.deployed()
     fn = fake.the("functions")
     assert fn["config"] == {
         "DRY_RUN": "false",
@@ -189,11 +190,10 @@ def test_function_config_log_and_schedules_exact(fake: Env) -> None:
             {"id": fn["id"], "parameters": [{"parameterType": "BODY", "value": schedule_body(since)}]}
         ]
         assert s["freeformTags"] == {**MARKER, "backup-tag-sync-target": COMPARTMENT}
-    assert fake.live("topics") == [] and fake.live("alarms") == []  # no --notify-*: no alarms
 
 
 def test_alarms_and_topic_exact(fake: Env) -> None:
-    fake.deployed(*NOTIFY)
+    fake.deployed()
     topic = fake.the("topics")
     assert (topic["name"], topic["compartmentId"]) == ("backup-tag-sync-alerts", COMPARTMENT)
     sub = fake.the("subscriptions")
@@ -290,7 +290,7 @@ def test_several_targets_metrics_compartment_and_policy_uri(fake: Env) -> None:
 
 def test_no_metrics_drops_the_key_and_the_grant(fake: Env) -> None:
     fake.deployed()
-    r = deploy(fake, "--skip-build", "--no-metrics")
+    r = deploy(fake, *STANDARD, "--skip-build", "--no-metrics")
     assert "METRICS_COMPARTMENT_ID" not in fake.the("functions")["config"]
     assert not any("use metrics" in s for s in fake.the("policies")["statements"])
     assert writes(fake) == Counter({"PUT functions": 1, "PUT policies": 1})
@@ -301,7 +301,7 @@ def test_policy_file_goes_inline(fake: Env, tmp_path: Path) -> None:
     fake.deployed()
     pol = tmp_path / "p.yaml"
     pol.write_text("version: 1\nrules:\n  - name: r\n    display_name: x\n")
-    deploy(fake, "--policy-file", str(pol), "--skip-build")
+    deploy(fake, *STANDARD, "--policy-file", str(pol), "--skip-build")
     cfg = fake.the("functions")["config"]
     assert cfg["TAG_POLICY"] == pol.read_text().rstrip("\n")
     assert "TAG_POLICY_URI" not in cfg
@@ -318,7 +318,7 @@ def test_drifted_policy_statement_is_updated_with_a_version_date(fake: Env) -> N
             1, f"Allow {G} to manage volume-group-backups in tenancy"
         )
     )
-    r = deploy(fake, "--skip-build")
+    r = deploy(fake, *STANDARD, "--skip-build")
     [call] = [c for c in fake.calls() if c.mutating]
     assert call.words == ["iam", "policy", "update"]
     # the real CLI refuses --statements without --version-date
@@ -336,7 +336,7 @@ def test_reordered_or_reflowed_statements_are_not_drift(fake: Env) -> None:
         p["statements"] = ["  " + x.replace(" to ", "  to ") for x in reversed(p["statements"])]
 
     fake.edit(reflow)
-    deploy(fake, "--skip-build")
+    deploy(fake, *STANDARD, "--skip-build")
     assert fake.writes() == []
 
 
@@ -356,7 +356,7 @@ def test_drifted_rule_schedule_config_and_matching_rule_are_updated(fake: Env) -
         daily["recurrenceDetails"] = "0 12 * * *"
 
     fake.edit(drift)
-    deploy(fake, "--skip-build")
+    deploy(fake, *STANDARD, "--skip-build")
     assert writes(fake) == Counter(
         {"PUT rules": 1, "PUT functions": 1, "PUT dynamicGroups": 1, "PUT schedules": 1}
     )
@@ -435,7 +435,7 @@ def test_dry_run_prints_every_command_and_changes_nothing(fake: Env) -> None:
 def test_dry_run_after_deploy_shows_only_the_drift(fake: Env) -> None:
     fake.deployed()
     fake.edit(lambda c: fake.the("rules").update({"isEnabled": False}))
-    r = fake.run("deploy.sh", *BASE_ARGS, "--dry-run", "--skip-build")
+    r = fake.run("deploy.sh", *BASE_ARGS, *STANDARD, "--dry-run", "--skip-build")
     assert r.returncode == 0, r.stderr
     assert fake.writes() == []
     printed = [line for line in r.stderr.splitlines() if line.startswith("DRY-RUN: ")]

@@ -83,6 +83,10 @@ def test_teardown_refuses_the_same_names(fake: Env, opt: str, value: str, needle
         ((*BASE_ARGS, "--notify-email", "a@b.co", "--notify-topic", "ocid1.onstopic.oc1.iad.t"), "not both"),
         ((*BASE_ARGS, "--region", "us-ashburn-1", "--regions", "subscribed"), "not both"),
         ((*BASE_ARGS, "--no-metrics", "--metrics-compartment", COMPARTMENT), "not both"),
+        (
+            (*BASE_ARGS, "--regions", "subscribed", "--notify-topic", "ocid1.onstopic.oc1.iad.t"),
+            "with --regions use --notify-email",
+        ),
         ((*BASE_ARGS, "--subnet", "ocid1.subnet.oc1.phx.other"), "several --subnet need --regions"),
     ],
 )

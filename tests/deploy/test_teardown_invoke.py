@@ -8,7 +8,6 @@ from pathlib import Path
 from tests.deploy.conftest import COMPARTMENT, HOME, TENANCY, Env
 
 TD = ("--compartment", COMPARTMENT)
-NOTIFY = ("--notify-email", "ops@example.com")
 MANUAL = {"volumeGroupBackupId": "ocid1.volumegroupbackup.oc1.iad.example", "dryRun": True}
 COLLS = (
     "applications",
@@ -37,7 +36,7 @@ def deletes(fake: Env) -> list[str]:
 
 
 def test_teardown_removes_exactly_what_deploy_created(fake: Env) -> None:
-    fake.deployed(*NOTIFY)
+    fake.deployed()
     created = marked(fake)
     assert {k: len(v) for k, v in created.items()} == {
         "applications": 1,
@@ -173,6 +172,10 @@ def test_teardown_dry_run_deletes_nothing(fake: Env) -> None:
     printed = [ln for ln in r.stderr.splitlines() if ln.startswith("DRY-RUN: ")]
     assert [" ".join(p.split()[1:5]) for p in printed] == [
         "oci events rule delete",
+        "oci monitoring alarm delete",
+        "oci monitoring alarm delete",
+        "oci ons subscription delete",
+        "oci ons topic delete",
         "oci resource-scheduler schedule delete",
         "oci resource-scheduler schedule delete",
         "oci iam policy delete",
