@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sync.cloud.clients import AuthError, Clients
 from sync.cloud.retry import Deadline, backoff_delay, parse_retry_after
+from sync.cloud.tagcache import cache_for
 from sync.policy.loader import Policy, PolicyError
 from sync.policy.planner import Plan, needs_volume_group, plan
 from sync.requests.bodies import EventInfo
@@ -130,6 +131,7 @@ class Engine:
         self.rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self.limiter = limiter
+        self.tag_schema = cache_for(clients)  # shared by every engine on these clients
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -332,7 +334,7 @@ class Engine:
         if vg_id and needs_volume_group(policy, backup):
             lookup = volume_groups or self.get_volume_group
             volume_group = lookup(vg_id, backup.get("id"), deadline)
-        return plan(policy, backup, volume_group, event_ctx)
+        return self.tag_schema.review(plan(policy, backup, volume_group, event_ctx), deadline)
 
     def get_volume_group(
         self, vg_id: str, backup_id: str | None, deadline: Deadline
