@@ -177,7 +177,7 @@ class Env:
 
 
 @pytest.fixture(scope="session")
-def api_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def cli_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path_factory.mktemp("key") / "oci_api_key.pem"
     path.write_bytes(
@@ -255,7 +255,7 @@ def write_oci_config(home: Path, key: tuple[Path, str]) -> Path:
 
 
 @pytest.fixture
-def fake(tmp_path: Path, stub: Stub, api_key: tuple[Path, str], forkserver: str) -> Env:
+def fake(tmp_path: Path, stub: Stub, cli_key: tuple[Path, str], forkserver: str) -> Env:
     stub.cloud.restore(stub.initial)  # type: ignore[attr-defined]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -277,7 +277,7 @@ def fake(tmp_path: Path, stub: Stub, api_key: tuple[Path, str], forkserver: str)
     )
     (proj / "func.py").write_text("def handler(ctx, data=None):\n    return None\n")
     home = tmp_path / "home"
-    write_oci_config(home, api_key)
+    write_oci_config(home, cli_key)
     ctx_path = tmp_path / "fn_context.json"
     ctx_path.write_text(
         json.dumps(

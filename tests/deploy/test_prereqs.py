@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
-from tests.deploy.conftest import BASE_ARGS, COMPARTMENT, SUBNET, TARGET_B, TENANCY, Env
+from sync.emulator import ApiKey, EmulatorServer
+from tests.deploy.conftest import BASE_ARGS, COMPARTMENT, REPO, SUBNET, TARGET_B, TENANCY, Env
 
 NO_CHECK = tuple(a for a in BASE_ARGS if a != "--skip-policy-check")
 
@@ -174,3 +177,42 @@ def test_policy_check_skipped_for_remote_policy_says_so(fake: Env) -> None:
     assert r.returncode == 0, r.stderr
     assert "the live policy check reads local files" in r.stderr
     assert not (fake.tmp / "lint-args").exists()
+
+
+LINT_GOOD = """
+version: 1
+rules:
+  - name: costs
+    defined_tags:
+      Operations: {CostCenter: cc-1}
+"""
+LINT_BAD = LINT_GOOD.replace("name: costs", "name: typo").replace("CostCenter", "CostCentre")
+
+
+def test_live_policy_check_is_the_real_lint_against_the_emulator(
+    fake: Env, emulator: EmulatorServer, api_key: ApiKey, tmp_path: Path
+) -> None:
+    (fake.proj / "sync").symlink_to(REPO / "sync")
+    shutil.copy(REPO / "tag_policy.yaml", fake.proj / "tag_policy.yaml")
+    env = {
+        **emulator.client_env(api_key),
+        "OCI_IDENTITY_ENDPOINT": emulator.url,
+        "BTS_PYTHON": sys.executable,
+    }
+    # a policy that fits the emulator's tag schema: the deploy goes on
+    good = tmp_path / "good.yaml"
+    good.write_text(LINT_GOOD)
+    r = fake.run("deploy.sh", *NO_CHECK, "--no-reconcile", "--dry-run", "--policy-file", str(good), **env)
+    assert r.returncode == 0, r.stderr
+    assert (
+        "Operations  CostCenter" in r.stderr
+        or "CostCenter" in r.stderr.split("against the tenancy's tag schema")[1]
+    )
+    assert "Identity call(s)" in r.stderr
+    # a key the tenancy does not have stops it before any change
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(LINT_BAD)
+    r = fake.run("deploy.sh", *NO_CHECK, "--policy-file", str(bad), **env)
+    stopped_before_any_change(
+        fake, r, "rule 'typo'", "'CostCentre' not found", "the live policy check failed"
+    )
