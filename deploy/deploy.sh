@@ -51,7 +51,7 @@ Options:
                               (default: '0 3 * * *', 03:00 UTC)
   --full-reconcile-schedule CRON
                               weekly full reconcile (default: '0 4 * * 0', Sunday 04:00 UTC)
-  --no-reconcile              no schedules
+  --no-reconcile              no schedules (removes the ones an earlier run created)
   --notify-email ADDR         create a Notifications topic with an email subscription, and alarms
                               on failed outcomes and on the function's errors
   --notify-topic OCID         send the alarms to this existing topic instead
@@ -291,6 +291,9 @@ for REGION in "${REGIONS[@]}"; do
 	if [[ "$NO_RECONCILE" == 0 ]]; then
 		ensure_schedules "$DAILY_NAME" "$DAILY_CRON" "$RECONCILE_SINCE"
 		ensure_schedules "$WEEKLY_NAME" "$WEEKLY_CRON" ""
+	else
+		drop_schedules "$DAILY_NAME"
+		drop_schedules "$WEEKLY_NAME"
 	fi
 	FN_IDS+=("$FN_ID")
 	FN_BY_REGION[$(rkey "$REGION")]=$FN_ID

@@ -112,6 +112,17 @@ ensure_schedules() {
 	done
 }
 
+drop_schedules() {
+	# drop_schedules NAME: delete this deployment's schedules of that name (--no-reconcile).
+	local out sid
+	out=$(oci_read resource-scheduler schedule list --compartment-id "$COMPARTMENT" --display-name "$1" --all) ||
+		die "cannot list Resource Scheduler schedules in $COMPARTMENT"
+	for sid in $(printf '%s' "$out" | json_eval '"\n".join(o["id"] for o in items if live(o) and marked(o))'); do
+		mutate oci_cli resource-scheduler schedule delete --schedule-id "$sid" --force >/dev/null
+		record schedule "$1" deleted "$sid"
+	done
+}
+
 # ---- alarms: a Notifications topic (created, or given with --notify-topic) and two alarms.
 
 ensure_topic() {

@@ -297,6 +297,15 @@ def test_no_metrics_drops_the_key_and_the_grant(fake: Env) -> None:
     assert re.search(r"^  policy +tenancy +backup-tag-sync-policy +updated", r.stderr, re.M)
 
 
+def test_no_reconcile_removes_the_schedules_and_their_statements(fake: Env) -> None:
+    fake.deployed()
+    r = deploy(fake, *STANDARD, "--skip-build", "--no-reconcile")
+    assert fake.live("schedules") == []
+    assert not any("resourceschedule" in s for s in fake.the("policies")["statements"])
+    assert writes(fake) == Counter({"DELETE schedules": 2, "PUT policies": 1})
+    assert len(re.findall(r"^  schedule +\S+ +backup-tag-sync-reconcile-\w+ +deleted ", r.stderr, re.M)) == 2
+
+
 def test_policy_file_goes_inline(fake: Env, tmp_path: Path) -> None:
     fake.deployed()
     pol = tmp_path / "p.yaml"
