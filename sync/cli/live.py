@@ -273,6 +273,8 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
         for f in failures:
             rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
             lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
+        if result.failures_omitted:
+            lines.append(f"  ... and {result.failures_omitted} more (each is in the logs)")
     if result.resume_token:
         lines.append("")
         token = shlex.quote(result.resume_token)
@@ -283,8 +285,7 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
 def sweep_exit_code(result: SweepResult) -> int:
     if result.status == "rejected":
         return EXIT_USAGE
-    permanent = [f for f in result.failures() if not f.get("transient")]
-    if permanent or result.status == "failed":
+    if result.permanent_failures or result.status == "failed":
         return EXIT_FAILED
     if result.resume_token:
         return EXIT_PARTIAL
@@ -293,10 +294,14 @@ def sweep_exit_code(result: SweepResult) -> int:
 
 def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed."""
-    env = _env()
-    compartment = _ocid(args.compartment, "compartment", "tenancy")
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
         raise LiveError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
+    from sync.cli.sweep_regions import cmd_sweep_regions, wants_regions
+
+    if wants_regions(args):
+        return cmd_sweep_regions(args, out, err)
+    env = _env()
+    compartment = _ocid(args.compartment, "compartment", "tenancy")
     since = parse_since(args.since) if args.since else None
     options = SweepOptions(
         compartment_id=compartment,
@@ -307,6 +312,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         concurrency=args.concurrency,
         resume_token=args.resume,
         page_size=args.page_size,
+        max_failures=args.max_failures,
+        call_budget=args.call_budget,
     )
     with cli_logging(args.log_file, env):
         clients = build_clients(env, identity=args.recursive)
@@ -369,6 +376,9 @@ def add_live_commands(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
     p.add_argument("--policy", metavar="P", help="path, file://, oci:// or s3:// (default: as the function)")
     p.add_argument("--output", choices=("table", "json"), default="table")
     p.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
+    from sync.cli.sweep_regions import add_region_options
+
+    add_region_options(p)
     _common(p, None)
     p.set_defaults(func=wrap(cmd_sweep))
 

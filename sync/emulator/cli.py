@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the API key and OCI config live (reused if present); default: a temp dir",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    parser.add_argument(
+        "--regions",
+        metavar="R1,R2",
+        help="one emulator per region (each its own copy of the seed, faults and port)",
+    )
     return parser
 
 
@@ -59,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="oci-emulator-") as tmp:
         key_dir = args.key_dir if args.key_dir is not None else Path(tmp)
         key = generate_api_key(key_dir, reuse=True)
+        if args.regions:
+            from sync.emulator.regions_cli import serve_regions
+
+            return serve_regions(args, key)
         server = EmulatorServer(backend, faults=faults, host=args.host, port=args.port, verbose=args.verbose)
         server.register_api_key(key)
         try:
