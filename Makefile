@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The official oci CLI for the deploy tests, in its own venv: its pins conflict with the function's.
+OCICLI_STAMP := .venv-ocicli/.installed
 
 .PHONY: demo test lint typecheck unit bench emulator clean
 
@@ -11,6 +13,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+$(OCICLI_STAMP): requirements-tools-ocicli.txt
+	$(PY) -m venv .venv-ocicli
+	.venv-ocicli/bin/python -m pip install --quiet -r requirements-tools-ocicli.txt
+	touch $(OCICLI_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m sync demo
@@ -25,7 +32,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sync/
 
-unit: $(STAMP)
+unit: $(STAMP) $(OCICLI_STAMP)
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
@@ -35,4 +42,4 @@ emulator: $(STAMP)
 	$(BIN)/python -m sync emulator
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-ocicli .mypy_cache .pytest_cache .ruff_cache

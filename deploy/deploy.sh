@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Deploy backup-tag-sync to OCI Functions: application, function, config,
-# dynamic group, IAM policy and Events rule. Idempotent; see --help.
+# Deploy backup-tag-sync to OCI Functions: application, function, config, invocation log,
+# reconcile schedules, dynamic group, IAM policy, Events rule and alarms, in one region or
+# several. Idempotent; see --help.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -8,6 +9,12 @@ ROOT=$(cd "$HERE/.." && pwd)
 PROG=deploy.sh
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=names.sh
+. "$HERE/names.sh"
+# shellcheck source=steps.sh
+. "$HERE/steps.sh"
+# shellcheck source=ops.sh
+. "$HERE/ops.sh"
 
 EVENT_TYPE="com.oraclecloud.blockvolumes.createvolumegroupbackup.end"
 
@@ -15,56 +22,61 @@ usage() {
 	cat <<'EOF'
 Usage: deploy/deploy.sh --compartment OCID --subnet OCID [options]
 
-Takes a tenancy to a running backup-tag-sync function. Safe to re-run: a
-second run creates nothing and updates only what drifted.
+Takes a tenancy to a running backup-tag-sync function, with its invocation log, a daily and
+a weekly reconcile schedule and (with --notify-email or --notify-topic) alarms. Safe to re-run:
+a second run creates nothing and updates only what drifted.
 
 Required:
-  --compartment OCID          compartment for the application and function
-  --subnet OCID               subnet the application's functions run in
+  --compartment OCID          compartment for the application, function, logs, schedules, alarms
+  --subnet OCID               subnet the application's functions run in (with --regions:
+                              repeat it, one per region; its OCID names its region)
 
 Options:
   --app NAME                  Functions application name (default: backup-tag-sync)
-  --tag-namespace NS          defined-tag namespace the function may apply
-                              (repeatable; grants `use tag-namespaces` for it)
+  --tag-namespace NS          defined-tag namespace the function may apply (repeatable)
   --tag-namespace-compartment OCID
-                              compartment holding the tag namespaces
-                              (default: the tenancy, i.e. the root compartment)
-  --target-compartment OCID   compartment whose volume group backups the
-                              function may update and whose backup events
-                              trigger it (repeatable; default: --compartment)
-  --policy-uri URI            TAG_POLICY_URI for the function (file://,
-                              oci://bucket@namespace/object, s3://bucket/key)
+                              compartment holding the tag namespaces (default: the tenancy)
+  --target-compartment OCID   compartment whose volume group backups the function may update,
+                              whose backup events trigger it and which the schedules sweep
+                              (repeatable; default: --compartment)
+  --policy-uri URI            TAG_POLICY_URI for the function (file://, oci://bucket@ns/object, s3://)
   --policy-file FILE          put FILE inline in TAG_POLICY instead
                               (default for both: the tag_policy.yaml in the image)
-  --log-level LEVEL           LOG_LEVEL: debug|info|warning|error (default: info,
-                              or the value already set)
-  --dry-run-writes            set DRY_RUN=true on the function (it computes and
-                              logs, never writes); without it DRY_RUN=false
-  --name-prefix PREFIX        names the dynamic group PREFIX-dg, the policy
-                              PREFIX-policy and the rule PREFIX-rule
-                              (default: the --app name)
-  --tenancy OCID              tenancy OCID (default: OCI_TENANCY, or tenancy=
-                              in the profile of ~/.oci/config)
-  --rule-compartment OCID     compartment of the Events rule (default:
-                              --compartment when the only target is
-                              --compartment, else the tenancy; a rule sees
-                              events of its compartment and all below it)
+  --skip-policy-check         do not run `python -m sync lint POLICY --live` before deploying
+  --log-level LEVEL           LOG_LEVEL: debug|info|warning|error (default: info, or as set)
+  --dry-run-writes            set DRY_RUN=true on the function (it computes and logs, never writes)
+  --metrics-compartment OCID  where the function posts its metrics (default: --compartment)
+  --no-metrics                the function posts no metrics (no METRICS_COMPARTMENT_ID, no grant)
+  --reconcile-schedule CRON   daily reconcile, sweeping backups of the last 2 days
+                              (default: '0 3 * * *', 03:00 UTC)
+  --full-reconcile-schedule CRON
+                              weekly full reconcile (default: '0 4 * * 0', Sunday 04:00 UTC)
+  --no-reconcile              no schedules (removes the ones an earlier run created)
+  --notify-email ADDR         create a Notifications topic with an email subscription, and alarms
+                              on failed outcomes and on the function's errors
+  --notify-topic OCID         send the alarms to this existing topic instead
+  --log-retention-days N      invocation log retention, 30..180 in steps of 30 (default: 30)
+  --name-prefix PREFIX        prefix of every other name (PREFIX-dg, -policy, -rule, -logs, ...;
+                              default: the --app name)
+  --tenancy OCID              tenancy OCID (default: OCI_TENANCY, or tenancy= in ~/.oci/config)
+  --rule-compartment OCID     compartment of the Events rule (default: --compartment when it is
+                              the only target, else the tenancy)
   --region REGION             passed to every oci command (fn uses its context)
-  --skip-build                do not run `fn deploy` when the function already
-                              exists (config, IAM and rule are still reconciled)
+  --regions LIST|subscribed   deploy to each region of LIST (comma-separated) or to every region
+                              the tenancy subscribes to; IAM stays tenancy-wide
+  --skip-build                do not run `fn deploy` when the function already exists
   --no-bump                   pass --no-bump to `fn deploy` (keep func.yaml's version)
-  --dry-run                   print every command that would change something,
-                              change nothing (read-only look-ups still run)
+  --dry-run                   print every command that would change something, change nothing
   --yes                       do not ask for confirmation
   -h, --help                  this help
 
-Prints what it created, updated or kept, and the function OCID on stdout.
+Prints what it created, updated or kept, and the function OCID(s) on stdout.
 EOF
 }
 
 APP=backup-tag-sync
 COMPARTMENT=""
-SUBNET=""
+SUBNETS=()
 TAG_NAMESPACES=()
 TAG_NS_COMPARTMENT=""
 TARGETS=()
@@ -77,170 +89,125 @@ TENANCY_ARG=""
 RULE_COMPARTMENT=""
 SKIP_BUILD=0
 NO_BUMP=0
+SKIP_POLICY_CHECK=0
+METRICS_ARG=""
+NO_METRICS=0
+DAILY_CRON="0 3 * * *"
+WEEKLY_CRON="0 4 * * 0"
+RECONCILE_SINCE="2d"
+NO_RECONCILE=0
+NOTIFY_EMAIL=""
+NOTIFY_TOPIC=""
+LOG_RETENTION_DAYS=30
+REGIONS_ARG=""
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--compartment) require_value "$1" "${2:-}" && COMPARTMENT=$2 && shift 2 ;;
-	--subnet) require_value "$1" "${2:-}" && SUBNET=$2 && shift 2 ;;
+	--subnet) require_value "$1" "${2:-}" && SUBNETS+=("$2") && shift 2 ;;
 	--app) require_value "$1" "${2:-}" && APP=$2 && shift 2 ;;
 	--tag-namespace) require_value "$1" "${2:-}" && TAG_NAMESPACES+=("$2") && shift 2 ;;
 	--tag-namespace-compartment) require_value "$1" "${2:-}" && TAG_NS_COMPARTMENT=$2 && shift 2 ;;
 	--target-compartment) require_value "$1" "${2:-}" && TARGETS+=("$2") && shift 2 ;;
 	--policy-uri) require_value "$1" "${2:-}" && POLICY_URI=$2 && shift 2 ;;
 	--policy-file) require_value "$1" "${2:-}" && POLICY_FILE=$2 && shift 2 ;;
+	--skip-policy-check) SKIP_POLICY_CHECK=1 && shift ;;
 	--log-level) require_value "$1" "${2:-}" && LOG_LEVEL=$2 && shift 2 ;;
 	--dry-run-writes) DRY_RUN_WRITES=1 && shift ;;
+	--metrics-compartment) require_value "$1" "${2:-}" && METRICS_ARG=$2 && shift 2 ;;
+	--no-metrics) NO_METRICS=1 && shift ;;
+	--reconcile-schedule) require_value "$1" "${2:-}" && DAILY_CRON=$2 && shift 2 ;;
+	--full-reconcile-schedule) require_value "$1" "${2:-}" && WEEKLY_CRON=$2 && shift 2 ;;
+	--no-reconcile) NO_RECONCILE=1 && shift ;;
+	--notify-email) require_value "$1" "${2:-}" && NOTIFY_EMAIL=$2 && shift 2 ;;
+	--notify-topic) require_value "$1" "${2:-}" && NOTIFY_TOPIC=$2 && shift 2 ;;
+	--log-retention-days) require_value "$1" "${2:-}" && LOG_RETENTION_DAYS=$2 && shift 2 ;;
 	--name-prefix) require_value "$1" "${2:-}" && NAME_PREFIX=$2 && shift 2 ;;
 	--tenancy) require_value "$1" "${2:-}" && TENANCY_ARG=$2 && shift 2 ;;
 	--rule-compartment) require_value "$1" "${2:-}" && RULE_COMPARTMENT=$2 && shift 2 ;;
 	--region) require_value "$1" "${2:-}" && OCI_REGION=$2 && shift 2 ;;
+	--regions) require_value "$1" "${2:-}" && REGIONS_ARG=$2 && shift 2 ;;
 	--skip-build) SKIP_BUILD=1 && shift ;;
 	--no-bump) NO_BUMP=1 && shift ;;
 	--dry-run) PRINT_ONLY=1 && shift ;;
 	--yes | -y) ASSUME_YES=1 && shift ;;
 	-h | --help) usage && exit 0 ;;
-	*) die "unknown option '$1' (see --help)" ;;
+	*) usage_error "unknown option '$1' (see --help)" ;;
 	esac
 done
 
-# ---- validate options (no CLI call yet) -------------------------------------
+# ---- validate options (no CLI call yet; a bad value exits 2) ------------------------------
 
-[[ -n "$COMPARTMENT" ]] || die "--compartment OCID is required (the compartment for the application; see --help)"
-[[ -n "$SUBNET" ]] || die "--subnet OCID is required (a subnet for the application's functions; see --help)"
-check_ocid --compartment "$COMPARTMENT" "compartment"
-check_ocid --subnet "$SUBNET" "subnet"
+[[ -n "$COMPARTMENT" ]] || usage_error "--compartment OCID is required (the compartment for the application; see --help)"
+[[ ${#SUBNETS[@]} -gt 0 ]] || usage_error "--subnet OCID is required (a subnet for the application's functions; see --help)"
+check_ocid --compartment "$COMPARTMENT" compartment tenancy
+for s in "${SUBNETS[@]}"; do check_ocid --subnet "$s" subnet; done
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("$COMPARTMENT")
-for t in "${TARGETS[@]}"; do check_ocid --target-compartment "$t" "compartment"; done
-if [[ -n "$POLICY_URI" && -n "$POLICY_FILE" ]]; then
-	die "give either --policy-uri or --policy-file, not both"
-fi
+for t in "${TARGETS[@]}"; do check_ocid --target-compartment "$t" compartment tenancy; done
+[[ -z "$TAG_NS_COMPARTMENT" ]] || check_ocid --tag-namespace-compartment "$TAG_NS_COMPARTMENT" compartment tenancy
+[[ -z "$RULE_COMPARTMENT" ]] || check_ocid --rule-compartment "$RULE_COMPARTMENT" compartment tenancy
+[[ -z "$TENANCY_ARG" ]] || check_ocid --tenancy "$TENANCY_ARG" tenancy
+[[ -z "$METRICS_ARG" ]] || check_ocid --metrics-compartment "$METRICS_ARG" compartment tenancy
+[[ -z "$NOTIFY_TOPIC" ]] || check_ocid --notify-topic "$NOTIFY_TOPIC" onstopic
+[[ -z "$NOTIFY_EMAIL" ]] || check_email --notify-email "$NOTIFY_EMAIL"
+[[ -z "$NOTIFY_EMAIL" || -z "$NOTIFY_TOPIC" ]] || usage_error "give either --notify-email or --notify-topic, not both"
+[[ -z "$NOTIFY_TOPIC" || -z "$REGIONS_ARG" ]] ||
+	usage_error "--notify-topic names one region's topic and alarms need one in their own region: with --regions use --notify-email"
+[[ -z "$METRICS_ARG" || "$NO_METRICS" == 0 ]] || usage_error "give either --metrics-compartment or --no-metrics, not both"
+[[ -z "$OCI_REGION" ]] || check_region --region "$OCI_REGION"
+[[ -z "$OCI_REGION" || -z "$REGIONS_ARG" ]] || usage_error "give either --region or --regions, not both"
+check_cron --reconcile-schedule "$DAILY_CRON"
+check_cron --full-reconcile-schedule "$WEEKLY_CRON"
+case "$LOG_RETENTION_DAYS" in
+30 | 60 | 90 | 120 | 150 | 180) ;;
+*) usage_error "--log-retention-days must be 30, 60, 90, 120, 150 or 180 (Logging keeps logs in 30-day steps)" ;;
+esac
+check_name --app "$APP"
+[[ -z "$NAME_PREFIX" ]] || check_name --name-prefix "$NAME_PREFIX"
+[[ -z "$POLICY_URI" || -z "$POLICY_FILE" ]] || usage_error "give either --policy-uri or --policy-file, not both"
 if [[ -n "$POLICY_URI" ]]; then
 	case "$POLICY_URI" in
 	file://* | oci://* | s3://*) ;;
-	*) die "--policy-uri must start with file://, oci:// or s3:// (got '$POLICY_URI')" ;;
+	*) usage_error "--policy-uri must start with file://, oci:// or s3:// (got '$POLICY_URI')" ;;
 	esac
+	[[ "$POLICY_URI" != *[[:cntrl:]]* ]] || usage_error "--policy-uri contains control characters"
 fi
-if [[ -n "$POLICY_FILE" ]]; then
-	[[ -r "$POLICY_FILE" ]] || die "--policy-file '$POLICY_FILE' is not a readable file"
-fi
+[[ -z "$POLICY_FILE" || -r "$POLICY_FILE" ]] || usage_error "--policy-file '$POLICY_FILE' is not a readable file"
 if [[ -n "$LOG_LEVEL" ]]; then
 	case "$LOG_LEVEL" in
 	debug | info | warning | error) ;;
-	*) die "--log-level must be one of debug, info, warning, error (got '$LOG_LEVEL')" ;;
+	*) usage_error "--log-level must be one of debug, info, warning, error (got '$LOG_LEVEL')" ;;
 	esac
 fi
-for ns in "${TAG_NAMESPACES[@]+"${TAG_NAMESPACES[@]}"}"; do
-	[[ "$ns" =~ ^[A-Za-z0-9_-]+$ ]] || die "--tag-namespace '$ns' is not a valid tag namespace name"
-done
-resource_names "$ROOT"
-
-# ---- prerequisites: read-only, all before the first change ------------------
-
-step "Checking prerequisites"
-require_oci_cli
-command -v fn >/dev/null 2>&1 ||
-	die "the Fn CLI ('fn') is not on PATH. Fix: install it (https://github.com/fnproject/cli#install; e.g. 'curl -LSs https://raw.githubusercontent.com/fnproject/cli/master/install | sh') and create an OCI context ('fn create context ... --provider oracle')"
-info "oci: $(command -v oci); fn: $(command -v fn)"
-info "OCI CLI authenticated"
-
-TENANCY=$(resolve_tenancy "$TENANCY_ARG" || true)
-[[ -n "$TENANCY" ]] ||
-	die "cannot tell the tenancy OCID: pass --tenancy OCID, or set OCI_TENANCY, or keep 'tenancy=' in your ~/.oci/config profile"
-check_ocid --tenancy "$TENANCY" "tenancy"
-TAG_NS_COMPARTMENT=${TAG_NS_COMPARTMENT:-$TENANCY}
-if [[ -z "$RULE_COMPARTMENT" ]]; then
-	if [[ ${#TARGETS[@]} -eq 1 && "${TARGETS[0]}" == "$COMPARTMENT" ]]; then
-		RULE_COMPARTMENT=$COMPARTMENT
-	else
-		RULE_COMPARTMENT=$TENANCY
-	fi
+for ns in "${TAG_NAMESPACES[@]+"${TAG_NAMESPACES[@]}"}"; do check_tag_namespace --tag-namespace "$ns"; done
+REGIONS=()
+if [[ -n "$REGIONS_ARG" && "$REGIONS_ARG" != subscribed ]]; then
+	IFS=',' read -r -a REGIONS <<<"$REGIONS_ARG"
+	for r in "${REGIONS[@]}"; do check_region --regions "$r"; done
 fi
-
-check_compartment() {
-	# check_compartment OCID WHAT
-	local out name
-	out=$(oci_read iam compartment get --compartment-id "$1") ||
-		die "$2 $1 was not found or you cannot see it. Fix: check the OCID ('oci iam compartment list --compartment-id-in-subtree true --all') and that your user may read it"
-	name=$(json_field "$out" name)
-	info "$2 found: ${name:-?} ($1)"
-}
-check_compartment "$COMPARTMENT" "compartment (--compartment)"
-for t in "${TARGETS[@]}"; do
-	[[ "$t" == "$COMPARTMENT" ]] || check_compartment "$t" "target compartment (--target-compartment)"
-done
-if [[ "$TAG_NS_COMPARTMENT" != "$TENANCY" && ${#TAG_NAMESPACES[@]} -gt 0 ]]; then
-	check_compartment "$TAG_NS_COMPARTMENT" "tag namespace compartment (--tag-namespace-compartment)"
-fi
-if [[ "$RULE_COMPARTMENT" != "$TENANCY" && "$RULE_COMPARTMENT" != "$COMPARTMENT" ]]; then
-	check_compartment "$RULE_COMPARTMENT" "rule compartment (--rule-compartment)"
-fi
-
-SUBNET_JSON=$(oci_read network subnet get --subnet-id "$SUBNET") ||
-	die "subnet $SUBNET was not found. Fix: pass the OCID of an existing subnet ('oci network subnet list --compartment-id $COMPARTMENT'), or create a VCN with a private subnet and a service gateway first"
-info "subnet found: $(json_field "$SUBNET_JSON" display-name) ($SUBNET)"
-
-if [[ ${#TAG_NAMESPACES[@]} -gt 0 ]]; then
-	NS_JSON=$(oci_read iam tag-namespace list --compartment-id "$TAG_NS_COMPARTMENT" --all) ||
-		die "cannot list tag namespaces in $TAG_NS_COMPARTMENT. Fix: check --tag-namespace-compartment and your permissions"
-	for ns in "${TAG_NAMESPACES[@]}"; do
-		if [[ -z "$(find_named "$NS_JSON" name "$ns")" ]]; then
-			warn "tag namespace '$ns' not found in $TAG_NS_COMPARTMENT: the policy will name it anyway; create it or pass --tag-namespace-compartment"
-		fi
-	done
-fi
-
-BUCKET=""
-BUCKET_COMPARTMENT=""
+BUCKET="" OS_NS=""
 if [[ "$POLICY_URI" == oci://* ]]; then
 	rest=${POLICY_URI#oci://}
+	[[ "$rest" == *@*/* ]] || usage_error "--policy-uri '$POLICY_URI' is not oci://bucket@namespace/object"
 	BUCKET=${rest%%@*}
-	os_ns=${rest#*@}
-	os_ns=${os_ns%%/*}
-	[[ -n "$BUCKET" && -n "$os_ns" && "$rest" == *@*/* ]] ||
-		die "--policy-uri '$POLICY_URI' is not oci://bucket@namespace/object"
-	B_JSON=$(oci_read os bucket get --namespace-name "$os_ns" --bucket-name "$BUCKET") ||
-		die "bucket '$BUCKET' in namespace '$os_ns' not found. Fix: create it and upload the policy ('oci os object put --bucket-name $BUCKET --file tag_policy.yaml'), or fix --policy-uri"
-	BUCKET_COMPARTMENT=$(json_field "$B_JSON" compartment-id)
-	info "policy bucket found: $BUCKET (compartment $BUCKET_COMPARTMENT)"
+	OS_NS=${rest#*@}
+	OS_NS=${OS_NS%%/*}
+	check_bucket "$BUCKET" "$OS_NS"
 fi
-if [[ "$POLICY_URI" == s3://* ]]; then
-	warn "s3:// policy: the function needs S3 credentials and S3_ENDPOINT_URL in its config; this script does not set them"
-fi
+resource_names "$ROOT"
 
-BUILD=1
-if [[ "$SKIP_BUILD" == 1 ]]; then
-	BUILD=0
-fi
-check_build_prereqs() {
-	[[ -f "$ROOT/func.yaml" ]] || die "func.yaml not found in $ROOT: run from a checkout of backup-tag-sync"
-	command -v docker >/dev/null 2>&1 || command -v podman >/dev/null 2>&1 ||
-		die "'fn deploy' builds a container image but neither docker nor podman is on PATH. Fix: install Docker and 'docker login <region-key>.ocir.io', or re-run with --skip-build if the function is already deployed"
-	local ctx registry provider fn_comp
-	ctx=$(fn inspect context 2>/dev/null) ||
-		die "'fn inspect context' failed: no Fn context. Fix: 'fn create context <name> --provider oracle' and 'fn use context <name>'"
-	provider=$(sed -n 's/^provider:[[:space:]]*//p' <<<"$ctx" | head -n 1)
-	registry=$(sed -n 's/^registry:[[:space:]]*//p' <<<"$ctx" | head -n 1)
-	fn_comp=$(sed -n 's/^oracle\.compartment-id:[[:space:]]*//p' <<<"$ctx" | head -n 1)
-	[[ "$provider" == oracle* ]] ||
-		die "the current Fn context's provider is '${provider:-unset}', not oracle. Fix: 'fn use context <an OCI context>' or 'fn update context provider oracle'"
-	[[ -n "$registry" ]] ||
-		die "the current Fn context has no registry. Fix: 'fn update context registry <region-key>.ocir.io/<object-storage-namespace>/<repo>'"
-	[[ "$fn_comp" == "$COMPARTMENT" ]] ||
-		die "the Fn context's oracle.compartment-id is '${fn_comp:-unset}', not $COMPARTMENT, so 'fn deploy' would not find the application. Fix: 'fn update context oracle.compartment-id $COMPARTMENT'"
-	info "fn context: provider $provider, registry $registry"
-}
+# shellcheck source=prereqs.sh
+. "$HERE/prereqs.sh"
 
-# ---- the desired state ----------------------------------------------------------
+# ---- the desired state ------------------------------------------------------------------------
 
-# Location phrase for a compartment in a policy statement. The tenancy (root
-# compartment) must be written `in tenancy`.
+# Location phrase for a compartment in a policy statement (the root must be written `in tenancy`).
 where_in() {
 	if [[ "$1" == "$TENANCY" ]]; then printf 'tenancy'; else printf 'compartment id %s' "$1"; fi
 }
 
 desired_statements() {
-	local g="dynamic-group $DG_NAME" t ns
-	local lines=()
+	local g="dynamic-group $DG_NAME" t ns sid lines=()
 	for t in "${TARGETS[@]}"; do
 		lines+=("Allow $g to inspect volume-group-backups in $(where_in "$t")")
 		lines+=("Allow $g to manage volume-group-backups in $(where_in "$t") where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'")
@@ -249,12 +216,24 @@ desired_statements() {
 	for ns in "${TAG_NAMESPACES[@]+"${TAG_NAMESPACES[@]}"}"; do
 		lines+=("Allow $g to use tag-namespaces in $(where_in "$TAG_NS_COMPARTMENT") where target.tag-namespace.name = '$ns'")
 	done
+	# The live tag-schema check (ListTagNamespaces, ListTags) of the namespaces' compartment.
+	lines+=("Allow $g to inspect tag-namespaces in $(where_in "$TAG_NS_COMPARTMENT")")
 	if [[ -n "$BUCKET" ]]; then
 		lines+=("Allow $g to read objects in $(where_in "$BUCKET_COMPARTMENT") where target.bucket.name = '$BUCKET'")
 	fi
-	# Functions has no resource variables for a function id: this is scoped to
-	# the compartment holding the function.
+	if [[ -n "$METRICS_COMPARTMENT" ]]; then
+		lines+=("Allow $g to use metrics in $(where_in "$METRICS_COMPARTMENT") where target.metrics.namespace = 'backup_tag_sync'")
+	fi
+	# A sweep cut by its deadline invokes the function again (detached) with its resume token.
+	# OCI Functions documents no policy variable for a function's OCID: the narrowest scope is
+	# the function's compartment.
+	lines+=("Allow $g to use fn-invocation in $(where_in "$COMPARTMENT")")
+	# Events invokes the function (Oracle documents functions-family for it).
 	lines+=("Allow service cloudEvents to use functions-family in $(where_in "$COMPARTMENT")")
+	# Each reconcile schedule may invoke functions of this compartment, and nothing else.
+	for sid in "${SCHEDULE_IDS[@]+"${SCHEDULE_IDS[@]}"}"; do
+		lines+=("Allow any-user to use fn-invocation in $(where_in "$COMPARTMENT") where all {request.principal.type = 'resourceschedule', request.principal.id = '$sid'}")
+	done
 	printf '%s\n' "${lines[@]}" | python3 -c 'import json,sys; print(json.dumps([l for l in sys.stdin.read().splitlines() if l]))'
 }
 
@@ -265,287 +244,93 @@ ids = [l for l in sys.stdin.read().splitlines() if l]
 print(json.dumps({"eventType": [os.environ["ET"]], "data": {"compartmentId": ids}}))'
 }
 
-desired_actions() {
-	FID="$1" python3 -c '
-import json, os
-print(json.dumps({"actions": [{"actionType": "FAAS", "isEnabled": True,
-    "functionId": os.environ["FID"], "description": "backup-tag-sync"}]}))'
+desired_matching_rule() {
+	# One function: exactly it. Several regions: any of their OCIDs (an OCID names one resource).
+	if [[ ${#FN_IDS[@]} -eq 1 ]]; then
+		printf "ALL {resource.type = 'fnfunc', resource.id = '%s'}" "${FN_IDS[0]}"
+	else
+		printf '%s\n' "${FN_IDS[@]}" | python3 -c 'import sys
+ids = [l for l in sys.stdin.read().splitlines() if l]
+print("ANY {" + ", ".join("resource.id = %r" % i for i in ids) + "}")'
+	fi
 }
 
-# ---- summary -------------------------------------------------------------------
+# ---- summary -------------------------------------------------------------------------------------
 
 SUMMARY=()
+REGION_LABEL=""
 record() {
 	# record KIND NAME ACTION ID
-	SUMMARY+=("$(printf '%-14s %-28s %-9s %s' "$1" "$2" "$3" "$4")")
+	SUMMARY+=("$(printf '%-14s %-15s %-32s %-9s %s' "$1" "${REGION_LABEL:--}" "$2" "$3" "$4")")
+	info "$3 $1 $2: $4"
 }
 
-if [[ "$BUILD" == 0 ]]; then
-	# --skip-build only helps when the function exists; otherwise it must be
-	# built, so check the build prerequisites now, before any change.
-	pre=$(oci_read fn application list --compartment-id "$COMPARTMENT" --display-name "$APP" --all) ||
-		die "cannot list applications in $COMPARTMENT"
-	lookup "$pre" display-name "$APP"
-	if [[ -n "$FOUND_ID" ]]; then
-		pre=$(oci_read fn function list --application-id "$FOUND_ID" --display-name "$FUNC_NAME" --all) ||
-			die "cannot list functions of $FOUND_ID"
-		lookup "$pre" display-name "$FUNC_NAME"
-	fi
-	if [[ -z "$FOUND_ID" ]]; then
-		info "--skip-build given but function '$FUNC_NAME' does not exist yet: it will be built"
-		BUILD=1
-	fi
-fi
-if [[ "$BUILD" == 1 ]]; then
-	check_build_prereqs
-fi
-
-STATEMENTS=$(desired_statements)
 CONDITION=$(desired_condition)
-
 log ""
-info "plan: application '$APP' and function '$FUNC_NAME' in $COMPARTMENT"
+info "plan: application '$APP' and function '$FUNC_NAME' in $COMPARTMENT, region(s): ${REGIONS[*]:-default}"
 info "      dynamic group '$DG_NAME' and policy '$POLICY_NAME' in the tenancy, rule '$RULE_NAME' in $RULE_COMPARTMENT"
-info "      targets: ${TARGETS[*]}"
+info "      log group '$LOG_GROUP_NAME'; schedules: $([[ "$NO_RECONCILE" == 1 ]] && printf none || printf "'%s' daily and '%s' weekly" "$DAILY_CRON" "$WEEKLY_CRON")"
+info "      alarms: ${NOTIFY_EMAIL:-${NOTIFY_TOPIC:-none (give --notify-email ADDR)}}; targets: ${TARGETS[*]}"
 confirm "Create or update these resources?"
 
-# ---- 1. application ------------------------------------------------------------
+# ---- per region: application, function, config, logs, schedules ----------------------------------
 
-step "Functions application '$APP'"
-APPS=$(oci_read fn application list --compartment-id "$COMPARTMENT" --display-name "$APP" --all) ||
-	die "cannot list applications in $COMPARTMENT"
-lookup "$APPS" display-name "$APP"
-APP_JSON=$FOUND_JSON
-APP_MARKED=0
-if [[ -n "$APP_JSON" ]]; then
-	APP_ID=$FOUND_ID
-	APP_MARKED=$FOUND_MARKED
-	if [[ "$(printf '{"data": %s}' "$APP_JSON" | S="$SUBNET" json_eval 'E["S"] in (items[0].get("subnet-ids") or [])')" != true ]]; then
-		warn "application '$APP' exists with other subnets ($(printf '{"data": %s}' "$APP_JSON" | json_eval 'items[0].get("subnet-ids")')); an application's subnets cannot be changed: kept as is"
-	fi
-	if [[ "$APP_MARKED" == 0 ]]; then
-		info "application exists without the managed-by tag: reused, and teardown will leave it alone"
-	fi
-	info "kept $APP_ID"
-	record application "$APP" kept "$APP_ID"
-else
-	OUT=$(mutate oci_cli fn application create --compartment-id "$COMPARTMENT" --display-name "$APP" \
-		--subnet-ids "[\"$SUBNET\"]" --freeform-tags "$MARKER_TAGS")
-	APP_MARKED=1
-	if [[ "$PRINT_ONLY" == 1 ]]; then
-		APP_ID="<application-ocid>"
+FN_IDS=()
+SCHEDULE_IDS=()
+declare -A FN_BY_REGION=()
+for REGION in "${REGIONS[@]}"; do
+	OCI_REGION=$REGION
+	REGION_LABEL=${REGION:-}
+	SUBNET=${SUBNET_BY_REGION[$(rkey "$REGION")]}
+	FN_ENV_REGISTRY=${REGISTRY_BY_REGION[$(rkey "$REGION")]:-}
+	step "Region ${REGION:-(CLI default)}: application '$APP', function '$FUNC_NAME', logs, schedules"
+	ensure_application
+	ensure_function
+	ensure_config
+	ensure_logs
+	if [[ "$NO_RECONCILE" == 0 ]]; then
+		ensure_schedules "$DAILY_NAME" "$DAILY_CRON" "$RECONCILE_SINCE"
+		ensure_schedules "$WEEKLY_NAME" "$WEEKLY_CRON" ""
 	else
-		APP_ID=$(json_field "$OUT" id)
-		[[ -n "$APP_ID" ]] || die "application create returned no id"
-		# Wait (bounded) until ACTIVE before fn deploy uses it.
-		for _ in $(seq 1 30); do
-			state=$(json_field "$(oci_read fn application get --application-id "$APP_ID")" lifecycle-state)
-			[[ "$state" == ACTIVE ]] && break
-			sleep 2
-		done
+		drop_schedules "$DAILY_NAME"
+		drop_schedules "$WEEKLY_NAME"
 	fi
-	info "created $APP_ID"
-	record application "$APP" created "$APP_ID"
-fi
+	FN_IDS+=("$FN_ID")
+	FN_BY_REGION[$(rkey "$REGION")]=$FN_ID
+done
 
-# ---- 2. function -----------------------------------------------------------------
+# ---- IAM, tenancy-wide ------------------------------------------------------------------------
 
-step "Function '$FUNC_NAME'"
-find_function() {
-	local fl
-	if [[ "$APP_ID" == "<"* ]]; then return 0; fi
-	fl=$(oci_read fn function list --application-id "$APP_ID" --display-name "$FUNC_NAME" --all) ||
-		die "cannot list functions of application $APP_ID"
-	lookup "$fl" display-name "$FUNC_NAME"
-	printf '%s' "$FOUND_JSON"
-}
-FN_JSON=$(find_function)
-FN_EXISTED=0
-[[ -n "$FN_JSON" ]] && FN_EXISTED=1
-if [[ "$BUILD" == 1 ]]; then
-	deploy_cmd=(fn deploy --app "$APP")
-	[[ "$NO_BUMP" == 1 ]] && deploy_cmd+=(--no-bump)
-	info "building and pushing the image from $ROOT"
-	(cd "$ROOT" && mutate "${deploy_cmd[@]}") >&2 || die "'fn deploy' failed (see its output above)"
-	if [[ "$PRINT_ONLY" == 0 ]]; then
-		FN_JSON=$(find_function)
-		[[ -n "$FN_JSON" ]] || die "'fn deploy' finished but function '$FUNC_NAME' is not in application '$APP'"
+OCI_REGION=$IAM_REGION
+REGION_LABEL=tenancy
+step "Dynamic group '$DG_NAME' and IAM policy '$POLICY_NAME'"
+MATCHING_RULE=$(desired_matching_rule)
+STATEMENTS=$(desired_statements)
+ensure_dynamic_group
+ensure_policy
+
+# ---- per region: Events rule, alarms ------------------------------------------------------------
+
+for REGION in "${REGIONS[@]}"; do
+	OCI_REGION=$REGION
+	REGION_LABEL=${REGION:-}
+	FN_ID=${FN_BY_REGION[$(rkey "$REGION")]}
+	step "Region ${REGION:-(CLI default)}: Events rule '$RULE_NAME'$([[ -n "$NOTIFY_EMAIL$NOTIFY_TOPIC" ]] && printf ', topic and alarms')"
+	ensure_rule
+	if [[ -n "$NOTIFY_EMAIL$NOTIFY_TOPIC" ]]; then
+		ensure_topic
+		if [[ -n "$METRICS_COMPARTMENT" ]]; then
+			ensure_alarm "$ALARM_FAILED_NAME" "$METRICS_COMPARTMENT" backup_tag_sync \
+				'outcomes[1h]{status = "failed"}.sum() > 0' CRITICAL \
+				"backup-tag-sync: backups failed in the last hour. Runbook: README 'Operating it'. Logs: log group $LOG_GROUP_NAME, log $LOG_NAME."
+		fi
+		ensure_alarm "$ALARM_ERRORS_NAME" "$COMPARTMENT" oci_faas \
+			"FunctionResponseCount[1h]{resourceId = \"$FN_ID\", responseType = \"Error\"}.sum() > 0" ERROR \
+			"backup-tag-sync: the function answered errors (crash, timeout, out of memory) in the last hour. Runbook: README 'Operating it'."
 	fi
-fi
-if [[ -n "$FN_JSON" ]]; then
-	FN_ID=$(json_field "{\"data\": $FN_JSON}" id)
-	[[ "$BUILD" == 1 ]] || info "kept $FN_ID (--skip-build: image not rebuilt)"
-else
-	FN_ID="<function-ocid>"
-fi
-if [[ "$FN_EXISTED" == 1 && "$BUILD" == 1 ]]; then
-	record function "$FUNC_NAME" deployed "$FN_ID"
-elif [[ "$FN_EXISTED" == 1 ]]; then
-	record function "$FUNC_NAME" kept "$FN_ID"
-else
-	record function "$FUNC_NAME" created "$FN_ID"
-fi
+done
 
-# ---- 3. function config (and marker tag) -------------------------------------------
-
-step "Function config"
-FN_FULL='{}'
-if [[ "$FN_ID" != "<"* ]]; then
-	FN_FULL=$(oci_read fn function get --function-id "$FN_ID") || die "cannot read function $FN_ID"
-fi
-POLICY_INLINE=""
-[[ -z "$POLICY_FILE" ]] || POLICY_INLINE=$(cat "$POLICY_FILE")
-OWN_FN=0
-# Tag the function when this deployment owns it (its application carries the
-# marker, or it was created by this run).
-[[ "$APP_MARKED" == 1 || "$FN_EXISTED" == 0 ]] && OWN_FN=1
-# One python call: prints 5 lines: desired config, current config, current
-# tags, desired tags (all compact sorted JSON) and the config for display.
-# Keys this script does not own (e.g. S3_ENDPOINT_URL) are kept.
-{
-	IFS= read -r NEW_CONFIG && IFS= read -r CUR_CONFIG && IFS= read -r CUR_FN_TAGS &&
-		IFS= read -r NEW_FN_TAGS && IFS= read -r shown_config
-} < <(printf '%s' "$FN_FULL" | POLICY_URI="$POLICY_URI" POLICY_INLINE="$POLICY_INLINE" \
-	LOG_LEVEL="$LOG_LEVEL" DRY_RUN_WRITES="$DRY_RUN_WRITES" OWN_FN="$OWN_FN" python3 -c '
-import json, os, sys
-raw = sys.stdin.read()
-d = json.loads(raw) if raw.strip() else {}
-fn = d.get("data") or {}
-cur = dict(fn.get("config") or {})
-new = dict(cur)
-if os.environ["POLICY_URI"]:
-    new.pop("TAG_POLICY", None)
-    new["TAG_POLICY_URI"] = os.environ["POLICY_URI"]
-elif os.environ["POLICY_INLINE"]:
-    new.pop("TAG_POLICY_URI", None)
-    new["TAG_POLICY"] = os.environ["POLICY_INLINE"]
-new["LOG_LEVEL"] = os.environ["LOG_LEVEL"] or cur.get("LOG_LEVEL") or "info"
-new["DRY_RUN"] = "true" if os.environ["DRY_RUN_WRITES"] == "1" else "false"
-tags = dict(fn.get("freeform-tags") or {})
-new_tags = dict(tags, **{"managed-by": "backup-tag-sync"}) if os.environ["OWN_FN"] == "1" else tags
-shown = {k: (v if k != "TAG_POLICY" else "<%d chars>" % len(v)) for k, v in new.items()}
-for x in (new, cur, tags, new_tags, shown):
-    print(json.dumps(x, sort_keys=True))')
-if [[ "$NEW_CONFIG" == "$CUR_CONFIG" && "$NEW_FN_TAGS" == "$CUR_FN_TAGS" ]]; then
-	info "config unchanged: $shown_config"
-	record config "$FUNC_NAME" kept "$shown_config"
-else
-	# `oci fn function update` became a command group (container-function,
-	# ...) in newer CLIs; older ones take the options directly.
-	upd=(fn function update)
-	if oci fn function update --help 2>/dev/null | grep -q 'container-function'; then
-		upd+=(container-function)
-	fi
-	mutate oci_cli "${upd[@]}" --function-id "$FN_ID" --config "$NEW_CONFIG" \
-		--freeform-tags "$NEW_FN_TAGS" --force >/dev/null
-	info "config set: $shown_config"
-	record config "$FUNC_NAME" updated "$shown_config"
-fi
-
-# ---- 4. dynamic group --------------------------------------------------------------
-
-step "Dynamic group '$DG_NAME'"
-MATCHING_RULE="ALL {resource.type = 'fnfunc', resource.id = '$FN_ID'}"
-DGS=$(oci_read iam dynamic-group list --compartment-id "$TENANCY" --name "$DG_NAME" --all) ||
-	die "cannot list dynamic groups in the tenancy (you need to be allowed to manage dynamic-groups)"
-lookup "$DGS" name "$DG_NAME"
-DG_JSON=$FOUND_JSON
-if [[ -n "$DG_JSON" ]]; then
-	[[ "$FOUND_MARKED" == 1 ]] ||
-		die "a dynamic group named '$DG_NAME' exists but has no managed-by=backup-tag-sync tag, so it is not ours to change. Fix: pass --name-prefix to use other names"
-	DG_ID=$FOUND_ID
-	cur_rule=$(printf '{"data": %s}' "$DG_JSON" | json_eval 'items[0].get("matching-rule", "")')
-	if [[ "$(printf '%s' "$cur_rule" | tr -s ' ')" == "$(printf '%s' "$MATCHING_RULE" | tr -s ' ')" ]]; then
-		info "kept $DG_ID"
-		record dynamic-group "$DG_NAME" kept "$DG_ID"
-	else
-		info "matching rule drifted: '$cur_rule'"
-		mutate oci_cli iam dynamic-group update --dynamic-group-id "$DG_ID" --matching-rule "$MATCHING_RULE" --force >/dev/null
-		record dynamic-group "$DG_NAME" updated "$DG_ID"
-	fi
-else
-	OUT=$(mutate oci_cli iam dynamic-group create --compartment-id "$TENANCY" --name "$DG_NAME" \
-		--description "backup-tag-sync function $FUNC_NAME in application $APP" \
-		--matching-rule "$MATCHING_RULE" --freeform-tags "$MARKER_TAGS" --wait-for-state ACTIVE)
-	DG_ID=$(created_id "$OUT" "<dynamic-group-ocid>")
-	record dynamic-group "$DG_NAME" created "$DG_ID"
-fi
-
-# ---- 5. IAM policy -----------------------------------------------------------------
-
-step "IAM policy '$POLICY_NAME'"
-printf '%s' "$STATEMENTS" | json_eval '"\n".join("    " + s for s in d)' >&2
-POLICIES=$(oci_read iam policy list --compartment-id "$TENANCY" --name "$POLICY_NAME" --all) ||
-	die "cannot list policies in the tenancy"
-lookup "$POLICIES" name "$POLICY_NAME"
-POL_JSON=$FOUND_JSON
-if [[ -n "$POL_JSON" ]]; then
-	[[ "$FOUND_MARKED" == 1 ]] ||
-		die "a policy named '$POLICY_NAME' exists but has no managed-by=backup-tag-sync tag, so it is not ours to change. Fix: pass --name-prefix to use other names"
-	POL_ID=$FOUND_ID
-	# Compare ignoring whitespace runs and order (OCI keeps statements as sent).
-	same=$(printf '{"data": %s}' "$POL_JSON" | S="$STATEMENTS" json_eval \
-		'sorted(norm(s) for s in items[0].get("statements") or []) == sorted(norm(s) for s in json.loads(E["S"]))')
-	if [[ "$same" == true ]]; then
-		info "kept $POL_ID"
-		record policy "$POLICY_NAME" kept "$POL_ID"
-	else
-		info "statements drifted"
-		mutate oci_cli iam policy update --policy-id "$POL_ID" --statements "$STATEMENTS" --force >/dev/null
-		record policy "$POLICY_NAME" updated "$POL_ID"
-	fi
-else
-	OUT=$(mutate oci_cli iam policy create --compartment-id "$TENANCY" --name "$POLICY_NAME" \
-		--description "backup-tag-sync: least privilege for $DG_NAME and Events" \
-		--statements "$STATEMENTS" --freeform-tags "$MARKER_TAGS" --wait-for-state ACTIVE)
-	POL_ID=$(created_id "$OUT" "<policy-ocid>")
-	record policy "$POLICY_NAME" created "$POL_ID"
-fi
-
-# ---- 6. Events rule ----------------------------------------------------------------
-
-step "Events rule '$RULE_NAME'"
-ACTIONS=$(desired_actions "$FN_ID")
-info "condition: $CONDITION"
-RULES=$(oci_read events rule list --compartment-id "$RULE_COMPARTMENT" --display-name "$RULE_NAME" --all) ||
-	die "cannot list Events rules in $RULE_COMPARTMENT"
-lookup "$RULES" display-name "$RULE_NAME"
-if [[ -n "$FOUND_JSON" ]]; then
-	[[ "$FOUND_MARKED" == 1 ]] ||
-		die "an Events rule named '$RULE_NAME' exists but has no managed-by=backup-tag-sync tag, so it is not ours to change. Fix: pass --name-prefix to use other names"
-	RULE_ID=$FOUND_ID
-	RULE_JSON=$(oci_read events rule get --rule-id "$RULE_ID") || die "cannot read rule $RULE_ID"
-	# Conditions are compared as JSON values (OCI may re-space them); the
-	# actions must be exactly one enabled FAAS action to this function.
-	read -r cond_same act_same enabled < <(printf '%s' "$RULE_JSON" | C="$CONDITION" F="$FN_ID" json_eval \
-		'" ".join("true" if x else "false" for x in (
-			json.loads(items[0].get("condition") or "{}") == json.loads(E["C"]),
-			[(a.get("action-type"), a.get("function-id"), a.get("is-enabled")) for a in (items[0].get("actions") or {}).get("actions") or []] == [("FAAS", E["F"], True)],
-			bool(items[0].get("is-enabled"))))')
-	upd=()
-	if [[ "$cond_same" != true ]]; then
-		info "condition drifted: $(json_field "$RULE_JSON" condition)"
-		upd+=(--condition "$CONDITION")
-	fi
-	[[ "$act_same" == true ]] || upd+=(--actions "$ACTIONS")
-	[[ "$enabled" == true ]] || upd+=(--is-enabled true)
-	if [[ ${#upd[@]} -eq 0 ]]; then
-		info "kept $RULE_ID"
-		record events-rule "$RULE_NAME" kept "$RULE_ID"
-	else
-		mutate oci_cli events rule update --rule-id "$RULE_ID" "${upd[@]}" --force >/dev/null
-		record events-rule "$RULE_NAME" updated "$RULE_ID"
-	fi
-else
-	OUT=$(mutate oci_cli events rule create --compartment-id "$RULE_COMPARTMENT" --display-name "$RULE_NAME" \
-		--description "Runs backup-tag-sync when a volume group backup has been created" \
-		--is-enabled true --condition "$CONDITION" --actions "$ACTIONS" \
-		--freeform-tags "$MARKER_TAGS" --wait-for-state ACTIVE)
-	RULE_ID=$(created_id "$OUT" "<rule-ocid>")
-	record events-rule "$RULE_NAME" created "$RULE_ID"
-fi
-
-# ---- summary -----------------------------------------------------------------------
+# ---- summary ------------------------------------------------------------------------------------
 
 log ""
 if [[ "$PRINT_ONLY" == 1 ]]; then
@@ -554,7 +339,8 @@ else
 	log "Summary:"
 fi
 for line in "${SUMMARY[@]}"; do log "  $line"; done
+[[ -n "$NOTIFY_EMAIL$NOTIFY_TOPIC" ]] || log "  (no alarms: give --notify-email ADDR or --notify-topic OCID to be told of failures)"
 log ""
-log "function OCID: $FN_ID"
+for REGION in "${REGIONS[@]}"; do log "function OCID${REGION:+ ($REGION)}: ${FN_BY_REGION[$(rkey "$REGION")]}"; done
 log "try it: deploy/invoke.sh --app $APP --body-file request.json"
-printf '%s\n' "$FN_ID"
+for REGION in "${REGIONS[@]}"; do printf '%s\n' "${FN_BY_REGION[$(rkey "$REGION")]}"; done

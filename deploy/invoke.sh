@@ -7,6 +7,8 @@ ROOT=$(cd "$HERE/.." && pwd)
 PROG=invoke.sh
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=names.sh
+. "$HERE/names.sh"
 
 usage() {
 	cat <<'EOF'
@@ -52,7 +54,7 @@ while [[ $# -gt 0 ]]; do
 	--region) require_value "$1" "${2:-}" && OCI_REGION=$2 && shift 2 ;;
 	--dry-run) PRINT_ONLY=1 && shift ;;
 	-h | --help) usage && exit 0 ;;
-	*) die "unknown option '$1' (see --help)" ;;
+	*) usage_error "unknown option '$1' (see --help)" ;;
 	esac
 done
 

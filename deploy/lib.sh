@@ -27,6 +27,11 @@ die() {
 	log "[$PROG] ERROR: $*"
 	exit 1
 }
+# A bad option or value: exit 2, before any call.
+usage_error() {
+	log "[$PROG] ERROR: $*"
+	exit 2
+}
 step() { log "" && log "==> $*"; }
 
 # Shell-quote a command line for display (copy-pasteable).
@@ -43,10 +48,11 @@ quote_cmd() {
 }
 
 # Run a command that changes state. Under PRINT_ONLY=1 (--dry-run) it is printed and skipped
-# (stdout stays empty, status 0). Otherwise it is printed, then run; its stdout
-# is passed through so callers can capture the created resource.
+# (stdout stays empty, status 0). Otherwise it is printed, then run; its stdout is passed
+# through so callers can capture the created resource. When it fails, everything it printed
+# (stdout too: the oci CLI prints some usage errors there) is shown and the script stops.
 mutate() {
-	local shown=("$@")
+	local shown=("$@") out rc=0
 	if [[ "$1" == oci_cli ]]; then
 		shown=(oci "${@:2}")
 		[[ -z "$OCI_REGION" ]] || shown+=(--region "$OCI_REGION")
@@ -56,7 +62,12 @@ mutate() {
 		return 0
 	fi
 	log "+ $(quote_cmd "${shown[@]}")"
-	"$@"
+	out=$("$@") || rc=$?
+	if [[ $rc -ne 0 ]]; then
+		[[ -z "$out" ]] || printf '%s\n' "$out" | sed 's/^/    /' >&2
+		die "'${shown[*]:0:4} ...' failed (exit $rc), see above. Steps before it are done; fix the cause and re-run (deploy and teardown are idempotent)"
+	fi
+	printf '%s' "$out"
 }
 
 # Ask before changing anything, unless --yes or --dry-run.
@@ -90,7 +101,10 @@ oci_read() {
 	err=$(mktemp)
 	out=$(oci_cli "$@" 2>"$err") || rc=$?
 	if [[ $rc -ne 0 ]]; then
-		sed 's/^/    oci: /' "$err" >&2
+		{
+			cat "$err"
+			printf '%s\n' "$out"
+		} | sed '/^$/d; s/^/    oci: /' >&2
 		rm -f "$err"
 		return "$rc"
 	fi
@@ -112,6 +126,8 @@ import json, os, sys
 raw = sys.stdin.read()
 d = json.loads(raw) if raw.strip() else {}
 data = d.get("data") if isinstance(d, dict) else None
+if isinstance(data, dict) and isinstance(data.get("items"), list) and set(data) <= {"items"}:
+    data = data["items"]  # a *Collection answer (e.g. ListSchedules)
 items = data if isinstance(data, list) else ([data] if isinstance(data, dict) else [])
 E = os.environ
 def first(it):
@@ -225,33 +241,12 @@ func_yaml_name() {
 	sed -n 's/^name:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' "$root/func.yaml" | head -n 1
 }
 
-require_value() {
-	# require_value OPTION VALUE: for "--opt VALUE" parsing.
-	[[ -n "${2:-}" && "${2:0:2}" != "--" ]] || die "$1 needs a value (see --help)"
-}
-
-check_ocid() {
-	# check_ocid OPTION VALUE KIND
-	[[ "$2" == ocid1.* ]] || die "$1 '$2' does not look like an OCID (ocid1.$3....)"
-}
-
-# Names of what deploy.sh creates, derived in one place so teardown.sh finds exactly them.
-# Usage: resource_names PROJECT_ROOT. Reads APP and NAME_PREFIX; sets NAME_PREFIX, DG_NAME,
-# POLICY_NAME, RULE_NAME and FUNC_NAME (from func.yaml).
-resource_names() {
-	NAME_PREFIX=${NAME_PREFIX:-$APP}
-	DG_NAME="$NAME_PREFIX-dg"
-	POLICY_NAME="$NAME_PREFIX-policy"
-	RULE_NAME="$NAME_PREFIX-rule"
-	FUNC_NAME=$(func_yaml_name "$1" || true)
-	FUNC_NAME=${FUNC_NAME:-backup-tag-sync}
-}
-
 # python3 and the OCI CLI on PATH, and the CLI able to call OCI: checked before any change.
+# Sets OCI_REGIONS_JSON (the region list: keys and names).
 require_oci_cli() {
 	command -v python3 >/dev/null 2>&1 || die "python3 not found on PATH: install Python 3 (the scripts parse JSON with it)"
 	command -v oci >/dev/null 2>&1 ||
 		die "the OCI CLI ('oci') is not on PATH. Fix: pip install oci-cli (or see https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm), then 'oci setup config'"
-	oci_read iam region list >/dev/null ||
+	OCI_REGIONS_JSON=$(oci_read iam region list) ||
 		die "the OCI CLI cannot call OCI (not logged in or no valid config). Fix: run 'oci setup config' (API key) or 'oci session authenticate' and export OCI_CLI_AUTH=security_token, then retry"
 }

@@ -1,4 +1,4 @@
-"""deploy/deploy.sh against fake oci and fn CLIs."""
+"""deploy/deploy.sh through the real oci CLI against the control-plane stub (fake fn)."""
 
 from __future__ import annotations
 
@@ -7,125 +7,240 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from tests.deploy.conftest import (
+    BASE_ARGS,
     BUCKET_COMPARTMENT,
     COMPARTMENT,
-    SUBNET,
+    METRICS_COMPARTMENT,
+    STANDARD,
     TAGS_COMPARTMENT,
     TARGET_B,
     TENANCY,
     Env,
 )
 
-BASE = ("--compartment", COMPARTMENT, "--subnet", SUBNET, "--yes")
 EVENT = "com.oraclecloud.blockvolumes.createvolumegroupbackup.end"
 G = "dynamic-group backup-tag-sync-dg"
+MARKER = {"managed-by": "backup-tag-sync"}
+NOTIFY = ("--notify-email", "ops@example.com")
 
 
 def deploy(fake: Env, *args: str, **env: str):
-    r = fake.run("deploy.sh", *BASE, *args, **env)
+    r = fake.run("deploy.sh", *BASE_ARGS, *args, **env)
     assert r.returncode == 0, r.stderr
     return r
 
 
-def live(items: list[dict]) -> list[dict]:
-    return [o for o in items if o.get("lifecycle-state") not in ("DELETED", "DELETING")]
-
-
-def the(fake: Env, coll: str) -> dict:
-    items = live(fake.state[coll])
-    assert len(items) == 1, items
-    return items[0]
-
-
-def creates(fake: Env) -> Counter[str]:
+def writes(fake: Env) -> Counter[str]:
+    """Requests that changed something, by method and resource collection (ids dropped)."""
     res: Counter[str] = Counter()
-    for c in fake.mutating():
-        res[" ".join(c.words)] += 1
+    for _region, method, path in fake.writes():
+        parts = [p for p in path.split("/") if p and not p.startswith("ocid1.")]
+        res[f"{method} {'/'.join(parts[1:])}"] += 1
     return res
 
 
-# ---- first run ---------------------------------------------------------------------
+def schedule_body(since: str | None, target: str = COMPARTMENT) -> dict:
+    sweep: dict = {"compartmentId": target, "recursive": True}
+    if since:
+        sweep["since"] = since
+    return {"sweep": sweep}
 
 
-def test_first_run_creates_each_resource_once(fake: Env) -> None:
-    r = deploy(fake, "--tag-namespace", "Operations", "--tag-namespace", "FinOps")
-    assert creates(fake) == Counter(
+# ---- first run, second run ---------------------------------------------------------------
+
+
+def test_first_run_creates_each_resource_once_and_a_second_run_nothing(fake: Env) -> None:
+    r = deploy(fake, "--tag-namespace", "Operations", *NOTIFY)
+    assert writes(fake) == Counter(
         {
-            "fn application create": 1,
-            "deploy": 1,
-            "fn function update container-function": 1,
-            "iam dynamic-group create": 1,
-            "iam policy create": 1,
-            "events rule create": 1,
+            "POST applications": 1,
+            "PUT functions": 1,  # the config, after the fake fn deploy created the function
+            "POST logGroups": 1,
+            "POST logGroups/logs": 1,
+            "POST schedules": 2,
+            "POST dynamicGroups": 1,
+            "POST policies": 1,
+            "POST rules": 1,
+            "POST topics": 1,
+            "POST subscriptions": 1,
+            "POST alarms": 2,
         }
     )
-    fn = the(fake, "functions")
-    # stdout is exactly the function OCID; the summary names every resource
+    assert [str(c) for c in fake.calls() if c.tool == "fn" and c.mutating] == [
+        "fn deploy --app backup-tag-sync"
+    ]
+    fn = fake.the("functions")
     assert r.stdout.strip() == fn["id"]
-    for line in (
-        "application    backup-tag-sync              created",
-        "function       backup-tag-sync              created",
-        "dynamic-group  backup-tag-sync-dg           created",
-        "policy         backup-tag-sync-policy       created",
-        "events-rule    backup-tag-sync-rule         created",
+    for kind, name in (
+        ("application", "backup-tag-sync"),
+        ("log-group", "backup-tag-sync-logs"),
+        ("log", "backup-tag-sync-invoke"),
+        ("schedule", "backup-tag-sync-reconcile-daily"),
+        ("schedule", "backup-tag-sync-reconcile-weekly"),
+        ("dynamic-group", "backup-tag-sync-dg"),
+        ("policy", "backup-tag-sync-policy"),
+        ("events-rule", "backup-tag-sync-rule"),
+        ("topic", "backup-tag-sync-alerts"),
+        ("subscription", "ops@example.com"),
+        ("alarm", "backup-tag-sync-failed-outcomes"),
+        ("alarm", "backup-tag-sync-function-errors"),
     ):
-        assert line in r.stderr
-    assert f"function OCID: {fn['id']}" in r.stderr
-    # every resource carries the marker
-    marker = {"managed-by": "backup-tag-sync"}
-    for coll in ("applications", "functions", "dynamic_groups", "policies", "rules"):
-        assert the(fake, coll)["freeform-tags"] == marker, coll
-    app = the(fake, "applications")
-    assert app["subnet-ids"] == [SUBNET]
-    assert app["compartment-id"] == COMPARTMENT
-    assert fn["config"] == {"DRY_RUN": "false", "LOG_LEVEL": "info"}
+        assert re.search(rf"^  {kind} +\S+ +{re.escape(name)} +created +ocid1\.", r.stderr, re.M), (
+            kind,
+            r.stderr,
+        )
+    for coll in (
+        "applications",
+        "functions",
+        "logGroups",
+        "logs",
+        "rules",
+        "topics",
+        "subscriptions",
+        "alarms",
+    ):
+        assert all(o["freeformTags"] == MARKER for o in fake.live(coll)), coll
+    assert all(o["freeformTags"]["managed-by"] == "backup-tag-sync" for o in fake.live("schedules"))
+    for coll in ("dynamicGroups", "policies"):
+        assert fake.the(coll)["freeformTags"] == MARKER
+
+    # a second run (same options, no rebuild) creates and updates nothing
+    fake.clear_log()
+    r = deploy(fake, "--tag-namespace", "Operations", *NOTIFY, "--skip-build")
+    assert fake.writes() == []
+    assert not any(c.mutating for c in fake.calls())
+    rows = [ln for ln in r.stderr.splitlines() if re.match(r"^  \S+ +\S+ +\S+ +kept ", ln)]
+    assert len(rows) == 14, r.stderr
+    assert " created " not in r.stderr and " updated " not in r.stderr
 
 
 def test_iam_statements_and_matching_rule_exact(fake: Env) -> None:
-    fake.deployed("--tag-namespace", "Operations", "--tag-namespace", "FinOps")
-    fn_id = the(fake, "functions")["id"]
-    dg = the(fake, "dynamic_groups")
-    assert dg["compartment-id"] == TENANCY
-    assert dg["matching-rule"] == f"ALL {{resource.type = 'fnfunc', resource.id = '{fn_id}'}}"
-    pol = the(fake, "policies")
-    assert pol["compartment-id"] == TENANCY
-    assert pol["name"] == "backup-tag-sync-policy"
+    fake.deployed()
+    fn_id = fake.the("functions")["id"]
+    dg = fake.the("dynamicGroups")
+    assert (dg["compartmentId"], dg["name"]) == (TENANCY, "backup-tag-sync-dg")
+    assert dg["matchingRule"] == f"ALL {{resource.type = 'fnfunc', resource.id = '{fn_id}'}}"
+    daily, weekly = (
+        fake.cloud.get("us-ashburn-1", "schedules", n, key="displayName")["id"]
+        for n in ("backup-tag-sync-reconcile-daily", "backup-tag-sync-reconcile-weekly")
+    )
+    pol = fake.the("policies")
+    assert (pol["compartmentId"], pol["name"]) == (TENANCY, "backup-tag-sync-policy")
     c = f"compartment id {COMPARTMENT}"
+    sched = (
+        "Allow any-user to use fn-invocation in "
+        + c
+        + " where all {{request.principal.type = 'resourceschedule', request.principal.id = '{}'}}"
+    )
     assert pol["statements"] == [
         f"Allow {G} to inspect volume-group-backups in {c}",
-        f"Allow {G} to manage volume-group-backups in {c}"
-        " where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
+        f"Allow {G} to manage volume-group-backups in {c} where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
         f"Allow {G} to inspect volume-groups in {c}",
         f"Allow {G} to use tag-namespaces in tenancy where target.tag-namespace.name = 'Operations'",
         f"Allow {G} to use tag-namespaces in tenancy where target.tag-namespace.name = 'FinOps'",
+        f"Allow {G} to inspect tag-namespaces in tenancy",
+        f"Allow {G} to use metrics in {c} where target.metrics.namespace = 'backup_tag_sync'",
+        f"Allow {G} to use fn-invocation in {c}",
         f"Allow service cloudEvents to use functions-family in {c}",
+        sched.format(daily),
+        sched.format(weekly),
     ]
+
+
+def test_function_config_log_and_schedules_exact(fake: Env) -> None:
+    fake.deployed()
+    fn = fake.the("functions")
+    assert fn["config"] == {
+        "DRY_RUN": "false",
+        "LOG_LEVEL": "info",
+        "METRICS_COMPARTMENT_ID": COMPARTMENT,
+        "FUNCTION_ID": fn["id"],
+        "FUNCTION_INVOKE_ENDPOINT": fn["invokeEndpoint"],
+    }
+    app = fake.the("applications")
+    group = fake.the("logGroups")
+    assert (group["displayName"], group["compartmentId"]) == ("backup-tag-sync-logs", COMPARTMENT)
+    log = fake.the("logs")
+    assert (log["displayName"], log["logType"], log["isEnabled"], log["logGroupId"]) == (
+        "backup-tag-sync-invoke",
+        "SERVICE",
+        True,
+        group["id"],
+    )
+    assert log["configuration"]["source"] == {
+        "sourceType": "OCISERVICE",
+        "service": "functions",
+        "resource": app["id"],
+        "category": "invoke",
+    }
+    by_name = {s["displayName"]: s for s in fake.live("schedules")}
+    for name, cron, since in (
+        ("backup-tag-sync-reconcile-daily", "0 3 * * *", "2d"),
+        ("backup-tag-sync-reconcile-weekly", "0 4 * * 0", None),
+    ):
+        s = by_name[name]
+        assert (s["action"], s["recurrenceType"], s["recurrenceDetails"], s["compartmentId"]) == (
+            "START_RESOURCE",
+            "CRON",
+            cron,
+            COMPARTMENT,
+        )
+        assert s["resources"] == [
+            {"id": fn["id"], "parameters": [{"parameterType": "BODY", "value": schedule_body(since)}]}
+        ]
+        assert s["freeformTags"] == {**MARKER, "backup-tag-sync-target": COMPARTMENT}
+
+
+def test_alarms_and_topic_exact(fake: Env) -> None:
+    fake.deployed()
+    topic = fake.the("topics")
+    assert (topic["name"], topic["compartmentId"]) == ("backup-tag-sync-alerts", COMPARTMENT)
+    sub = fake.the("subscriptions")
+    assert (sub["protocol"], sub["endpoint"], sub["topicId"]) == (
+        "EMAIL",
+        "ops@example.com",
+        topic["topicId"],
+    )
+    fn_id = fake.the("functions")["id"]
+    alarms = {a["displayName"]: a for a in fake.live("alarms")}
+    failed = alarms["backup-tag-sync-failed-outcomes"]
+    assert (failed["namespace"], failed["metricCompartmentId"], failed["query"], failed["severity"]) == (
+        "backup_tag_sync",
+        COMPARTMENT,
+        'outcomes[1h]{status = "failed"}.sum() > 0',
+        "CRITICAL",
+    )
+    errors = alarms["backup-tag-sync-function-errors"]
+    assert (errors["namespace"], errors["metricCompartmentId"], errors["query"]) == (
+        "oci_faas",
+        COMPARTMENT,
+        f'FunctionResponseCount[1h]{{resourceId = "{fn_id}", responseType = "Error"}}.sum() > 0',
+    )
+    for a in (failed, errors):
+        assert (a["destinations"], a["isEnabled"], a["compartmentId"]) == (
+            [topic["topicId"]],
+            True,
+            COMPARTMENT,
+        )
+        assert "Operating it" in a["body"]
 
 
 def test_events_rule_condition_and_action_exact(fake: Env) -> None:
     fake.deployed()
-    fn_id = the(fake, "functions")["id"]
-    rule = the(fake, "rules")
-    assert rule["compartment-id"] == COMPARTMENT
-    assert rule["display-name"] == "backup-tag-sync-rule"
-    assert rule["is-enabled"] is True
-    assert rule["condition"] == (
-        '{"eventType": ["com.oraclecloud.blockvolumes.createvolumegroupbackup.end"], '
-        f'"data": {{"compartmentId": ["{COMPARTMENT}"]}}}}'
-    )
-    assert "updatevolumegroupbackup" not in rule["condition"]
-    [action] = rule["actions"]["actions"]
-    assert (action["action-type"], action["function-id"], action["is-enabled"]) == (
-        "FAAS",
-        fn_id,
+    fn_id = fake.the("functions")["id"]
+    rule = fake.the("rules")
+    assert (rule["compartmentId"], rule["displayName"], rule["isEnabled"]) == (
+        COMPARTMENT,
+        "backup-tag-sync-rule",
         True,
     )
+    assert json.loads(rule["condition"]) == {"eventType": [EVENT], "data": {"compartmentId": [COMPARTMENT]}}
+    [action] = rule["actions"]["actions"]
+    assert (action["actionType"], action["functionId"], action["isEnabled"]) == ("FAAS", fn_id, True)
 
 
-def test_several_targets_oci_policy_uri_and_tag_compartment(fake: Env) -> None:
+def test_several_targets_metrics_compartment_and_policy_uri(fake: Env) -> None:
     deploy(
         fake,
         "--target-compartment",
@@ -138,331 +253,199 @@ def test_several_targets_oci_policy_uri_and_tag_compartment(fake: Env) -> None:
         TAGS_COMPARTMENT,
         "--policy-uri",
         "oci://tag-policies@acmens/prod/tag_policy.yaml",
+        "--metrics-compartment",
+        METRICS_COMPARTMENT,
+        "--no-reconcile",
         "--log-level",
         "debug",
         "--dry-run-writes",
     )
     a, b = f"compartment id {COMPARTMENT}", f"compartment id {TARGET_B}"
-    assert the(fake, "policies")["statements"] == [
+    assert fake.the("policies")["statements"] == [
         f"Allow {G} to inspect volume-group-backups in {a}",
-        f"Allow {G} to manage volume-group-backups in {a}"
-        " where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
+        f"Allow {G} to manage volume-group-backups in {a} where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
         f"Allow {G} to inspect volume-groups in {a}",
         f"Allow {G} to inspect volume-group-backups in {b}",
-        f"Allow {G} to manage volume-group-backups in {b}"
-        " where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
+        f"Allow {G} to manage volume-group-backups in {b} where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
         f"Allow {G} to inspect volume-groups in {b}",
-        f"Allow {G} to use tag-namespaces in compartment id {TAGS_COMPARTMENT}"
-        " where target.tag-namespace.name = 'Operations'",
-        f"Allow {G} to read objects in compartment id {BUCKET_COMPARTMENT}"
-        " where target.bucket.name = 'tag-policies'",
+        f"Allow {G} to use tag-namespaces in compartment id {TAGS_COMPARTMENT} where target.tag-namespace.name = 'Operations'",
+        f"Allow {G} to inspect tag-namespaces in compartment id {TAGS_COMPARTMENT}",
+        f"Allow {G} to read objects in compartment id {BUCKET_COMPARTMENT} where target.bucket.name = 'tag-policies'",
+        f"Allow {G} to use metrics in compartment id {METRICS_COMPARTMENT} where target.metrics.namespace = 'backup_tag_sync'",
+        f"Allow {G} to use fn-invocation in {a}",
         f"Allow service cloudEvents to use functions-family in {a}",
     ]
-    rule = the(fake, "rules")
-    # targets beyond the function's compartment: the rule sits in the tenancy
-    assert rule["compartment-id"] == TENANCY
-    assert json.loads(rule["condition"]) == {
-        "eventType": [EVENT],
-        "data": {"compartmentId": [COMPARTMENT, TARGET_B]},
-    }
-    assert the(fake, "functions")["config"] == {
+    assert fake.live("schedules") == []
+    rule = fake.the("rules")
+    assert rule["compartmentId"] == TENANCY  # targets beyond the function's compartment
+    assert json.loads(rule["condition"])["data"] == {"compartmentId": [COMPARTMENT, TARGET_B]}
+    cfg = fake.the("functions")["config"]
+    assert {k: cfg[k] for k in ("DRY_RUN", "LOG_LEVEL", "TAG_POLICY_URI", "METRICS_COMPARTMENT_ID")} == {
         "DRY_RUN": "true",
         "LOG_LEVEL": "debug",
         "TAG_POLICY_URI": "oci://tag-policies@acmens/prod/tag_policy.yaml",
+        "METRICS_COMPARTMENT_ID": METRICS_COMPARTMENT,
     }
 
 
+def test_no_metrics_drops_the_key_and_the_grant(fake: Env) -> None:
+    fake.deployed()
+    r = deploy(fake, *STANDARD, "--skip-build", "--no-metrics")
+    assert "METRICS_COMPARTMENT_ID" not in fake.the("functions")["config"]
+    assert not any("use metrics" in s for s in fake.the("policies")["statements"])
+    assert writes(fake) == Counter({"PUT functions": 1, "PUT policies": 1})
+    assert re.search(r"^  policy +tenancy +backup-tag-sync-policy +updated", r.stderr, re.M)
+
+
+def test_no_reconcile_removes_the_schedules_and_their_statements(fake: Env) -> None:
+    fake.deployed()
+    r = deploy(fake, *STANDARD, "--skip-build", "--no-reconcile")
+    assert fake.live("schedules") == []
+    assert not any("resourceschedule" in s for s in fake.the("policies")["statements"])
+    assert writes(fake) == Counter({"DELETE schedules": 2, "PUT policies": 1})
+    assert len(re.findall(r"^  schedule +\S+ +backup-tag-sync-reconcile-\w+ +deleted ", r.stderr, re.M)) == 2
+
+
 def test_policy_file_goes_inline(fake: Env, tmp_path: Path) -> None:
+    fake.deployed()
     pol = tmp_path / "p.yaml"
     pol.write_text("version: 1\nrules:\n  - name: r\n    display_name: x\n")
-    deploy(fake, "--policy-uri", "file:///function/tag_policy.yaml")
-    deploy(fake, "--policy-file", str(pol), "--skip-build")
-    cfg = the(fake, "functions")["config"]
+    deploy(fake, *STANDARD, "--policy-file", str(pol), "--skip-build")
+    cfg = fake.the("functions")["config"]
     assert cfg["TAG_POLICY"] == pol.read_text().rstrip("\n")
     assert "TAG_POLICY_URI" not in cfg
 
 
-# ---- idempotence and drift -------------------------------------------------------------
+# ---- drift ---------------------------------------------------------------------------------
 
 
-def test_second_run_creates_and_updates_nothing(fake: Env) -> None:
-    fake.deployed("--tag-namespace", "Operations")
-    before = fake.state
-    r = deploy(fake, "--tag-namespace", "Operations", "--skip-build")
-    assert fake.mutating() == []
-    assert fake.state == before
-    assert " created " not in r.stderr and " updated " not in r.stderr
-    summary = [ln for ln in r.stderr.splitlines() if re.match(r"^  \S+ +\S+ +kept ", ln)]
-    assert len(summary) == 6, r.stderr
-
-
-def test_second_run_without_skip_build_only_redeploys_the_image(fake: Env) -> None:
+def test_drifted_policy_statement_is_updated_with_a_version_date(fake: Env) -> None:
     fake.deployed()
-    r = deploy(fake)
-    assert [str(c) for c in fake.mutating()] == ["fn deploy --app backup-tag-sync"]
-    assert "function       backup-tag-sync              deployed" in r.stderr
-
-
-def test_drifted_policy_statement_is_updated_and_nothing_else(fake: Env) -> None:
-    fake.deployed("--tag-namespace", "Operations")
-    want = the(fake, "policies")["statements"]
-
-    def drift(s: dict) -> None:
-        live(s["policies"])[0]["statements"][1] = f"Allow {G} to manage volume-group-backups in tenancy"
-
-    fake.edit_state(drift)
-    fake.clear_log()
-    r = deploy(fake, "--tag-namespace", "Operations", "--skip-build")
-    [call] = fake.mutating()
+    want = list(fake.the("policies")["statements"])
+    fake.edit(
+        lambda c: fake.the("policies")["statements"].__setitem__(
+            1, f"Allow {G} to manage volume-group-backups in tenancy"
+        )
+    )
+    r = deploy(fake, *STANDARD, "--skip-build")
+    [call] = [c for c in fake.calls() if c.mutating]
     assert call.words == ["iam", "policy", "update"]
-    assert call.opt("--policy-id") == the(fake, "policies")["id"]
-    assert "--force" in call.argv
-    assert the(fake, "policies")["statements"] == want
-    assert "policy         backup-tag-sync-policy       updated" in r.stderr
+    # the real CLI refuses --statements without --version-date
+    assert call.opt("--version-date") == "" and "--force" in call.argv
+    assert fake.the("policies")["statements"] == want
+    assert fake.writes() == [("us-ashburn-1", "PUT", f"/20160918/policies/{fake.the('policies')['id']}")]
+    assert re.search(r"^  policy +tenancy +backup-tag-sync-policy +updated", r.stderr, re.M)
 
 
 def test_reordered_or_reflowed_statements_are_not_drift(fake: Env) -> None:
     fake.deployed()
 
-    def reflow(s: dict) -> None:
-        p = live(s["policies"])[0]
+    def reflow(c: object) -> None:
+        p = fake.the("policies")
         p["statements"] = ["  " + x.replace(" to ", "  to ") for x in reversed(p["statements"])]
 
-    fake.edit_state(reflow)
-    fake.clear_log()
-    deploy(fake, "--skip-build")
-    assert fake.mutating() == []
+    fake.edit(reflow)
+    deploy(fake, *STANDARD, "--skip-build")
+    assert fake.writes() == []
 
 
-def test_drifted_event_condition_is_updated_and_nothing_else(fake: Env) -> None:
+def test_drifted_rule_schedule_config_and_matching_rule_are_updated(fake: Env) -> None:
     fake.deployed()
-    want = the(fake, "rules")["condition"]
+    want_cond = fake.the("rules")["condition"]
 
-    def drift(s: dict) -> None:
-        live(s["rules"])[0]["condition"] = json.dumps(
+    def drift(c: object) -> None:
+        fake.the("rules")["condition"] = json.dumps(
             {"eventType": ["com.oraclecloud.blockvolumes.updatevolumegroupbackup"]}
         )
+        fake.the("rules")["isEnabled"] = False
+        f = fake.the("functions")
+        f["config"] = {**f["config"], "DRY_RUN": "true", "S3_ENDPOINT_URL": "https://x"}
+        fake.the("dynamicGroups")["matchingRule"] = "ALL {resource.type = 'fnfunc'}"
+        daily = next(s for s in fake.live("schedules") if s["displayName"].endswith("daily"))
+        daily["recurrenceDetails"] = "0 12 * * *"
 
-    fake.edit_state(drift)
+    fake.edit(drift)
+    deploy(fake, *STANDARD, "--skip-build")
+    assert writes(fake) == Counter(
+        {"PUT rules": 1, "PUT functions": 1, "PUT dynamicGroups": 1, "PUT schedules": 1}
+    )
+    assert fake.the("rules")["condition"] == want_cond and fake.the("rules")["isEnabled"] is True
+    cfg = fake.the("functions")["config"]
+    assert (cfg["DRY_RUN"], cfg["S3_ENDPOINT_URL"]) == ("false", "https://x")  # keys we do not own are kept
+    assert fake.the("dynamicGroups")["matchingRule"].endswith(
+        f"resource.id = '{fake.the('functions')['id']}'}}"
+    )
+    assert sorted(s["recurrenceDetails"] for s in fake.live("schedules")) == ["0 3 * * *", "0 4 * * 0"]
+
+
+def test_changed_cron_and_removed_target_reshape_the_schedules(fake: Env) -> None:
+    deploy(fake, "--target-compartment", COMPARTMENT, "--target-compartment", TARGET_B, "--skip-build")
+    assert len(fake.live("schedules")) == 4
     fake.clear_log()
-    deploy(fake, "--skip-build")
-    [call] = fake.mutating()
-    assert call.words == ["events", "rule", "update"]
-    assert call.opt("--rule-id") == the(fake, "rules")["id"]
-    assert json.loads(call.opt("--condition") or "") == json.loads(want)
-    assert "--actions" not in call.argv
-    assert the(fake, "rules")["condition"] == want
-
-
-def test_condition_with_other_spacing_is_not_drift(fake: Env) -> None:
-    fake.deployed()
-
-    def respace(s: dict) -> None:
-        r = live(s["rules"])[0]
-        r["condition"] = json.dumps(json.loads(r["condition"]), indent=2)
-
-    fake.edit_state(respace)
-    fake.clear_log()
-    deploy(fake, "--skip-build")
-    assert fake.mutating() == []
-
-
-def test_drifted_config_and_matching_rule_are_updated(fake: Env) -> None:
-    fake.deployed()
-
-    def drift(s: dict) -> None:
-        f = live(s["functions"])[0]
-        f["config"] = {"DRY_RUN": "true", "LOG_LEVEL": "info", "S3_ENDPOINT_URL": "https://x"}
-        live(s["dynamic_groups"])[0]["matching-rule"] = "ALL {resource.type = 'fnfunc'}"
-
-    fake.edit_state(drift)
-    fake.clear_log()
-    deploy(fake, "--skip-build")
-    assert sorted(" ".join(c.words) for c in fake.mutating()) == [
-        "fn function update container-function",
-        "iam dynamic-group update",
+    deploy(fake, "--target-compartment", TARGET_B, "--reconcile-schedule", "30 2 * * *", "--skip-build")
+    daily = [s for s in fake.live("schedules") if s["displayName"].endswith("daily")]
+    assert [(s["recurrenceDetails"], s["resources"][0]["parameters"][0]["value"]) for s in daily] == [
+        ("30 2 * * *", schedule_body("2d", TARGET_B))
     ]
-    # keys this script does not own are kept
-    assert the(fake, "functions")["config"] == {
-        "DRY_RUN": "false",
-        "LOG_LEVEL": "info",
-        "S3_ENDPOINT_URL": "https://x",
-    }
-
-
-def test_old_cli_without_update_subcommands(fake: Env) -> None:
-    fake.edit_state(lambda s: s.update(update_is_group=False))
-    deploy(fake)
-    upd = [c for c in fake.mutating() if c.words[:3] == ["fn", "function", "update"]]
-    assert [c.words for c in upd] == [["fn", "function", "update"]]
+    assert len(fake.live("schedules")) == 2  # the two for COMPARTMENT were deleted
+    assert writes(fake)["DELETE schedules"] == 2
 
 
 def test_existing_unmarked_dynamic_group_is_not_taken_over(fake: Env) -> None:
-    def foreign(s: dict) -> None:
-        s["dynamic_groups"].append(
+    fake.edit(
+        lambda c: c.data["dynamicGroups"].append(
             {
                 "id": "ocid1.dynamicgroup.oc1..theirs",
                 "name": "backup-tag-sync-dg",
-                "compartment-id": TENANCY,
-                "matching-rule": "ANY {instance.compartment.id = 'x'}",
-                "lifecycle-state": "ACTIVE",
-                "freeform-tags": {},
+                "compartmentId": TENANCY,
+                "matchingRule": "ANY {instance.compartment.id = 'x'}",
+                "lifecycleState": "ACTIVE",
+                "freeformTags": {},
             }
         )
-
-    fake.edit_state(foreign)
-    r = fake.run("deploy.sh", *BASE)
+    )
+    r = fake.run("deploy.sh", *BASE_ARGS)
     assert r.returncode == 1
-    assert "--name-prefix" in r.stderr
-    assert not any(c.words[:2] == ["iam", "dynamic-group"] and c.mutating for c in fake.calls())
-    r = deploy(fake, "--name-prefix", "bts2")
-    assert "bts2-dg" in r.stderr
+    assert "a dynamic group named 'backup-tag-sync-dg' exists but has no managed-by" in r.stderr
+    assert fake.writes() == []  # found before any change
 
 
-# ---- --dry-run ---------------------------------------------------------------------------
+# ---- --dry-run ---------------------------------------------------------------------------------
 
 
 def test_dry_run_prints_every_command_and_changes_nothing(fake: Env) -> None:
-    before = fake.state
-    r = fake.run("deploy.sh", *BASE, "--tag-namespace", "Operations", "--dry-run")
+    r = fake.run("deploy.sh", *BASE_ARGS, "--tag-namespace", "Operations", *NOTIFY, "--dry-run")
     assert r.returncode == 0, r.stderr
-    assert fake.mutating() == []
-    assert fake.state == before
+    assert fake.writes() == [] and not any(c.mutating for c in fake.calls())
     printed = [line for line in r.stderr.splitlines() if line.startswith("DRY-RUN: ")]
-    assert [" ".join(p.split()[1:6]) for p in printed] == [
-        "oci fn application create --compartment-id",
+    assert [" ".join(p.split()[1:5]) for p in printed] == [
+        "oci fn application create",
         "fn deploy --app backup-tag-sync",
-        "oci fn function update container-function",
-        "oci iam dynamic-group create --compartment-id",
-        "oci iam policy create --compartment-id",
-        "oci events rule create --compartment-id",
+        "oci fn function update",
+        "oci logging log-group create",
+        "oci logging log create",
+        "oci resource-scheduler schedule create",
+        "oci resource-scheduler schedule create",
+        "oci iam dynamic-group create",
+        "oci iam policy create",
+        "oci events rule create",
+        "oci ons topic create",
+        "oci ons subscription create",
+        "oci monitoring alarm create",
+        "oci monitoring alarm create",
     ]
     assert "target.tag-namespace.name = '\\''Operations'\\''" in r.stderr
-    assert "createvolumegroupbackup.end" in r.stderr
-    # read-only look-ups only
+    assert "request.principal.id = '\\''<schedule-ocid:backup-tag-sync-reconcile-daily:" in r.stderr
     for c in fake.calls():
-        assert c.tool in ("oci", "fn")
         if c.tool == "oci":
             assert c.words[-1] in ("list", "get") or "--help" in c.argv, c
-        else:
-            assert c.argv[:2] == ["inspect", "context"], c
 
 
 def test_dry_run_after_deploy_shows_only_the_drift(fake: Env) -> None:
     fake.deployed()
-    fake.edit_state(lambda s: live(s["rules"])[0].update({"is-enabled": False}))
-    before = fake.state
-    fake.clear_log()
-    r = fake.run("deploy.sh", *BASE, "--dry-run", "--skip-build")
+    fake.edit(lambda c: fake.the("rules").update({"isEnabled": False}))
+    r = fake.run("deploy.sh", *BASE_ARGS, *STANDARD, "--dry-run", "--skip-build")
     assert r.returncode == 0, r.stderr
-    assert fake.mutating() == [] and fake.state == before
+    assert fake.writes() == []
     printed = [line for line in r.stderr.splitlines() if line.startswith("DRY-RUN: ")]
-    assert len(printed) == 1 and "oci events rule update" in printed[0]
-    assert "--is-enabled true" in printed[0]
-
-
-# ---- prerequisites -----------------------------------------------------------------------
-
-
-def assert_stopped_before_any_change(fake: Env, r, *needles: str) -> None:
-    assert r.returncode != 0
-    assert fake.mutating() == []
-    for n in needles:
-        assert n in r.stderr, r.stderr
-
-
-def test_no_oci_on_path(fake: Env) -> None:
-    fake.remove_tool("oci")
-    r = fake.run("deploy.sh", *BASE)
-    assert_stopped_before_any_change(fake, r, "'oci') is not on PATH", "pip install oci-cli")
-
-
-def test_no_fn_on_path(fake: Env) -> None:
-    fake.remove_tool("fn")
-    r = fake.run("deploy.sh", *BASE)
-    assert_stopped_before_any_change(fake, r, "'fn') is not on PATH", "install")
-
-
-def test_not_logged_in(fake: Env) -> None:
-    fake.edit_state(lambda s: s.update(authenticated=False))
-    r = fake.run("deploy.sh", *BASE)
-    assert_stopped_before_any_change(fake, r, "oci setup config", "oci session authenticate")
-
-
-def test_compartment_not_found(fake: Env) -> None:
-    r = fake.run("deploy.sh", "--compartment", "ocid1.compartment.oc1..nope", "--subnet", SUBNET)
-    assert_stopped_before_any_change(fake, r, "ocid1.compartment.oc1..nope was not found")
-
-
-def test_target_compartment_not_found(fake: Env) -> None:
-    r = fake.run("deploy.sh", *BASE, "--target-compartment", "ocid1.compartment.oc1..gone")
-    assert_stopped_before_any_change(fake, r, "ocid1.compartment.oc1..gone was not found")
-
-
-def test_subnet_missing(fake: Env) -> None:
-    r = fake.run("deploy.sh", "--compartment", COMPARTMENT, "--subnet", "ocid1.subnet.oc1..gone", "--yes")
-    assert_stopped_before_any_change(fake, r, "subnet ocid1.subnet.oc1..gone was not found")
-
-
-def test_fn_context_in_other_compartment(fake: Env) -> None:
-    fake.edit_state(lambda s: s["fn_context"].update({"oracle.compartment-id": TARGET_B}))
-    r = fake.run("deploy.sh", *BASE)
-    assert_stopped_before_any_change(fake, r, f"fn update context oracle.compartment-id {COMPARTMENT}")
-
-
-def test_skip_build_without_function_checks_build_prereqs_first(fake: Env) -> None:
-    fake.edit_state(lambda s: s.update(fn_context=None))
-    r = fake.run("deploy.sh", *BASE, "--skip-build")
-    assert_stopped_before_any_change(fake, r, "fn create context")
-
-
-def test_missing_bucket_for_oci_policy_uri(fake: Env) -> None:
-    r = fake.run("deploy.sh", *BASE, "--policy-uri", "oci://nobucket@acmens/p.yaml")
-    assert_stopped_before_any_change(fake, r, "bucket 'nobucket'")
-
-
-def test_tenancy_from_oci_config(fake: Env) -> None:
-    cfg = Path(fake.env["HOME"]) / ".oci" / "config"
-    cfg.parent.mkdir()
-    cfg.write_text(f"[DEFAULT]\nuser=ocid1.user.oc1..u\ntenancy={TENANCY}\nregion=us-ashburn-1\n")
-    env = {k: v for k, v in fake.env.items() if k != "OCI_TENANCY"}
-    fake.env = env
-    deploy(fake)
-    assert the(fake, "dynamic_groups")["compartment-id"] == TENANCY
-
-
-def test_no_tenancy_anywhere(fake: Env) -> None:
-    fake.env = {k: v for k, v in fake.env.items() if k != "OCI_TENANCY"}
-    r = fake.run("deploy.sh", *BASE)
-    assert_stopped_before_any_change(fake, r, "--tenancy OCID")
-
-
-def test_needs_yes_without_a_terminal(fake: Env) -> None:
-    r = fake.run("deploy.sh", "--compartment", COMPARTMENT, "--subnet", SUBNET)
-    assert_stopped_before_any_change(fake, r, "--yes")
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        ((), "--compartment OCID is required"),
-        (("--compartment", COMPARTMENT), "--subnet OCID is required"),
-        ((*BASE, "--policy-uri", "http://x"), "file://, oci:// or s3://"),
-        ((*BASE, "--log-level", "loud"), "--log-level must be"),
-        ((*BASE, "--bogus"), "unknown option"),
-        ((*BASE, "--policy-uri", "file:///a", "--policy-file", "/etc/hostname"), "not both"),
-    ],
-)
-def test_bad_options_stop_before_any_call(fake: Env, args: tuple[str, ...], needle: str) -> None:
-    r = fake.run("deploy.sh", *args)
-    assert r.returncode != 0
-    assert needle in r.stderr
-    assert fake.calls() == []
-
-
-def test_help(fake: Env) -> None:
-    r = fake.run("deploy.sh", "--help")
-    assert r.returncode == 0
-    for opt in ("--tag-namespace", "--target-compartment", "--policy-uri", "--dry-run-writes"):
-        assert opt in r.stdout
-    assert fake.calls() == []
+    assert len(printed) == 1 and "oci events rule update" in printed[0] and "--is-enabled true" in printed[0]
