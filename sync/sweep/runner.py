@@ -246,6 +246,14 @@ def _to_dict(model: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _compartment_ids(found: list[Any]) -> list[str]:
+    """Ids of listed compartments that are compartment OCIDs (others never become a path)."""
+    ids = [str(_to_dict(c).get("id")) for c in found]
+    for bad in (i for i in ids if ocid_kind(i) != "compartment"):
+        log.warning(f"skipped a listed compartment whose id {bad[:80]!r} is not a compartment OCID")
+    return [i for i in ids if ocid_kind(i) == "compartment"]
+
+
 def _created(backup: dict[str, Any]) -> datetime | None:
     value = backup.get("time_created")
     if isinstance(value, datetime):
@@ -361,7 +369,7 @@ class Sweep:
                 access_level="ACCESSIBLE",
                 lifecycle_state="ACTIVE",
             )
-            return [root, *sorted(str(c.id) for c in found if c.id != root)]
+            return [root, *sorted(i for i in _compartment_ids(found) if i != root)]
         ordered = [root]
         queue = [root]
         while queue:
@@ -372,7 +380,7 @@ class Sweep:
                 compartment_id=parent,
                 lifecycle_state="ACTIVE",
             )
-            for child in sorted(str(c.id) for c in children):
+            for child in sorted(_compartment_ids(children)):
                 if child not in ordered:
                     ordered.append(child)
                     queue.append(child)
