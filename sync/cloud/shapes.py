@@ -13,8 +13,7 @@ from datetime import datetime
 from typing import Any
 
 # (JSON key, SDK attribute, kind[, enum values]). kind: str, int, bool, float, datetime;
-# raw (tag maps, lists of strings: kept as they are); model/models (nested objects: keys
-# snake_cased, values kept).
+# raw (tag maps, lists of strings: kept as they are); model:<shape> / models:<shape> (nested).
 Field = tuple[Any, ...]
 
 SHAPES: dict[str, tuple[Field, ...]] = {
@@ -38,7 +37,7 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("volumeGroupId", "volume_group_id", "str"),
         ("sourceVolumeGroupBackupId", "source_volume_group_backup_id", "str"),
         ("timeRetentionExpiresAt", "time_retention_expires_at", "datetime"),
-        ("retentionPeriod", "retention_period", "model"),
+        ("retentionPeriod", "retention_period", "model:RetentionDuration"),
         ("isPreventDeletionEnabled", "is_prevent_deletion_enabled", "bool"),
         ("isRetentionLockEnabled", "is_retention_lock_enabled", "bool"),
         ("isIndefiniteRetentionEnabled", "is_indefinite_retention_enabled", "bool"),
@@ -53,11 +52,11 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("lifecycleState", "lifecycle_state", "str", ('PROVISIONING', 'AVAILABLE', 'TERMINATING', 'TERMINATED', 'FAULTY', 'UPDATE_PENDING')),
         ("sizeInMBs", "size_in_mbs", "int"),
         ("sizeInGBs", "size_in_gbs", "int"),
-        ("sourceDetails", "source_details", "model"),
+        ("sourceDetails", "source_details", "model:VolumeGroupSourceDetails"),
         ("timeCreated", "time_created", "datetime"),
         ("volumeIds", "volume_ids", "raw"),
         ("isHydrated", "is_hydrated", "bool"),
-        ("volumeGroupReplicas", "volume_group_replicas", "models"),
+        ("volumeGroupReplicas", "volume_group_replicas", "models:VolumeGroupReplicaInfo"),
     ),
     "Compartment": (
         ("id", "id", "str"),
@@ -84,7 +83,7 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("lifecycleState", "lifecycle_state", "str", ('ACTIVE', 'INACTIVE', 'DELETING', 'DELETED')),
         ("timeCreated", "time_created", "datetime"),
         ("isCostTracking", "is_cost_tracking", "bool"),
-        ("validator", "validator", "model"),
+        ("validator", "validator", "model:BaseTagDefinitionValidator"),
     ),
     "TagNamespaceSummary": (
         ("id", "id", "str"),
@@ -96,7 +95,7 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("isRetired", "is_retired", "bool"),
         ("lifecycleState", "lifecycle_state", "str"),
         ("timeCreated", "time_created", "datetime"),
-        ("locks", "locks", "models"),
+        ("locks", "locks", "models:ResourceLock"),
     ),
     "TagSummary": (
         ("compartmentId", "compartment_id", "str"),
@@ -115,6 +114,68 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("regionName", "region_name", "str"),
         ("status", "status", "str", ('READY', 'IN_PROGRESS')),
         ("isHomeRegion", "is_home_region", "bool"),
+    ),
+    "RetentionDuration": (
+        ("retentionTimeUnit", "retention_time_unit", "str", ('YEARS', 'DAYS')),
+        ("retentionTimeAmount", "retention_time_amount", "int"),
+    ),
+    "VolumeGroupSourceDetails": (
+        ("type", "type", "str"),
+    ),
+    "VolumeGroupReplicaInfo": (
+        ("displayName", "display_name", "str"),
+        ("volumeGroupReplicaId", "volume_group_replica_id", "str"),
+        ("availabilityDomain", "availability_domain", "str"),
+        ("kmsKeyId", "kms_key_id", "str"),
+    ),
+    "BaseTagDefinitionValidator": (
+        ("validatorType", "validator_type", "str", ('ENUM', 'DEFAULT')),
+    ),
+    "ResourceLock": (
+        ("type", "type", "str", ('FULL', 'DELETE')),
+        ("relatedResourceId", "related_resource_id", "str"),
+        ("message", "message", "str"),
+        ("timeCreated", "time_created", "datetime"),
+        ("isActive", "is_active", "bool"),
+    ),
+    "VolumeGroupSourceFromVolumeGroupReplicaDetails": (
+        ("type", "type", "str"),
+        ("volumeGroupReplicaId", "volume_group_replica_id", "str"),
+    ),
+    "VolumeGroupSourceFromVolumeGroupDetails": (
+        ("type", "type", "str"),
+        ("volumeGroupId", "volume_group_id", "str"),
+    ),
+    "VolumeGroupSourceFromVolumesDetails": (
+        ("type", "type", "str"),
+        ("volumeIds", "volume_ids", "raw"),
+    ),
+    "VolumeGroupSourceFromVolumeGroupBackupDetails": (
+        ("type", "type", "str"),
+        ("volumeGroupBackupId", "volume_group_backup_id", "str"),
+    ),
+    "DefaultTagDefinitionValidator": (
+        ("validatorType", "validator_type", "str"),
+    ),
+    "EnumTagDefinitionValidator": (
+        ("validatorType", "validator_type", "str"),
+        ("values", "values", "raw"),
+    ),
+}
+# Polymorphic models: (discriminator key, {value: subtype}); other values read as the base.
+SUBTYPES: dict[str, tuple[str, dict[str, str]]] = {
+    "VolumeGroupSourceDetails": (
+        "type",
+        {
+            "volumeGroupReplicaId": "VolumeGroupSourceFromVolumeGroupReplicaDetails",
+            "volumeGroupId": "VolumeGroupSourceFromVolumeGroupDetails",
+            "volumeIds": "VolumeGroupSourceFromVolumesDetails",
+            "volumeGroupBackupId": "VolumeGroupSourceFromVolumeGroupBackupDetails",
+        },
+    ),
+    "BaseTagDefinitionValidator": (
+        "validatorType",
+        {"DEFAULT": "DefaultTagDefinitionValidator", "ENUM": "EnumTagDefinitionValidator"},
     ),
 }
 UNKNOWN_ENUM_VALUE = "UNKNOWN_ENUM_VALUE"
@@ -146,11 +207,18 @@ def _value(kind: str, value: Any) -> Any:
             return {"int": int, "float": float, "bool": bool}[kind](value)
         except TypeError:
             return value
-    if kind == "model":
-        return _snake_keys(value)
-    if kind == "models":
-        return [_snake_keys(v) for v in value] if isinstance(value, list) else value
+    if kind.startswith("model:"):
+        return _model(kind[6:], value)
+    if kind.startswith("models:"):
+        return [_model(kind[7:], v) for v in value] if isinstance(value, list) else value
     return value
+
+
+def _model(shape: str, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    key, subtypes = SUBTYPES.get(shape, ("", {}))
+    return api_dict(subtypes.get(value.get(key), shape), value)
 
 
 def _datetime(value: Any) -> Any:
@@ -169,10 +237,3 @@ def _datetime(value: Any) -> Any:
         parsed = parsed.replace(tzinfo=tz.tzutc())
     return parsed.isoformat(sep="T")
 
-
-def _snake_keys(value: Any) -> Any:
-    from sync.policy.fields import snake_case
-
-    if not isinstance(value, Mapping):
-        return value
-    return {snake_case(str(k)): v for k, v in value.items()}
