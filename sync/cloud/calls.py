@@ -20,7 +20,7 @@ TRANSIENT_409_CODES = frozenset({"IncorrectState", "Conflict"})
 # No call starts with less time left than this: it could not get an answer anyway.
 MIN_CALL_SECONDS = 0.5
 # A refused or unreachable endpoint is not retried past this many seconds after the first try.
-CONNECT_GIVE_UP_SECONDS = 5.0
+CONNECT_GIVE_UP_SECONDS = 4.0
 WRITE_OPERATIONS = frozenset({"UpdateVolumeGroupBackup"})
 
 _CONNECT_ERRORS = frozenset({"NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectTimeout"})
