@@ -85,7 +85,10 @@ def test_a_path_bearing_volume_group_id_never_becomes_a_path(
     assert any("is not a volume group OCID" in w for w in answer.get("warnings", []))
     assert any("is not a volume group OCID" in str(w.get("message")) for w in warnings)
     paths = {(r.method, r.path) for r in server.backend.requests()}
-    assert paths <= {("GET", f"/20160918/volumeGroupBackups/{BACKUP_1}"), ("PUT", f"/20160918/volumeGroupBackups/{BACKUP_1}")}
+    assert paths <= {
+        ("GET", f"/20160918/volumeGroupBackups/{BACKUP_1}"),
+        ("PUT", f"/20160918/volumeGroupBackups/{BACKUP_1}"),
+    }
     assert server.backend.count("GetVolumeGroup") == 0
     # The rule that needs the volume group did not match: nothing came from the other backup.
     after = server.backend.get_volume_group_backup(BACKUP_1)[0]

@@ -101,18 +101,26 @@ def test_block_storage_operations_send_what_the_sdk_sends(emulator: EmulatorServ
         same_data(*same_request(sdk, ours, call))
     first = ours.list_volume_group_backups(COMPARTMENT, limit=2)
     assert first.next_page
-    same_data(*same_request(sdk, ours, lambda c: c.list_volume_group_backups(COMPARTMENT, page=first.next_page)))
+    same_data(
+        *same_request(sdk, ours, lambda c: c.list_volume_group_backups(COMPARTMENT, page=first.next_page))
+    )
 
 
 @pytest.mark.parametrize(
     "body",
     [
         {"displayName": "renamed"},
-        {"freeformTags": {"a": "b", "note": "✓ é \"q\""}},
-        {"definedTags": {"Operations": {"CostCenter": "cc-1"}}, "displayName": "n", "freeformTags": {"x": "y"}},
+        {"freeformTags": {"a": "b", "note": '✓ é "q"'}},
+        {
+            "definedTags": {"Operations": {"CostCenter": "cc-1"}},
+            "displayName": "n",
+            "freeformTags": {"x": "y"},
+        },
     ],
 )
-def test_update_sends_the_same_body_bytes(emulator: EmulatorServer, api_key: ApiKey, body: dict[str, Any]) -> None:
+def test_update_sends_the_same_body_bytes(
+    emulator: EmulatorServer, api_key: ApiKey, body: dict[str, Any]
+) -> None:
     sdk, ours = pair(emulator, api_key, oci.core.BlockstorageClient, lean.LeanBlockstorage)
     details = oci.core.models.UpdateVolumeGroupBackupDetails(
         display_name=body.get("displayName"),
@@ -152,7 +160,9 @@ def test_identity_operations_send_what_the_sdk_sends(emulator: EmulatorServer, a
 
 def test_get_object_sends_what_the_sdk_sends(emulator: EmulatorServer, api_key: ApiKey) -> None:
     sdk, ours = pair(emulator, api_key, oci.object_storage.ObjectStorageClient, lean.LeanObjectStorage)
-    theirs, mine = same_request(sdk, ours, lambda c: c.get_object("examplens", "tag-policies", "tag_policy.yaml"))
+    theirs, mine = same_request(
+        sdk, ours, lambda c: c.get_object("examplens", "tag-policies", "tag_policy.yaml")
+    )
     assert mine.data.content == theirs.data.content and mine.headers["etag"] == theirs.headers["etag"]
     etag = mine.headers["etag"]
     calls: list[Callable[[Any], Any]] = [
@@ -172,10 +182,16 @@ def test_answers_read_like_the_sdk_models_to_dict() -> None:
         ), service_endpoint="http://127.0.0.1:9",
     ).base_client  # fmt: skip
     samples: list[tuple[str, dict[str, Any]]] = [
-        ("VolumeGroup", {"sourceDetails": {"type": "volumeIds", "volumeIds": ["v"]}, "lifecycleState": "AVAILABLE"}),
+        (
+            "VolumeGroup",
+            {"sourceDetails": {"type": "volumeIds", "volumeIds": ["v"]}, "lifecycleState": "AVAILABLE"},
+        ),
         ("VolumeGroup", {"sourceDetails": {"type": "volumeGroupBackupId", "volumeGroupBackupId": "b"}}),
         ("VolumeGroup", {"volumeGroupReplicas": [{"displayName": "r", "kmsKeyId": "k"}], "isHydrated": 1}),
-        ("Tag", {"validator": {"validatorType": "ENUM", "values": ["a"]}, "timeCreated": "2026-01-02T03:04:05Z"}),
+        (
+            "Tag",
+            {"validator": {"validatorType": "ENUM", "values": ["a"]}, "timeCreated": "2026-01-02T03:04:05Z"},
+        ),
         ("TagNamespaceSummary", {"locks": [{"type": "FULL", "timeCreated": "2026-01-02T03:04:05.1Z"}]}),
         ("RegionSubscription", {"regionKey": "IAD", "status": "READY", "isHomeRegion": True}),
         ("Compartment", {"lifecycleState": "ACTIVE", "inactiveStatus": 3, "name": "n"}),
@@ -194,7 +210,9 @@ def test_answers_read_like_the_sdk_models_to_dict() -> None:
         {"region": "us-ashburn-1"}, signer=base.signer, service_endpoint="http://127.0.0.1:9"
     ).base_client
     for shape, sample in samples:
-        client = identity if shape in ("Tag", "TagNamespaceSummary", "RegionSubscription", "Compartment") else base
+        client = (
+            identity if shape in ("Tag", "TagNamespaceSummary", "RegionSubscription", "Compartment") else base
+        )
         model = client.deserialize_response_data(json.dumps(sample).encode(), shape)
         assert shapes.api_dict(shape, sample) == to_dict(model), (shape, sample)
 
@@ -204,7 +222,8 @@ def test_the_tables_match_the_pinned_sdk() -> None:
     assert oci.__version__ == "2.189.0"
     assert "oci==2.189.0" in (ROOT / "requirements.txt").read_text()
     models = {
-        name: getattr(oci.core.models, name, None) or getattr(oci.identity.models, name) for name in shapes.SHAPES
+        name: getattr(oci.core.models, name, None) or getattr(oci.identity.models, name)
+        for name in shapes.SHAPES
     }
     for name, cls in models.items():
         model = cls()

@@ -23,7 +23,9 @@ MIN_CALL_SECONDS = 0.5
 CONNECT_GIVE_UP_SECONDS = 4.0
 WRITE_OPERATIONS = frozenset({"UpdateVolumeGroupBackup"})
 
-_CONNECT_ERRORS = frozenset({"NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectTimeout"})
+_CONNECT_ERRORS = frozenset(
+    {"NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectTimeout"}
+)
 _READ_TIMEOUTS = frozenset({"ReadTimeoutError", "ReadTimeout", "TimeoutError"})
 _ENDPOINT = re.compile(r"Request Endpoint: (\S+ \S+)")
 
@@ -87,7 +89,9 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _describe(chain: list[BaseException], connect_failed: bool, timed_out: bool) -> str:
     """A whole, short sentence: what happened, the innermost reason, and the request."""
-    what = "could not connect" if connect_failed else "no answer in time" if timed_out else "connection failed"
+    what = (
+        "could not connect" if connect_failed else "no answer in time" if timed_out else "connection failed"
+    )
     reason = str(chain[-1])
     # urllib3 prefixes reasons with its connection object's repr; keep the words after it.
     reason = re.sub(r"^<?[\w.]*(Connection|Pool)\w*[( ].*?[)>]: ", "", reason)[:200]

@@ -33,6 +33,14 @@ class _Extras:
     warnings: list[str]
     matched_rules: list[str]
 
+    def outcome(
+        self, status: str, backup_id: str, changes: dict[str, Any] | None = None, **kw: Any
+    ) -> Outcome:
+        """An Outcome carrying the plan's warnings and matched rules."""
+        return Outcome(
+            status, backup_id, changes or {}, warnings=self.warnings, matched_rules=self.matched_rules, **kw
+        )
+
 
 class _Retry(Exception):
     """Someone else wrote between our GET and PUT (412): read again and re-plan."""
@@ -112,7 +120,9 @@ class Engine(Calls):
                 volume_group_backup_id=backup_id,
             )
             try:
-                return self._decide(policy, backup_id, got, dry_run, deadline, event_ctx, volume_groups, round_)
+                return self._decide(
+                    policy, backup_id, got, dry_run, deadline, event_ctx, volume_groups, round_
+                )
             except _Retry:
                 continue
         raise AssertionError("unreachable")  # pragma: no cover
@@ -135,25 +145,25 @@ class Engine(Calls):
             return Outcome("ignored", backup_id, opc_request_id=got.request_id, error=f"backup is {state}")
         result = self._plan(policy, backup, deadline, event_ctx, volume_groups)
         base = _Extras(list(result.warnings), list(result.matched_rules))
-        extras = {"warnings": base.warnings, "matched_rules": base.matched_rules}
         if result.error:
-            return Outcome("rejected", backup_id, opc_request_id=got.request_id, error=result.error, **extras)
+            return base.outcome("rejected", backup_id, opc_request_id=got.request_id, error=result.error)
         if not result.changed:
-            return Outcome("unchanged", backup_id, opc_request_id=got.request_id, **extras)
+            return base.outcome("unchanged", backup_id, opc_request_id=got.request_id)
         if dry_run:
-            log.info("planned (dry run)", extra={"volume_group_backup_id": backup_id, "changes": result.changes()})
-            return Outcome("planned", backup_id, result.changes(), opc_request_id=got.request_id, **extras)
+            log.info(
+                "planned (dry run)", extra={"volume_group_backup_id": backup_id, "changes": result.changes()}
+            )
+            return base.outcome("planned", backup_id, result.changes(), opc_request_id=got.request_id)
         etag = got.headers.get("etag")
         if not etag:
             # Without an etag the write could undo someone else's change: refuse it.
             error = "GetVolumeGroupBackup returned no etag; refusing an unguarded update"
-            return Outcome("failed", backup_id, opc_request_id=got.request_id, error=error, **extras)
+            return base.outcome("failed", backup_id, opc_request_id=got.request_id, error=error)
         return self._write(backup_id, result, etag, deadline, round_, base)
 
     def _write(
         self, backup_id: str, result: Plan, etag: str, deadline: Deadline, round_: int, base: _Extras
     ) -> Outcome:
-        extras = {"warnings": base.warnings, "matched_rules": base.matched_rules}
         try:
             put = self._put(backup_id, result, etag, deadline)
         except CallFailed as failure:
@@ -168,7 +178,7 @@ class Engine(Calls):
                     f"{failure}: the backup was readable a moment ago, so the function"
                     " most likely lacks VOLUME_GROUP_BACKUP_UPDATE on it (or it was just deleted)"
                 )
-                return Outcome("failed", backup_id, opc_request_id=failure.opc_request_id, error=error, **extras)
+                return base.outcome("failed", backup_id, opc_request_id=failure.opc_request_id, error=error)
             if failure.outcome_unknown:
                 return self._unknown(backup_id, result, failure, base)
             raise
@@ -181,7 +191,7 @@ class Engine(Calls):
                 "changes": result.changes(),
             },
         )
-        return Outcome("updated", backup_id, result.changes(), put.request_id, **extras)
+        return base.outcome("updated", backup_id, result.changes(), opc_request_id=put.request_id)
 
     def _unknown(self, backup_id: str, result: Plan, failure: CallFailed, base: _Extras) -> Outcome:
         """The PUT was sent and no answer came: it may have landed. Transient: the next try re-reads."""
@@ -195,7 +205,9 @@ class Engine(Calls):
                 "error": failure.message,
             },
         )
-        error = f"{failure}; the update may or may not have been applied (the next delivery re-reads the backup)"
+        error = (
+            f"{failure}; the update may or may not have been applied (the next delivery re-reads the backup)"
+        )
         return Outcome(
             "failed",
             backup_id,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from oci.base_client import BaseClient
 
@@ -73,11 +73,15 @@ _JSON = {"accept": "application/json", "content-type": "application/json"}
 
 
 class _Lean:
-    service = ""
-    init: dict[str, Any] = {}
+    service: ClassVar[str] = ""
+    init: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: dict[str, Any], signer: Any, **kwargs: Any) -> None:
-        options = {**self.init, "service_endpoint": kwargs.get("service_endpoint"), "skip_deserialization": False}
+        options = {
+            **self.init,
+            "service_endpoint": kwargs.get("service_endpoint"),
+            "skip_deserialization": False,
+        }
         options["circuit_breaker_strategy"] = kwargs.get("circuit_breaker_strategy")
         if "timeout" in kwargs:
             options["timeout"] = kwargs["timeout"]
@@ -122,7 +126,7 @@ class LeanBlockstorage(_Lean):
     """get/update/list volume group backups, get volume group (BlockstorageClient's names)."""
 
     service = "blockstorage"
-    init = {
+    init: ClassVar[dict[str, Any]] = {
         "regional_client": True,
         "base_path": "/20160918",
         "service_endpoint_template": "https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}",
@@ -137,11 +141,18 @@ class LeanBlockstorage(_Lean):
         return _shaped(got, "VolumeGroupBackup")
 
     def update_volume_group_backup(
-        self, volume_group_backup_id: str, update_volume_group_backup_details: dict[str, Any], if_match: str | None = None
+        self,
+        volume_group_backup_id: str,
+        update_volume_group_backup_details: dict[str, Any],
+        if_match: str | None = None,
     ) -> Any:
         # The generated model serializes its set fields in this order (definedTags first).
         details = update_volume_group_backup_details
-        body = {k: details[k] for k in ("definedTags", "displayName", "freeformTags") if details.get(k) is not None}
+        body = {
+            k: details[k]
+            for k in ("definedTags", "displayName", "freeformTags")
+            if details.get(k) is not None
+        }
         p = {"volumeGroupBackupId": volume_group_backup_id}
         got = self._call(
             "update_volume_group_backup", "PUT", "/volumeGroupBackups/{volumeGroupBackupId}", p,
@@ -163,18 +174,23 @@ class LeanBlockstorage(_Lean):
             "compartmentId": compartment_id, "volumeGroupId": volume_group_id, "limit": limit, "page": page,
             "displayName": display_name, "sortBy": sort_by, "sortOrder": sort_order,
         }  # fmt: skip
-        return _shaped(self._call("list_volume_group_backups", "GET", "/volumeGroupBackups", query=query), "VolumeGroupBackup")
+        return _shaped(
+            self._call("list_volume_group_backups", "GET", "/volumeGroupBackups", query=query),
+            "VolumeGroupBackup",
+        )
 
     def get_volume_group(self, volume_group_id: str) -> Any:
         p = {"volumeGroupId": volume_group_id}
-        return _shaped(self._call("get_volume_group", "GET", "/volumeGroups/{volumeGroupId}", p), "VolumeGroup")
+        return _shaped(
+            self._call("get_volume_group", "GET", "/volumeGroups/{volumeGroupId}", p), "VolumeGroup"
+        )
 
 
 class LeanIdentity(_Lean):
     """Compartments, tag namespaces and tags, region subscriptions (IdentityClient's names)."""
 
     service = "identity"
-    init = {
+    init: ClassVar[dict[str, Any]] = {
         "regional_client": True,
         "base_path": "/20160918",
         "service_endpoint_template": "https://identity.{region}.oci.{secondLevelDomain}",
@@ -203,7 +219,9 @@ class LeanIdentity(_Lean):
 
     def get_tag(self, tag_namespace_id: str, tag_name: str) -> Any:
         p = {"tagNamespaceId": tag_namespace_id, "tagName": tag_name}
-        return _shaped(self._call("get_tag", "GET", "/tagNamespaces/{tagNamespaceId}/tags/{tagName}", p), "Tag")
+        return _shaped(
+            self._call("get_tag", "GET", "/tagNamespaces/{tagNamespaceId}/tags/{tagName}", p), "Tag"
+        )
 
     def list_tag_namespaces(
         self,
@@ -217,10 +235,16 @@ class LeanIdentity(_Lean):
             "compartmentId": compartment_id, "page": page, "limit": limit,
             "includeSubcompartments": include_subcompartments, "lifecycleState": lifecycle_state,
         }  # fmt: skip
-        return _shaped(self._call("list_tag_namespaces", "GET", "/tagNamespaces", query=query), "TagNamespaceSummary")
+        return _shaped(
+            self._call("list_tag_namespaces", "GET", "/tagNamespaces", query=query), "TagNamespaceSummary"
+        )
 
     def list_tags(
-        self, tag_namespace_id: str, page: str | None = None, limit: int | None = None, lifecycle_state: str | None = None
+        self,
+        tag_namespace_id: str,
+        page: str | None = None,
+        limit: int | None = None,
+        lifecycle_state: str | None = None,
     ) -> Any:
         p = {"tagNamespaceId": tag_namespace_id}
         query = {"page": page, "limit": limit, "lifecycleState": lifecycle_state}
@@ -237,7 +261,7 @@ class LeanObjectStorage(_Lean):
     """GetObject (ObjectStorageClient's name); data is the streamed requests.Response, as in the SDK."""
 
     service = "object_storage"
-    init = {
+    init: ClassVar[dict[str, Any]] = {
         "regional_client": True,
         "base_path": "/",
         "service_endpoint_template": "https://objectstorage.{region}.{dualStack?ds.oci.:}{secondLevelDomain}",

@@ -24,13 +24,18 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("expirationTime", "expiration_time", "datetime"),
         ("freeformTags", "freeform_tags", "raw"),
         ("id", "id", "str"),
-        ("lifecycleState", "lifecycle_state", "str", ('CREATING', 'COMMITTED', 'AVAILABLE', 'TERMINATING', 'TERMINATED', 'FAULTY', 'REQUEST_RECEIVED')),
+        (
+            "lifecycleState",
+            "lifecycle_state",
+            "str",
+            ("CREATING", "COMMITTED", "AVAILABLE", "TERMINATING", "TERMINATED", "FAULTY", "REQUEST_RECEIVED"),
+        ),
         ("sizeInMBs", "size_in_mbs", "int"),
         ("sizeInGBs", "size_in_gbs", "int"),
-        ("sourceType", "source_type", "str", ('MANUAL', 'SCHEDULED')),
+        ("sourceType", "source_type", "str", ("MANUAL", "SCHEDULED")),
         ("timeCreated", "time_created", "datetime"),
         ("timeRequestReceived", "time_request_received", "datetime"),
-        ("type", "type", "str", ('FULL', 'INCREMENTAL')),
+        ("type", "type", "str", ("FULL", "INCREMENTAL")),
         ("uniqueSizeInMbs", "unique_size_in_mbs", "int"),
         ("uniqueSizeInGbs", "unique_size_in_gbs", "int"),
         ("volumeBackupIds", "volume_backup_ids", "raw"),
@@ -49,7 +54,12 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("displayName", "display_name", "str"),
         ("freeformTags", "freeform_tags", "raw"),
         ("id", "id", "str"),
-        ("lifecycleState", "lifecycle_state", "str", ('PROVISIONING', 'AVAILABLE', 'TERMINATING', 'TERMINATED', 'FAULTY', 'UPDATE_PENDING')),
+        (
+            "lifecycleState",
+            "lifecycle_state",
+            "str",
+            ("PROVISIONING", "AVAILABLE", "TERMINATING", "TERMINATED", "FAULTY", "UPDATE_PENDING"),
+        ),
         ("sizeInMBs", "size_in_mbs", "int"),
         ("sizeInGBs", "size_in_gbs", "int"),
         ("sourceDetails", "source_details", "model:VolumeGroupSourceDetails"),
@@ -64,7 +74,12 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("name", "name", "str"),
         ("description", "description", "str"),
         ("timeCreated", "time_created", "datetime"),
-        ("lifecycleState", "lifecycle_state", "str", ('CREATING', 'ACTIVE', 'INACTIVE', 'DELETING', 'DELETED')),
+        (
+            "lifecycleState",
+            "lifecycle_state",
+            "str",
+            ("CREATING", "ACTIVE", "INACTIVE", "DELETING", "DELETED"),
+        ),
         ("inactiveStatus", "inactive_status", "int"),
         ("isAccessible", "is_accessible", "bool"),
         ("freeformTags", "freeform_tags", "raw"),
@@ -80,7 +95,7 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("freeformTags", "freeform_tags", "raw"),
         ("definedTags", "defined_tags", "raw"),
         ("isRetired", "is_retired", "bool"),
-        ("lifecycleState", "lifecycle_state", "str", ('ACTIVE', 'INACTIVE', 'DELETING', 'DELETED')),
+        ("lifecycleState", "lifecycle_state", "str", ("ACTIVE", "INACTIVE", "DELETING", "DELETED")),
         ("timeCreated", "time_created", "datetime"),
         ("isCostTracking", "is_cost_tracking", "bool"),
         ("validator", "validator", "model:BaseTagDefinitionValidator"),
@@ -112,27 +127,23 @@ SHAPES: dict[str, tuple[Field, ...]] = {
     "RegionSubscription": (
         ("regionKey", "region_key", "str"),
         ("regionName", "region_name", "str"),
-        ("status", "status", "str", ('READY', 'IN_PROGRESS')),
+        ("status", "status", "str", ("READY", "IN_PROGRESS")),
         ("isHomeRegion", "is_home_region", "bool"),
     ),
     "RetentionDuration": (
-        ("retentionTimeUnit", "retention_time_unit", "str", ('YEARS', 'DAYS')),
+        ("retentionTimeUnit", "retention_time_unit", "str", ("YEARS", "DAYS")),
         ("retentionTimeAmount", "retention_time_amount", "int"),
     ),
-    "VolumeGroupSourceDetails": (
-        ("type", "type", "str"),
-    ),
+    "VolumeGroupSourceDetails": (("type", "type", "str"),),
     "VolumeGroupReplicaInfo": (
         ("displayName", "display_name", "str"),
         ("volumeGroupReplicaId", "volume_group_replica_id", "str"),
         ("availabilityDomain", "availability_domain", "str"),
         ("kmsKeyId", "kms_key_id", "str"),
     ),
-    "BaseTagDefinitionValidator": (
-        ("validatorType", "validator_type", "str", ('ENUM', 'DEFAULT')),
-    ),
+    "BaseTagDefinitionValidator": (("validatorType", "validator_type", "str", ("ENUM", "DEFAULT")),),
     "ResourceLock": (
-        ("type", "type", "str", ('FULL', 'DELETE')),
+        ("type", "type", "str", ("FULL", "DELETE")),
         ("relatedResourceId", "related_resource_id", "str"),
         ("message", "message", "str"),
         ("timeCreated", "time_created", "datetime"),
@@ -154,9 +165,7 @@ SHAPES: dict[str, tuple[Field, ...]] = {
         ("type", "type", "str"),
         ("volumeGroupBackupId", "volume_group_backup_id", "str"),
     ),
-    "DefaultTagDefinitionValidator": (
-        ("validatorType", "validator_type", "str"),
-    ),
+    "DefaultTagDefinitionValidator": (("validatorType", "validator_type", "str"),),
     "EnumTagDefinitionValidator": (
         ("validatorType", "validator_type", "str"),
         ("values", "values", "raw"),
@@ -218,17 +227,17 @@ def _model(shape: str, value: Any) -> Any:
     if not isinstance(value, Mapping):
         return value
     key, subtypes = SUBTYPES.get(shape, ("", {}))
-    return api_dict(subtypes.get(value.get(key), shape), value)
+    return api_dict(subtypes.get(str(value.get(key)), shape), value)
 
 
 def _datetime(value: Any) -> Any:
     """As BaseClient.__deserialize_datetime parses it, then as oci.util.to_dict prints it."""
-    from dateutil import tz
+    from dateutil import tz  # type: ignore[import-untyped]
 
     try:
         parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=tz.tzutc())
     except ValueError:
-        from dateutil.parser import parse
+        from dateutil.parser import parse  # type: ignore[import-untyped]
 
         parsed = parse(value)
     except TypeError:
@@ -236,4 +245,3 @@ def _datetime(value: Any) -> Any:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz.tzutc())
     return parsed.isoformat(sep="T")
-
