@@ -279,8 +279,8 @@ def test_the_event_path_does_not_import_oci_core(emulator: EmulatorServer, api_k
         "import os\n"
         "app = App(os.environ)\n"
         "status, answer = app.handle(json.dumps({'volumeGroupBackupId': sys.argv[1]}).encode(), 'c', None)\n"
-        # (oci.object_storage is imported by `import oci` itself: oci.pagination needs it.)
-        "heavy = sorted(m for m in sys.modules if m.startswith(('oci.core', 'oci.identity')))\n"
+        "prefixes = ('oci.core', 'oci.identity', 'oci.object_storage', 'oci.dns', 'oci.pagination.')\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith(prefixes))\n"
         "print(json.dumps({'status': status, 'answer': answer['status'], 'heavy': heavy}))\n"
     )
     env = {"PATH": "/usr/bin:/bin", **emulator.client_env(api_key)}
@@ -289,3 +289,19 @@ def test_the_event_path_does_not_import_oci_core(emulator: EmulatorServer, api_k
     )
     result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert result == {"status": 200, "answer": "updated", "heavy": []}
+
+
+def test_oci_pagination_still_loads_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import sync.cloud.clients, oci\n"
+        "assert 'oci.dns' not in sys.modules\n"
+        "from oci.pagination import list_call_get_all_results\n"
+        "assert oci.pagination.list_call_get_up_to_limit and 'oci.dns' in sys.modules\n"
+        "print(list_call_get_all_results.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "oci.pagination.pagination_utils"

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+
 from oci.base_client import BaseClient
 
 from sync.cloud.shapes import api_dict
