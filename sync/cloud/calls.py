@@ -18,7 +18,7 @@ log = logging.getLogger("sync.cloud.engine")
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 TRANSIENT_409_CODES = frozenset({"IncorrectState", "Conflict"})
 # No call starts with less time left than this: it could not get an answer anyway.
-MIN_CALL_SECONDS = 0.5
+MIN_CALL_SECONDS = 0.1
 # A refused or unreachable endpoint is not retried past this many seconds after the first try.
 CONNECT_GIVE_UP_SECONDS = 4.0
 WRITE_OPERATIONS = frozenset({"UpdateVolumeGroupBackup"})

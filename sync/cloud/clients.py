@@ -37,7 +37,7 @@ def _defer_oci_pagination() -> None:
         if sys.modules.get("oci.pagination") is placeholder:
             del sys.modules["oci.pagination"]
         real = importlib.import_module("oci.pagination")
-        sys.modules["oci"].pagination = real
+        setattr(sys.modules["oci"], "pagination", real)  # noqa: B010
         return getattr(real, name)
 
     placeholder.__getattr__ = load  # type: ignore[method-assign]

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-
 from oci.base_client import BaseClient
 
 from sync.cloud.shapes import api_dict
