@@ -224,8 +224,27 @@ rule = st.fixed_dictionaries(
         "overwrite": st.booleans(),
         "match": st.sampled_from([None, {"type": "FULL"}, {"source_type": "SCHEDULED"}]),
         "display_name": st.sampled_from([None, "${volume_group.display_name}-${backup.type|lower}", "x"]),
+        # How the rule spells defined tag names: OCI matches them whatever their case.
+        "case": st.sampled_from(["same", "lower", "upper", "swapcase"]),
     }
 )
+# The tenancy's casing, which OCI stores and returns whatever casing the update used.
+CANONICAL = {
+    n.lower(): n for n in ("Operations", "Finance", "Oracle-Tags", "CostCenter", "Tier", "CreatedBy")
+}
+
+
+def respell(name: str, case: str) -> str:
+    return name if case == "same" else getattr(name, case)()
+
+
+def as_oci_stores(defined: dict) -> dict:
+    return {
+        CANONICAL[ns.lower()]: {CANONICAL[k.lower()]: v for k, v in keys.items()}
+        for ns, keys in defined.items()
+    }
+
+
 resources = st.fixed_dictionaries(
     {
         "freeform_tags": st.dictionaries(tag_keys, tag_values, max_size=4),
@@ -246,10 +265,17 @@ resources = st.fixed_dictionaries(
     backup_part=resources,
     vg=st.one_of(st.none(), resources),
     backup_type=st.sampled_from(["FULL", "INCREMENTAL"]),
+    oci_recases=st.booleans(),
 )
-def test_plan_is_idempotent(rules, mode, backup_part, vg, backup_type) -> None:
+def test_plan_is_idempotent(rules, mode, backup_part, vg, backup_type, oci_recases) -> None:
     specs = []
     for i, r in enumerate(rules):
+        case = r["case"]
+        r = {k: v for k, v in r.items() if k != "case"}
+        r["defined_tags"] = {
+            respell(ns, case): {respell(k, case): t for k, t in keys.items()}
+            for ns, keys in r["defined_tags"].items()
+        }
         spec = {k: v for k, v in r.items() if v not in (None, {}, False) or k == "overwrite"}
         spec["name"] = f"r{i}"
         if not ({"freeform_tags", "defined_tags", "display_name"} & set(spec)) and not spec.get(
@@ -277,7 +303,13 @@ def test_plan_is_idempotent(rules, mode, backup_part, vg, backup_type) -> None:
         **backup,
         "display_name": first.desired.display_name,
         "freeform_tags": first.desired.freeform_tags,
-        "defined_tags": first.desired.defined_tags,
+        # OCI answers with the tenancy's casing (or, were it to keep ours, with what we sent).
+        "defined_tags": as_oci_stores(first.desired.defined_tags)
+        if oci_recases
+        else first.desired.defined_tags,
     }
     second = plan(policy, applied, vg)
     assert not second.changed, second.changes()
+    # A name the backup already carries keeps its casing in what is sent.
+    for ns, keys in backup["defined_tags"].items():
+        assert set(keys) <= set(first.desired.defined_tags[ns])

@@ -7,14 +7,21 @@ import contextlib
 import json
 import logging
 import os
-import re
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from sync import logs
+from sync.cli.options import (
+    MAX_CONCURRENCY,
+    LiveError,
+    parse_since,
+    resume_command,
+    seconds_arg,
+    shown,
+)
 from sync.cli.table import change_rows, render_plan, render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed, Engine, Outcome
@@ -37,10 +44,6 @@ from sync.sweep.runner import (
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 NO_TIMEOUT = 7 * 24 * 3600.0
 BAD_OUTCOMES = frozenset({"failed", "not_found", "rejected"})
-
-
-class LiveError(Exception):
-    """One line for the user (configuration, authentication, input); never a traceback."""
 
 
 def _env() -> Mapping[str, str]:
@@ -113,25 +116,6 @@ def _ocid(value: str, *kinds: str) -> str:
         raise LiveError(str(exc)) from None
 
 
-_RELATIVE = re.compile(r"(\d+)([dhm])")
-
-
-def parse_since(value: str, now: datetime | None = None) -> datetime:
-    """RFC 3339 (a time without zone is UTC), a date (midnight UTC), or 7d / 12h / 30m ago."""
-    text = value.strip()
-    m = _RELATIVE.fullmatch(text)
-    if m:
-        unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
-        return (now or datetime.now(UTC)) - timedelta(**{unit: int(m.group(1))})
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise LiveError(
-            f"--since {value!r}: use RFC 3339 (2026-11-01T00:00:00Z), a date, or 7d/12h/30m"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _failure_line(failure: CallFailed) -> str:
     rid = f" (opc-request-id {failure.opc_request_id})" if failure.opc_request_id else ""
     return f"{failure}{rid}"
@@ -165,12 +149,23 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if backup.get("volume_group_id") and needs_volume_group(policy, backup):
                 vg = engine.get_volume_group(backup["volume_group_id"], backup_id, deadline)
         except CallFailed as failure:
-            print(f"error: {_failure_line(failure)}", file=err)
+            print(shown(f"error: {_failure_line(failure)}"), file=err)
             return EXIT_FAILED
-        print(render_plan(make_plan(policy, backup, vg, None)), file=out)
+        result = make_plan(policy, backup, vg, None)
+        if getattr(args, "tag_schema", None):  # a schema file instead of the tenancy's
+            from sync.cli.lint_live import SchemaFileError, load_schema_file
+            from sync.policy.tagcheck import apply_schema
+
+            try:
+                result = apply_schema(result, load_schema_file(args.tag_schema))
+            except SchemaFileError as exc:
+                raise LiveError(str(exc)) from None
+        else:
+            result = engine.tag_schema.review(result, deadline)
+        print(render_plan(result), file=out)
         state = backup.get("lifecycle_state")
         if state != "AVAILABLE":
-            print(f"note: the backup is {state}", file=out)
+            print(shown(f"note: the backup is {state}"), file=out)
     return EXIT_OK
 
 
@@ -189,7 +184,7 @@ def render_outcome(o: Outcome) -> str:
     if o.opc_request_id:
         lines.append(f"opc-request-id: {o.opc_request_id}")
     lines += [f"warning: {w}" for w in o.warnings]
-    return "\n".join(lines)
+    return shown("\n".join(lines))
 
 
 def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -280,8 +275,9 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
             lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
     if result.resume_token:
         lines.append("")
-        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {result.resume_token}")
-    return "\n".join(lines)
+        token = shlex.quote(result.resume_token)
+        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {token}")
+    return shown("\n".join(lines))
 
 
 def sweep_exit_code(result: SweepResult) -> int:
@@ -299,8 +295,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed."""
     env = _env()
     compartment = _ocid(args.compartment, "compartment", "tenancy")
-    if args.concurrency < 1:
-        raise LiveError("--concurrency must be at least 1")
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise LiveError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
     since = parse_since(args.since) if args.since else None
     options = SweepOptions(
         compartment_id=compartment,
@@ -323,14 +319,11 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if bar is not None:
                 bar.finish()
     if result.status == "rejected":
-        print(f"error: {result.error}", file=err)
+        print(shown(f"error: {result.error}"), file=err)
     elif args.output == "json":
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
-        hint = "python -m sync sweep --compartment " + compartment
-        hint += " --recursive" if args.recursive else ""
-        hint += f" --since {since.isoformat()}" if since else ""
-        print(render_summary(result, hint), file=out)
+        print(render_summary(result, resume_command(args, compartment, since)), file=out)
     return sweep_exit_code(result)
 
 
@@ -341,7 +334,7 @@ def _common(p: argparse.ArgumentParser, timeout: float | None) -> None:
     p.add_argument("--log-file", metavar="FILE", help="append JSON log lines here (else LOG_LEVEL -> stderr)")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=seconds_arg,
         default=timeout,
         metavar="SECONDS",
         help="give up (and, for sweep, report where to resume) after this long",

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from sync.cli.lint_live import add_options as lint_live_options
 from sync.cli.live import add_live_commands, add_plan_live_options, cmd_plan_live, guarded
 from sync.cli.table import render_plan
 from sync.policy.fields import from_api_json
@@ -59,6 +60,10 @@ def cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for line in exc.errors:
             print(f"{exc.origin}: {line}", file=err)
         return EXIT_FAILED
+    if getattr(args, "live", False) or getattr(args, "tag_schema", None):
+        from sync.cli import lint_live
+
+        return lint_live.run(policy, args, out, err)
     for warning in policy.warnings:
         print(f"{policy.origin}: warning: {warning}", file=err)
     print(f"{policy.origin}: OK, {len(policy.rules)} rule(s), mode {policy.mode}", file=out)
@@ -86,6 +91,14 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CliError(f"{args.event} is not an event this function handles: {request}")
         event = request.event.as_context()
     result = make_plan(policy, backup, vg, event)
+    if getattr(args, "tag_schema", None):
+        from sync.cli.lint_live import SchemaFileError, load_schema_file
+        from sync.policy.tagcheck import apply_schema
+
+        try:
+            result = apply_schema(result, load_schema_file(args.tag_schema))
+        except SchemaFileError as exc:
+            raise CliError(str(exc)) from None
     print(render_plan(result), file=out)
     return EXIT_OK
 
@@ -108,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lint", help="check a policy; exit 1 with each error on its own line")
     p.add_argument("policy", metavar="POLICY", help="policy file (YAML or JSON)")
+    lint_live_options(p)
     p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("plan", help="show what the policy would change on a backup")
@@ -119,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--volume-group-json", metavar="FILE", help="its volume group (JSON)")
     p.add_argument("--event", metavar="FILE", help="the event that reported the backup")
     add_plan_live_options(p)
+    p.add_argument("--tag-schema", metavar="FILE", help="check defined tag values against this schema file")
     p.set_defaults(func=cmd_plan)
 
     add_live_commands(sub, guarded)

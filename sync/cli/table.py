@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sync.policy.planner import Plan
+from sync.printable import escape_controls
 
 CELL_MAX = 80
 
@@ -13,7 +14,7 @@ CELL_MAX = 80
 def _cell(value: Any) -> str:
     text = "-" if value is None else str(value)
     # Values come from OCI: show control characters instead of letting them move the cursor.
-    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    text = escape_controls(text)
     return text if len(text) <= CELL_MAX else text[: CELL_MAX - 1] + "…"
 
 
@@ -47,14 +48,14 @@ def change_rows(changes: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
 
 def render_plan(plan: Plan) -> str:
     rules = ", ".join(plan.matched_rules) or "none"
-    lines = [f"Backup {plan.backup_id or '(no id)'}", f"Matched rules: {rules}"]
+    lines = [f"Backup {escape_controls(plan.backup_id or '(no id)')}", f"Matched rules: {rules}"]
     rows = plan_rows(plan)
     if plan.error:
-        lines.append(f"Rejected: {plan.error}. Nothing would be sent.")
+        lines.append(f"Rejected: {escape_controls(plan.error)}. Nothing would be sent.")
     elif rows:
         lines.append(render_table(("FIELD", "KEY", "CURRENT", "PLANNED"), rows))
         lines.append(f"{len(rows)} change(s): one update would be sent (if-match on the etag read).")
     else:
         lines.append("No change: already compliant, no update would be sent.")
-    lines += [f"warning: {w}" for w in plan.warnings]
+    lines += [f"warning: {escape_controls(w)}" for w in plan.warnings]
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from sync.cloud.calls import Calls, Limiter
 from sync.cloud.clients import AuthError, Clients
 from sync.cloud.outcome import STATUSES, CallFailed, Outcome
 from sync.cloud.retry import Deadline
+from sync.cloud.tagcache import cache_for
 from sync.policy.loader import Policy, PolicyError
 from sync.policy.planner import Plan, needs_volume_group, plan
 from sync.requests.bodies import EventInfo, ocid_kind
@@ -61,6 +62,7 @@ class Engine(Calls):
         super().__init__(sleep=sleep, rng=rng, limiter=limiter)
         self.clients = clients
         self.policy = policy
+        self.tag_schema = cache_for(clients)  # shared by every engine on these clients
 
     def sync_backup(
         self,
@@ -234,7 +236,7 @@ class Engine(Calls):
                 volume_group = lookup(vg_id, backup.get("id"), deadline)
             else:
                 warning = _bad_volume_group_id(vg_id, backup.get("id"))
-        result = plan(policy, backup, volume_group, event_ctx)
+        result = self.tag_schema.review(plan(policy, backup, volume_group, event_ctx), deadline)
         return replace(result, warnings=(*result.warnings, warning)) if warning else result
 
     def get_volume_group(

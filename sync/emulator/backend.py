@@ -48,6 +48,9 @@ class Backend:
         self.register_tag_namespace = self.identity.register_tag_namespace
         self.add_compartment = self.identity.add_compartment
         self.list_compartments = self.identity.list_compartments
+        self.list_tag_namespaces = self.identity.list_tag_namespaces
+        self.list_tags = self.identity.list_tags
+        self.get_tag = self.identity.get_tag
         bs = self.blockstorage
         self.add_volume_group = bs.add_volume_group
         self.add_volume_group_backup = bs.add_volume_group_backup

@@ -208,7 +208,9 @@ class BlockStorageBackend:
         if "freeformTags" in changes:
             validate_freeform(changes["freeformTags"], lim)
         if "definedTags" in changes:
-            validate_defined(changes["definedTags"], lim, self._identity.tag_keys)
+            changes["definedTags"] = validate_defined(
+                changes["definedTags"], lim, self._identity.tag_definition, current.get("definedTags")
+            )
         check_tag_budget(current, changes, lim)
         return changes
 

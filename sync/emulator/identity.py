@@ -1,4 +1,4 @@
-"""Identity service: the tenancy, compartments (ListCompartments) and the tag namespace registry."""
+"""Identity service: the tenancy, compartments (ListCompartments) and tag namespaces (tagnamespaces.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from sync.emulator.errors import invalid, not_found
 from sync.emulator.paging import Json, keyset_page
+from sync.emulator.tagnamespaces import TagNamespaces
 
 
 class IdentityBackend:
@@ -18,13 +19,13 @@ class IdentityBackend:
         self._lock = lock if lock is not None else threading.RLock()
         self.tenancy_id: str | None = None
         self._compartments: dict[str, Json] = {}
-        self._tag_namespaces: dict[str, set[str]] = {}
+        self.tags = TagNamespaces(lambda: self.tenancy_id, lock=self._lock)
 
     # ---- seeding -------------------------------------------------------------------------
 
-    def register_tag_namespace(self, namespace: str, keys: Iterable[str]) -> None:
-        with self._lock:
-            self._tag_namespaces.setdefault(namespace, set()).update(keys)
+    def register_tag_namespace(self, namespace: str, keys: Iterable[str] | Mapping[str, Any]) -> None:
+        """A namespace from the seed: a list of key names or {isRetired?, tags: {key: {...}}}."""
+        self.tags.register(namespace, keys)
 
     def add_compartment(self, compartment: Mapping[str, Any]) -> None:
         comp: Json = {
@@ -42,9 +43,27 @@ class IdentityBackend:
     # ---- queries for the other services ---------------------------------------------------
 
     def tag_keys(self, namespace: str) -> set[str] | None:
-        """The keys defined in a tag namespace, or None when it does not exist."""
+        """The keys defined in a tag namespace (matched ignoring case), or None when it does not exist."""
+        return self.tags.key_names(namespace)
+
+    def tag_definition(self, namespace: str, key: str) -> tuple[Json | None, Json | None]:
+        """(namespace, tag definition) matched ignoring case, None where absent."""
+        return self.tags.lookup(namespace, key)
+
+    def in_compartment(self, resource_compartment: str, compartment_id: str, subtree: bool) -> bool:
+        """Whether a resource in resource_compartment is listed by a list on compartment_id."""
         with self._lock:
-            return self._tag_namespaces.get(namespace)
+            current: str | None = resource_compartment
+            seen: set[str] = set()
+            while current is not None and current not in seen:
+                if current == compartment_id:
+                    return True
+                if not subtree:
+                    return False
+                seen.add(current)
+                parent = self._compartments.get(current)
+                current = parent.get("compartmentId") if parent else None
+            return False
 
     def has_compartments(self) -> bool:
         with self._lock:
@@ -94,6 +113,34 @@ class IdentityBackend:
             ]
             return keyset_page(items, False, "NAME:ASC", limit, page)
 
+    def list_tag_namespaces(
+        self,
+        compartment_id: str,
+        include_subcompartments: bool = False,
+        lifecycle_state: str | None = None,
+        limit: int | None = None,
+        page: str | None = None,
+    ) -> tuple[list[Json], str | None]:
+        """ListTagNamespaces on a compartment (the tenancy holds them; subcompartments on request)."""
+        with self._lock:
+            if compartment_id != self.tenancy_id and compartment_id not in self._compartments:
+                raise not_found("compartment", compartment_id)
+            return self.tags.list_tag_namespaces(
+                compartment_id, self.in_compartment, include_subcompartments, lifecycle_state, limit, page
+            )
+
+    def list_tags(
+        self,
+        tag_namespace_id: str,
+        lifecycle_state: str | None = None,
+        limit: int | None = None,
+        page: str | None = None,
+    ) -> tuple[list[Json], str | None]:
+        return self.tags.list_tags(tag_namespace_id, lifecycle_state, limit, page)
+
+    def get_tag(self, tag_namespace_id: str, tag_name: str) -> Json:
+        return self.tags.get_tag(tag_namespace_id, tag_name)
+
     # ---- snapshot --------------------------------------------------------------------------
 
     def snapshot(self) -> Json:
@@ -101,6 +148,6 @@ class IdentityBackend:
         with self._lock:
             return {
                 "tenancyId": self.tenancy_id,
-                "tagNamespaces": {ns: sorted(k) for ns, k in sorted(self._tag_namespaces.items())},
+                "tagNamespaces": self.tags.snapshot(),
                 "compartments": copy.deepcopy(list(self._compartments.values())),
             }

@@ -1,4 +1,4 @@
-"""Tag checks OCI applies on update: freeform and defined tag shapes, counts and byte budget."""
+"""Tag checks OCI applies on update: tag shapes, counts, byte budget, and the tag namespaces' rules."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sync.emulator.errors import invalid
+from sync.emulator.errors import EmulatorError, invalid
+from sync.emulator.paging import Json
 from sync.policy.limits import Limits, is_valid_tag_key
 
-# Tag keys defined in a namespace, or None when the namespace does not exist.
-TagKeysOf = Callable[[str], "set[str] | None"]
+# (namespace, key) -> (namespace, tag definition) matched ignoring case; None where absent.
+TagLookup = Callable[[str, str], "tuple[Json | None, Json | None]"]
 
 
 def _json_size(value: Any) -> int:
@@ -50,20 +51,37 @@ def validate_freeform(tags: Any, lim: Limits) -> None:
             )
 
 
-def validate_defined(tags: Any, lim: Limits, keys_of: TagKeysOf) -> None:
-    """definedTags: only namespaces and keys that exist, scalar values within the limits."""
+def _not_found(message: str) -> EmulatorError:
+    # Status, code and message as OCI answers a tag it cannot find or may not use (emulator README).
+    return EmulatorError(
+        400,
+        "RelatedResourceNotAuthorizedOrNotFound",
+        f"The following tag namespaces / keys are not authorized or not found: {message}",
+    )
+
+
+def validate_defined(
+    tags: Any, lim: Limits, lookup: TagLookup, current: Mapping[str, Any] | None = None
+) -> Json:
+    """definedTags: existing namespaces and keys, matched ignoring case; the map in their own casing.
+
+    Tags whose value changes must not be retired and must be allowed by a list-of-values key;
+    values already on the resource are kept as they are (see the README's "Not confirmed").
+    """
     if not isinstance(tags, dict) or not all(isinstance(v, dict) for v in tags.values()):
         raise invalid("definedTags must be an object of namespaces to objects of tags")
     count = sum(len(v) for v in tags.values())
     if count > lim.defined_tags_max:
         raise invalid(f"definedTags has {count} tags, more than the limit of {lim.defined_tags_max}")
+    stored = {
+        ns.lower(): {k.lower(): v for k, v in keys.items()}
+        for ns, keys in (current or {}).items()
+        if isinstance(keys, dict)
+    }
+    out: Json = {}
+    missing: list[str] = []
     for ns, keys in tags.items():
-        known = keys_of(ns)
-        if known is None:
-            raise invalid(f"Tag namespace {ns!r} does not exist")
         for key, value in keys.items():
-            if key not in known:
-                raise invalid(f"Tag key {key!r} does not exist in tag namespace {ns!r}")
             if isinstance(value, dict | list) or value is None:
                 raise invalid(f"Defined tag {ns}.{key} must have a scalar value")
             if len(str(value)) > lim.tag_value_max:
@@ -71,3 +89,29 @@ def validate_defined(tags: Any, lim: Limits, keys_of: TagKeysOf) -> None:
                     f"Defined tag {ns}.{key} value is {len(str(value))} characters, more "
                     f"than the limit of {lim.tag_value_max}"
                 )
+            namespace, tag = lookup(ns, key)
+            if namespace is None:
+                if f"'{ns}'" not in missing:
+                    missing.append(f"'{ns}'")
+                continue
+            if tag is None:
+                missing.append(f"TagDefinition {key} in TagNamespace {namespace['name']} does not exists.\n")
+                continue
+            target = out.setdefault(namespace["name"], {})
+            if tag["name"] in target:
+                raise invalid(f"Defined tag {namespace['name']}.{tag['name']} is given more than once")
+            target[tag["name"]] = value
+            if stored.get(ns.lower(), {}).get(key.lower()) == value:
+                continue  # already on the resource: sent back unchanged
+            if namespace.get("isRetired") or tag.get("isRetired"):
+                raise invalid(f"Tag {namespace['name']}.{tag['name']} is retired and cannot be applied")
+            validator = tag.get("validator") or {}
+            allowed = [str(v) for v in validator.get("values") or []]
+            if validator.get("validatorType") == "ENUM" and str(value) not in allowed:
+                raise invalid(
+                    f"The value '{value}' is not allowed for tag {namespace['name']}.{tag['name']};"
+                    f" allowed values: {', '.join(allowed)}"
+                )
+    if missing:
+        raise _not_found(" ".join(missing) if missing[0].startswith("'") else "".join(missing))
+    return out

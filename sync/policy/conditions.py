@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sync.policy.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
+from sync.policy.regex import RegexBudget, RegexError
+from sync.policy.tagnames import ci_get
+from sync.printable import first_control, quote, shown_key
 
 Scalar = str | int | float | bool
+MAX_LIST_VALUES = 1000
+MAX_TAG_CONDITIONS = 200  # per rule and tag kind; a backup carries at most 64 of each
+MAX_CONDITIONS = 10_000  # per policy: 500 rules x 20; each costs memory and time on every plan
+
+
+class Budget:
+    """What one policy's conditions may still add up to (a count, and their regexes)."""
+
+    def __init__(self) -> None:
+        self.conditions_left = MAX_CONDITIONS
+        self.regex = RegexBudget()
+
+    def take(self, path: str) -> None:
+        self.conditions_left -= 1
+        if self.conditions_left < 0:
+            raise ConditionError(path, f"a policy may hold at most {MAX_CONDITIONS} conditions")
+
+
 Test = Callable[[Any], bool]
 
 
@@ -21,8 +41,11 @@ class ConditionError(ValueError):
         self.path = path
 
 
+_SCALARS = (str, int, float, bool)  # a tuple: isinstance with a union is several times slower
+
+
 def _is_scalar(value: object) -> bool:
-    return isinstance(value, str | int | float | bool) and value is not None
+    return isinstance(value, _SCALARS)
 
 
 def _equals(expected: Scalar) -> Test:
@@ -45,28 +68,58 @@ def _equals(expected: Scalar) -> Test:
     return test
 
 
-def compile_value(path: str, spec: Any) -> Test:
+def _literal(path: str, value: Scalar) -> Scalar:
+    """A value written in the policy: control characters would reach terminals and OCI raw."""
+    if isinstance(value, str):
+        control = first_control(value)
+        if control:
+            raise ConditionError(path, f"contains the control character {control}")
+    return value
+
+
+def _any_text(expected: frozenset[str]) -> Test:
+    """A list of texts: the same answers as any(_equals(v)), by one set lookup."""
+
+    def test(actual: Any) -> bool:
+        if actual.__class__ is str:
+            return actual in expected
+        return actual is not None and str(actual) in expected
+
+    return test
+
+
+def compile_value(path: str, spec: Any, budget: Budget | None = None) -> Test:
     """One value condition; `None` input means the field is absent."""
+    budget = budget or Budget()
+    budget.take(path)
     if _is_scalar(spec):
-        return _equals(spec)
+        return _equals(_literal(path, spec))
     if isinstance(spec, list):
         if not spec:
             raise ConditionError(path, "an empty list matches nothing; remove the condition")
+        if len(spec) > MAX_LIST_VALUES:
+            raise ConditionError(
+                path, f"{len(spec)} values; a list holds at most {MAX_LIST_VALUES} (use a regex)"
+            )
         bad = [v for v in spec if not _is_scalar(v)]
         if bad:
-            raise ConditionError(path, f"list items must be plain values, not {bad[0]!r}")
-        tests = [_equals(v) for v in spec]
+            raise ConditionError(path, f"list items must be plain values, not {quote(bad[0])}")
+        if all(v.__class__ is str for v in spec):
+            _literal(path, "".join(spec))
+            return _any_text(frozenset(spec))
+        tests = [_equals(_literal(path, v)) for v in spec]
         return lambda actual: any(t(actual) for t in tests)
     if isinstance(spec, dict):
         if set(spec) == {"regex"}:
             pattern = spec["regex"]
             if not isinstance(pattern, str):
                 raise ConditionError(f"{path}.regex", "must be text")
+            _literal(f"{path}.regex", pattern)
             try:
-                rx = re.compile(pattern)
-            except re.error as exc:
-                raise ConditionError(f"{path}.regex", f"invalid regular expression: {exc}") from None
-            return lambda actual: actual is not None and rx.search(str(actual)) is not None
+                found = budget.regex.compile_search(pattern)
+            except RegexError as exc:
+                raise ConditionError(f"{path}.regex", str(exc)) from None
+            return lambda actual: actual is not None and found(str(actual))
         if set(spec) == {"exists"}:
             want = spec["exists"]
             if not isinstance(want, bool):
@@ -74,10 +127,11 @@ def compile_value(path: str, spec: Any) -> Test:
             return lambda actual: (actual is not None and actual != "") is want
         raise ConditionError(
             path,
-            f"unknown condition keys {sorted(spec)}: use a value, a list, {{regex: P}}"
+            f"unknown condition keys {', '.join(sorted(shown_key(k) for k in spec)[:5])}:"
+            " use a value, a list, {regex: P}"
             " or {exists: true|false}",
         )
-    raise ConditionError(path, f"unsupported condition {spec!r}")
+    raise ConditionError(path, f"unsupported condition {quote(spec)}")
 
 
 def _getter(where: tuple[str, ...]) -> Callable[[Any], Any]:
@@ -85,6 +139,16 @@ def _getter(where: tuple[str, ...]) -> Callable[[Any], Any]:
     if len(where) == 1:
         (field_name,) = where
         return lambda r: r.get(field_name) if isinstance(r, dict) else None
+
+    if where[0] == "defined_tags":
+        # Defined tag names compare case-insensitively, as OCI compares them.
+        _, ns, key = where
+
+        def get_defined(resource: Any) -> Any:
+            tags = resource.get("defined_tags") if isinstance(resource, dict) else None
+            return ci_get(ci_get(tags, ns), key)
+
+        return get_defined
 
     def get(resource: Any) -> Any:
         current = resource
@@ -138,54 +202,65 @@ class Match:
 
 
 def _compile_resource(
-    prefix: str, spec: Any, fields: frozenset[str], allow_vg: bool
+    prefix: str, spec: Any, fields: frozenset[str], allow_vg: bool, budget: Budget
 ) -> tuple[list[FieldCondition], list[FieldCondition]]:
     if not isinstance(spec, dict):
         raise ConditionError(prefix, "must be a mapping of field: condition")
     own: list[FieldCondition] = []
     vg: list[FieldCondition] = []
     for key, value in spec.items():
-        path = f"{prefix}.{key}"
+        path = f"{prefix}.{shown_key(key)}"
         if allow_vg and key == "volume_group":
-            vg_own, _ = _compile_resource(path, value, VOLUME_GROUP_FIELDS, allow_vg=False)
+            vg_own, _ = _compile_resource(path, value, VOLUME_GROUP_FIELDS, False, budget)
             vg.extend(vg_own)
         elif key == "freeform_tags":
-            own.extend(_compile_freeform(path, value))
+            own.extend(_compile_freeform(path, value, budget))
         elif key == "defined_tags":
-            own.extend(_compile_defined(path, value))
+            own.extend(_compile_defined(path, value, budget))
         elif key in fields and key not in TAG_FIELDS:
-            own.append(FieldCondition(path, (key,), compile_value(path, value)))
+            own.append(FieldCondition(path, (key,), compile_value(path, value, budget)))
         else:
             known = sorted(fields | ({"volume_group"} if allow_vg else set()))
-            raise ConditionError(path, f"unknown field {key!r}; known: {', '.join(known)}")
+            raise ConditionError(path, f"unknown field {quote(key)}; known: {', '.join(known)}")
     return own, vg
 
 
-def _compile_freeform(path: str, spec: Any) -> list[FieldCondition]:
+def _too_many(path: str, count: int) -> None:
+    if count > MAX_TAG_CONDITIONS:
+        raise ConditionError(path, f"{count} tag conditions; the limit is {MAX_TAG_CONDITIONS}")
+
+
+def _compile_freeform(path: str, spec: Any, budget: Budget) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map tag keys to conditions, e.g. {env: prod}")
+    _too_many(path, len(spec))
     return [
-        FieldCondition(f"{path}.{k}", ("freeform_tags", str(k)), compile_value(f"{path}.{k}", v))
+        FieldCondition(
+            f"{path}.{shown_key(k)}",
+            ("freeform_tags", str(k)),
+            compile_value(f"{path}.{shown_key(k)}", v, budget),
+        )
         for k, v in spec.items()
     ]
 
 
-def _compile_defined(path: str, spec: Any) -> list[FieldCondition]:
+def _compile_defined(path: str, spec: Any, budget: Budget) -> list[FieldCondition]:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(path, "must map namespaces to keys to conditions")
+    _too_many(path, sum(len(keys) if isinstance(keys, dict) else 1 for keys in spec.values()))
     out: list[FieldCondition] = []
     for ns, keys in spec.items():
         if not isinstance(keys, dict) or not keys:
-            raise ConditionError(f"{path}.{ns}", "must map tag keys to conditions")
+            raise ConditionError(f"{path}.{shown_key(ns)}", "must map tag keys to conditions")
         for k, v in keys.items():
-            p = f"{path}.{ns}.{k}"
-            out.append(FieldCondition(p, ("defined_tags", str(ns), str(k)), compile_value(p, v)))
+            p = f"{path}.{shown_key(ns)}.{shown_key(k)}"
+            out.append(FieldCondition(p, ("defined_tags", str(ns), str(k)), compile_value(p, v, budget)))
     return out
 
 
-def compile_match(spec: Mapping[str, Any] | None) -> Match:
+def compile_match(spec: Mapping[str, Any] | None, budget: Budget | None = None) -> Match:
     """Compile a rule's `match`; raise ConditionError naming the first bad path."""
     if not spec:
         return Match()
-    own, vg = _compile_resource("match", dict(spec), BACKUP_FIELDS, allow_vg=True)
+    own, vg = _compile_resource("match", dict(spec), BACKUP_FIELDS, True, budget or Budget())
     return Match(tuple(own), tuple(vg))

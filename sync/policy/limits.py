@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_TAG_KEY = re.compile(r"[!-\-/-~]+")  # printable ASCII (33-126) but '.' (46)
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,4 @@ OCI_LIMITS = Limits()
 
 def is_valid_tag_key(key: str, max_len: int) -> bool:
     """Freeform keys, namespaces and defined keys: printable ASCII, no '.' or space."""
-    if not 1 <= len(key) <= max_len:
-        return False
-    return all(33 <= ord(ch) <= 126 and ch != "." for ch in key)
+    return 1 <= len(key) <= max_len and _TAG_KEY.fullmatch(key) is not None

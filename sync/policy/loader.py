@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sync.policy.conditions import ConditionError, Match, compile_match
+from sync.policy.conditions import Budget, ConditionError, Match, compile_match
+from sync.policy.errors import PolicyError
 from sync.policy.limits import OCI_LIMITS, Limits, is_valid_tag_key
 from sync.policy.templates import Template, TemplateError, parse_template
+from sync.policy.text import MAX_POLICY_BYTES, parse_text
+from sync.printable import clip, first_control, quote, shown_key
 
-MAX_POLICY_BYTES = 1024 * 1024
 MAX_RULES = 500
 
+__all__ = ["MAX_POLICY_BYTES", "Policy", "PolicyError", "Rule", "load_policy", "load_policy_file"]
+
 TemplateText = str | int | float
-
-
-class PolicyError(ValueError):
-    """A policy that does not load; `errors` has one line per problem."""
-
-    def __init__(self, errors: list[str], origin: str = "policy") -> None:
-        self.errors = errors
-        self.origin = origin
-        super().__init__(f"{origin}: " + "; ".join(errors))
 
 
 class CopyTags(BaseModel):
@@ -135,40 +128,11 @@ class Policy:
     warnings: tuple[str, ...] = field(default=())
 
 
-def _parse_text(text: str | bytes, origin: str) -> Any:
-    if isinstance(text, bytes):
-        if len(text) > MAX_POLICY_BYTES:
-            raise PolicyError([f"policy is {len(text)} bytes; the limit is 1 MiB"], origin)
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PolicyError([f"policy is not UTF-8 text (byte {exc.start})"], origin) from None
-    if len(text) > MAX_POLICY_BYTES:
-        raise PolicyError([f"policy is {len(text)} characters; the limit is 1 MiB"], origin)
-    if not text.strip():
-        raise PolicyError(["policy is empty"], origin)
-    stripped = text.lstrip()
-    try:
-        if stripped.startswith("{"):
-            return json.loads(text)
-        # safe_load builds plain dicts, lists and scalars only: no Python objects.
-        return yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise PolicyError([f"invalid JSON at {where}: {exc.msg}"], origin) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PolicyError([f"invalid YAML{where}: {problem}"], origin) from None
-    except RecursionError:
-        raise PolicyError(["policy is nested too deeply"], origin) from None
-
-
 def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        text = shown_key(part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{text}" if out else text)
     return out
 
 
@@ -180,7 +144,7 @@ def _rule_label(data: Any, loc: tuple[int | str, ...]) -> str:
             rules = data["rules"]
             if index < len(rules) and isinstance(rules[index], dict):
                 name = rules[index].get("name")
-        return f"rule {name!r} (rules[{index}])" if isinstance(name, str) else f"rules[{index}]"
+        return f"rule {quote(name, 100)} (rules[{index}])" if isinstance(name, str) else f"rules[{index}]"
     return "policy"
 
 
@@ -200,6 +164,9 @@ def _structure_errors(data: Any, exc: ValidationError) -> list[str]:
 
 
 def _template(errors: list[str], label: str, path: str, value: TemplateText) -> Template | None:
+    if isinstance(value, int) and value.bit_length() > 256:
+        errors.append(f"{label}: {path}: {quote(value)} is too long for a name or tag value")
+        return None
     try:
         return parse_template(str(value))
     except TemplateError as exc:
@@ -207,11 +174,16 @@ def _template(errors: list[str], label: str, path: str, value: TemplateText) -> 
         return None
 
 
-def _compile_rule(spec: RuleSpec, index: int, limits: Limits, errors: list[str]) -> Rule | None:
-    label = f"rule {spec.name!r} (rules[{index}])"
+def _compile_rule(
+    spec: RuleSpec, index: int, limits: Limits, errors: list[str], budget: Budget
+) -> Rule | None:
+    label = f"rule {quote(spec.name, 100)} (rules[{index}])"
     before = len(errors)
+    control = first_control(spec.name)
+    if control:
+        errors.append(f"{label}: name: contains the control character {control}")
     try:
-        match = compile_match(spec.match)
+        match = compile_match(spec.match, budget)
     except ConditionError as exc:
         errors.append(f"{label}: {exc}")
         match = Match()
@@ -219,25 +191,35 @@ def _compile_rule(spec: RuleSpec, index: int, limits: Limits, errors: list[str])
     if spec.display_name is not None:
         name_t = _template(errors, label, "display_name", spec.display_name)
     freeform: dict[str, Template] = {}
+    defined_count = sum(len(keys) for keys in spec.defined_tags.values())
+    for what, count, most in (
+        ("freeform_tags", len(spec.freeform_tags), limits.freeform_tags_max),
+        ("defined_tags", defined_count, limits.defined_tags_max),
+    ):
+        if count > most:  # no backup could carry them: say so once, not per tag
+            errors.append(f"{label}: {what}: {count} tags; a backup carries at most {most}")
+    if len(errors) != before:
+        return None
     for key, value in spec.freeform_tags.items():
         if not is_valid_tag_key(key, limits.freeform_key_max):
             errors.append(
-                f"{label}: freeform_tags.{key}: a tag key is 1-{limits.freeform_key_max}"
+                f"{label}: freeform_tags.{shown_key(key)}: a tag key is 1-{limits.freeform_key_max}"
                 " printable ASCII characters without '.' or space"
             )
-        t = _template(errors, label, f"freeform_tags.{key}", value)
+        t = _template(errors, label, f"freeform_tags.{shown_key(key)}", value)
         if t:
             freeform[key] = t
     defined: dict[str, dict[str, Template]] = {}
     for ns, keys in spec.defined_tags.items():
+        where = f"defined_tags.{shown_key(ns)}"
         if not is_valid_tag_key(ns, 100):
-            errors.append(f"{label}: defined_tags.{ns}: not a valid tag namespace name")
+            errors.append(f"{label}: {where}: not a valid tag namespace name")
         if not keys:
-            errors.append(f"{label}: defined_tags.{ns}: no keys given")
+            errors.append(f"{label}: {where}: no keys given")
         for key, value in keys.items():
             if not is_valid_tag_key(key, 100):
-                errors.append(f"{label}: defined_tags.{ns}.{key}: not a valid defined tag key")
-            t = _template(errors, label, f"defined_tags.{ns}.{key}", value)
+                errors.append(f"{label}: {where}.{shown_key(key)}: not a valid defined tag key")
+            t = _template(errors, label, f"{where}.{shown_key(key)}", value)
             if t:
                 defined.setdefault(ns, {})[key] = t
     copy = _copy_plan(spec.copy_tags_from_volume_group)
@@ -302,16 +284,60 @@ def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
 
 def load_policy(text: str | bytes, origin: str = "policy") -> Policy:
     """Load a policy from YAML or JSON text; raise PolicyError listing every problem."""
-    data = _parse_text(text, origin)
+    try:
+        data = parse_text(text, origin)
+    except PolicyError:
+        raise
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+        raise PolicyError(
+            [f"policy could not be read: {type(exc).__name__}: {clip(str(exc))}"], origin
+        ) from None
     return policy_from_data(data, origin)
 
 
 def policy_from_data(data: Any, origin: str = "policy") -> Policy:
+    """A policy from parsed data (dicts, lists, scalars); raise PolicyError listing every problem."""
+    try:
+        return _policy_from_data(data, origin)
+    except PolicyError:
+        raise
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+        # Every check above names what it refuses; this is the net for what none foresaw,
+        # so that a bad policy is a `rejected` answer and a lint error, never a crash.
+        raise PolicyError(
+            [f"policy could not be read: {type(exc).__name__}: {clip(str(exc))}"], origin
+        ) from None
+
+
+def _unknown_keys(label: str, data: dict[Any, Any], known: Mapping[str, Any]) -> str | None:
+    unknown = [k for k in data if k not in known]
+    if len(unknown) <= 5:
+        return None  # pydantic names each of them
+    names = ", ".join(shown_key(k) for k in unknown[:5])
+    return f"{label}: {len(unknown)} unknown keys ({names}, ...); known: {', '.join(known)}"
+
+
+def _check_sizes(data: dict[Any, Any], origin: str) -> None:
+    """Refuse, before validating each part, a policy whose size alone is wrong."""
+    error = _unknown_keys("policy", data, PolicySpec.model_fields)
+    rules = data.get("rules")
+    if isinstance(rules, list) and len(rules) > MAX_RULES:
+        error = f"policy: rules: {len(rules)} rules; the limit is {MAX_RULES}"
+    elif isinstance(rules, list):
+        for i, rule in enumerate(rules):
+            if isinstance(rule, dict):
+                error = error or _unknown_keys(_rule_label(data, ("rules", i)), rule, RuleSpec.model_fields)
+    if error:
+        raise PolicyError([error], origin)
+
+
+def _policy_from_data(data: Any, origin: str) -> Policy:
     if not isinstance(data, dict):
         raise PolicyError(
             [f"policy must be a mapping with version, mode and rules, not {type(data).__name__}"],
             origin,
         )
+    _check_sizes(data, origin)
     try:
         spec = PolicySpec.model_validate(data)
     except ValidationError as exc:
@@ -320,10 +346,13 @@ def policy_from_data(data: Any, origin: str = "policy") -> Policy:
     seen: dict[str, int] = {}
     for i, rule in enumerate(spec.rules):
         if rule.name in seen:
-            errors.append(f"rule {rule.name!r} (rules[{i}]): name already used by rules[{seen[rule.name]}]")
+            errors.append(
+                f"rule {quote(rule.name)} (rules[{i}]): name already used by rules[{seen[rule.name]}]"
+            )
         seen.setdefault(rule.name, i)
     limits = Limits(**spec.limits.model_dump())
-    rules = [_compile_rule(r, i, limits, errors) for i, r in enumerate(spec.rules)]
+    budget = Budget()  # one for the whole policy
+    rules = [_compile_rule(r, i, limits, errors, budget) for i, r in enumerate(spec.rules)]
     if errors:
         raise PolicyError(errors, origin)
     compiled = tuple(r for r in rules if r is not None)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sync.policy.limits import Limits
 from sync.policy.loader import CopyPlan, Policy, Rule
+from sync.policy.tagnames import ci_get, find_name, fold, folded_defined
 from sync.policy.templates import Template
 
 ORACLE_TAGS = "Oracle-Tags"
@@ -40,6 +41,8 @@ class Plan:
     matched_rules: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     error: str | None = None  # set when the result breaks a limit: nothing may be sent
+    # (namespace, key) as in desired -> the rule that wrote it (copied tags are not listed)
+    defined_writers: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def name_changed(self) -> bool:
@@ -51,7 +54,11 @@ class Plan:
 
     @property
     def defined_changed(self) -> bool:
-        return self.desired.defined_tags != self.current.defined_tags
+        # OCI compares namespace and key names case-insensitively and answers with its own
+        # casing: a difference in case alone is no change (else every run would PUT again).
+        if self.desired.defined_tags == self.current.defined_tags:
+            return False
+        return folded_defined(self.desired.defined_tags) != folded_defined(self.current.defined_tags)
 
     @property
     def changed(self) -> bool:
@@ -82,8 +89,10 @@ class Plan:
             out["freeformTags"] = ff
         defined: dict[str, Any] = {}
         for ns, keys in self.desired.defined_tags.items():
-            old_keys = self.current.defined_tags.get(ns, {})
-            diff = {k: {"old": old_keys.get(k), "new": v} for k, v in keys.items() if old_keys.get(k) != v}
+            old_keys = ci_get(self.current.defined_tags, ns) or {}
+            diff = {
+                k: {"old": ci_get(old_keys, k), "new": v} for k, v in keys.items() if ci_get(old_keys, k) != v
+            }
             if diff:
                 defined[ns] = diff
         if defined:
@@ -125,6 +134,12 @@ class _Builder:
     freeform: FreeformTags
     defined: DefinedTags
     warnings: list[str] = field(default_factory=list)
+    writers: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def defined_name(self, ns: str, key: str) -> tuple[str, str]:
+        """The casing already on the backup (or copied) for ns.key, else the policy's."""
+        ns_name = find_name(self.defined, ns) or ns
+        return ns_name, find_name(self.defined.get(ns_name) or {}, key) or key
 
     def render(self, rule: Rule, what: str, t: Template, ctx: Mapping[str, Any]) -> str | None:
         result = t.render(ctx)
@@ -148,13 +163,16 @@ class _Builder:
             for k, v in (vg.get("freeform_tags") or {}).items():
                 self.freeform.setdefault(k, v)
         if plan.defined:
+            wanted_ns = None if plan.namespaces is None else {fold(n) for n in plan.namespaces}
             for ns, keys in (vg.get("defined_tags") or {}).items():
-                wanted = ns in plan.namespaces if plan.namespaces is not None else ns != ORACLE_TAGS
+                folded = fold(ns)
+                wanted = folded in wanted_ns if wanted_ns is not None else folded != fold(ORACLE_TAGS)
                 if not wanted or not isinstance(keys, Mapping):
                     continue
-                target = self.defined.setdefault(ns, {})
+                target = self.defined.setdefault(find_name(self.defined, ns) or ns, {})
                 for k, v in keys.items():
-                    target.setdefault(k, v)
+                    if find_name(target, k) is None:
+                        target[k] = v
 
     def apply(self, rule: Rule, ctx: Mapping[str, Any]) -> None:
         vg = ctx.get("volume_group")
@@ -176,12 +194,14 @@ class _Builder:
         for ns, keys in rule.defined_tags.items():
             for key, t in keys.items():
                 what = f"defined_tags.{ns}.{key}"
-                if not rule.overwrite and key in self.defined.get(ns, {}):
+                ns_name, key_name = self.defined_name(ns, key)
+                if not rule.overwrite and key_name in self.defined.get(ns_name, {}):
                     continue
                 text = self.render(rule, what, t, ctx)
                 if text is not None:
                     clipped = self.clip(rule, what, text, self.limits.tag_value_max)
-                    self.defined.setdefault(ns, {})[key] = clipped
+                    self.defined.setdefault(ns_name, {})[key_name] = clipped
+                    self.writers[(ns_name, key_name)] = rule.name
 
     def limit_error(self) -> str | None:
         lim = self.limits
@@ -222,6 +242,7 @@ def plan(
         desired,
         tuple(r.name for r in rules),
         tuple(builder.warnings),
+        defined_writers=builder.writers,
     )
     if result.freeform_changed or result.defined_changed:
         error = builder.limit_error()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -10,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync.policy.fields import ROOTS, TAG_FIELDS
+from sync.policy.tagnames import ci_get
+from sync.printable import first_control, quote
 
 MAX_TEMPLATE_LENGTH = 1024
 
@@ -107,8 +110,16 @@ def _to_text(value: Value) -> str:
 def _lookup(context: Mapping[str, Mapping[str, Any] | None], path: tuple[str, ...]) -> Value:
     # Plain dict lookups only: a path can never reach an attribute of a Python object.
     current: Any = context.get(path[0])
-    for segment in path[1:]:
-        if not isinstance(current, dict) or segment not in current:
+    for depth, segment in enumerate(path[1:], start=1):
+        if not isinstance(current, dict):
+            return MISSING
+        if segment not in current and depth >= 2 and path[1] == "defined_tags":
+            # Defined tag names compare case-insensitively, as OCI compares them.
+            current = ci_get(current, segment)
+            if current is None:
+                return MISSING
+            continue
+        if segment not in current:
             return MISSING
         current = current[segment]
     if current is None or current == "":
@@ -155,7 +166,7 @@ def _make_date(fmt: str) -> Callable[[Value, list[str]], Value]:
             return value
         when = parse_datetime(value)
         if when is None:
-            warnings.append(f"date filter: {_to_text(value)[:64]!r} is not a date")
+            warnings.append(f"date filter: {quote(_to_text(value), 64)} is not a date")
             return MISSING
         return when.strftime(fmt)
 
@@ -184,7 +195,7 @@ def _build_filter(spec: str) -> Filter:
     name = name.strip()
     if name in ("lower", "upper", "slug"):
         if sep:
-            raise TemplateError(f"filter {name!r} takes no argument")
+            raise TemplateError(f"filter {quote(name)} takes no argument")
         fn = {"lower": _lower, "upper": _upper, "slug": _slug}[name]
         return Filter(name, None, fn)
     if name == "date":
@@ -203,40 +214,46 @@ def _build_filter(spec: str) -> Filter:
         return Filter(name, arg, _make_default(arg))
     if name == "truncate":
         if not _NUMBER.fullmatch(arg) or int(arg) == 0:
-            raise TemplateError(f"filter 'truncate' needs a whole number from 1 to 9999, not {arg!r}")
+            raise TemplateError(f"filter 'truncate' needs a whole number from 1 to 9999, not {quote(arg)}")
         return Filter(name, arg, _make_truncate(int(arg)))
-    raise TemplateError(f"unknown filter {name!r}; known filters: {', '.join(FILTER_NAMES)}")
+    raise TemplateError(f"unknown filter {quote(name)}; known filters: {', '.join(FILTER_NAMES)}")
 
 
 def _check_path(path: tuple[str, ...], source: str) -> None:
     root = path[0]
     if root not in ROOTS:
-        raise TemplateError(f"unknown name {source!r}: names start with backup., volume_group. or event.")
+        raise TemplateError(
+            f"unknown name {quote(source)}: names start with backup., volume_group. or event."
+        )
     if len(path) < 2:
-        raise TemplateError(f"unknown name {source!r}: say which field, e.g. {root}.display_name")
+        raise TemplateError(f"unknown name {quote(source)}: say which field, e.g. {root}.display_name")
     for segment in path[1:]:
         if not _SEGMENT.fullmatch(segment) or segment.startswith("__"):
-            raise TemplateError(f"unknown name {source!r}: {segment!r} is not a field or tag key")
+            raise TemplateError(f"unknown name {quote(source)}: {quote(segment)} is not a field or tag key")
     fld = path[1]
     if fld not in ROOTS[root]:
         known = ", ".join(sorted(ROOTS[root]))
-        raise TemplateError(f"unknown name {source!r}: {root} has no field {fld!r} (known: {known})")
+        raise TemplateError(
+            f"unknown name {quote(source)}: {root} has no field {quote(fld)} (known: {known})"
+        )
     if fld == "freeform_tags" and len(path) != 3:
-        raise TemplateError(f"unknown name {source!r}: write {root}.freeform_tags.<key>")
+        raise TemplateError(f"unknown name {quote(source)}: write {root}.freeform_tags.<key>")
     if fld == "defined_tags" and len(path) != 4:
-        raise TemplateError(f"unknown name {source!r}: write {root}.defined_tags.<namespace>.<key>")
+        raise TemplateError(f"unknown name {quote(source)}: write {root}.defined_tags.<namespace>.<key>")
     if fld not in TAG_FIELDS and len(path) != 2:
-        raise TemplateError(f"unknown name {source!r}: {root}.{fld} has no sub-fields")
+        raise TemplateError(f"unknown name {quote(source)}: {root}.{fld} has no sub-fields")
 
 
+@functools.lru_cache(maxsize=4096)  # policies repeat templates; a Template is immutable
 def parse_template(source: str) -> Template:
     """Parse and check a template; raise TemplateError with a clear message."""
     if not isinstance(source, str):
         raise TemplateError(f"a template must be text, not {type(source).__name__}")
     if len(source) > MAX_TEMPLATE_LENGTH:
         raise TemplateError(f"template is {len(source)} characters; the limit is 1024")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in source):
-        raise TemplateError("template contains a control character")
+    control = first_control(source)
+    if control:
+        raise TemplateError(f"contains the control character {control}")
     parts: list[str | Reference] = []
     refs: list[Reference] = []
     pos = 0
@@ -249,13 +266,14 @@ def parse_template(source: str) -> Template:
     for literal in parts:
         if isinstance(literal, str) and ("{" in literal or "}" in literal or "${" in literal):
             raise TemplateError(
-                f"template {source!r}: braces are only allowed as ${{name}} placeholders"
+                f"template {quote(source)}: braces are only allowed as ${{name}} placeholders"
                 " (nothing else is evaluated)"
             )
     kept = tuple(p for p in parts if not (isinstance(p, str) and p == ""))
     return Template(source, kept, tuple(refs))
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_reference(body: str) -> Reference:
     if not body.strip():
         raise TemplateError("empty placeholder ${}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sync.printable import clip, quote, shown_key
+
+log = logging.getLogger("sync.requests")
+
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DIGITS = 100  # no field takes a number; an integer this long is an attack, not an event
 
 EVENT_PREFIX = "com.oraclecloud.blockvolumes."
 # The copy sibling's name follows Oracle's naming for volume backups (copyvolumebackup);
@@ -37,7 +44,7 @@ def ocid_kind(value: str) -> str | None:
 def check_ocid(value: str, *kinds: str) -> str:
     kind = ocid_kind(value)
     if kind is None:
-        raise ValueError(f"{value[:80]!r} is not an OCID")
+        raise ValueError(f"{quote(value, 80)} is not an OCID")
     if kind not in kinds:
         raise ValueError(f"expected an ocid1.{' or ocid1.'.join(kinds)} OCID, got an ocid1.{kind}")
     return value
@@ -172,8 +179,8 @@ class _Sweep(BaseModel):
 def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
-        msg = err["msg"].removeprefix("Value error, ")
+        loc = ".".join(shown_key(p) for p in err["loc"]) or "(body)"
+        msg = clip(err["msg"].removeprefix("Value error, "))
         if err["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling)"
         parts.append(f"{loc}: {msg}")
@@ -185,21 +192,21 @@ def _failed(data: dict[str, Any]) -> str | None:
     details = data.get("additionalDetails")
     for where in (data, details if isinstance(details, dict) else {}):
         for key, value in where.items():
-            lowered = key.lower()
+            lowered = key.lower() if isinstance(key, str) else ""
             if lowered == "operationfailed" and value:
-                return f"{key}={value!r}"
+                return f"{shown_key(key)}={quote(value, 80)}"
             if (
                 lowered in ("status", "operationstatus", "result")
                 and isinstance(value, str)
                 and any(word in value.lower() for word in _FAILED_WORDS)
             ):
-                return f"{key}={value!r}"
+                return f"{shown_key(key)}={quote(value, 80)}"
     return None
 
 
 def _from_event(event_type: str, event_id: str | None, event_time: str | None, data: Any) -> Request:
     if event_type not in HANDLED_EVENT_TYPES:
-        return Ignored(f"event type {event_type!r} is not handled")
+        return Ignored(f"event type {quote(event_type, 100)} is not handled")
     if not isinstance(data, dict):
         return Rejected("event has no data object")
     try:
@@ -229,15 +236,46 @@ def decode_body(body: bytes | str) -> Any | Rejected:
     except UnicodeDecodeError as exc:
         return Rejected(f"request body is not UTF-8 (bad byte at offset {exc.start})")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
     except json.JSONDecodeError as exc:
         return Rejected(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except _BadNumber as exc:
+        return Rejected(f"request body: {exc}")
     except RecursionError:
         return Rejected("request body is nested too deeply")
 
 
+class _BadNumber(ValueError):
+    """A JSON number no request field can hold."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadNumber(f"{name} is not a JSON number")
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_DIGITS:
+        raise _BadNumber(f"an integer of {len(text)} digits (no field takes more than {MAX_DIGITS})")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"the number {clip(text, 40)} is too large")
+    return value
+
+
 def parse_request(body: bytes | str) -> Request:
     """Turn a request body into a typed request. Never raises."""
+    try:
+        return _parse(body)
+    except Exception as exc:  # every case is handled below; this net keeps the promise
+        log.exception("request body could not be parsed", extra={"error_type": type(exc).__name__})
+        return Rejected(f"request body could not be read ({type(exc).__name__})")
+
+
+def _parse(body: bytes | str) -> Request:
     obj = decode_body(body)
     if isinstance(obj, Rejected):
         return obj
@@ -258,7 +296,7 @@ def parse_request(body: bytes | str) -> Request:
             return BackupRequest(manual.volumeGroupBackupId, manual.dryRun)
     except ValidationError as exc:
         return Rejected(_describe(exc))
-    keys = ", ".join(sorted(obj)[:5]) or "none"
+    keys = ", ".join(sorted(shown_key(k) for k in obj)[:5]) or "none"
     return Rejected(
         "not an OCI event, a manual request ({volumeGroupBackupId}) or a sweep request"
         f" ({{sweep: {{compartmentId}}}}); top-level keys: {keys}"

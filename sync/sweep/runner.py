@@ -410,7 +410,8 @@ class Sweep:
             )
         except AuthError as exc:
             return Outcome("failed", backup_id, error=str(exc))
-        result = plan(policy, backup, vg, None)
+        # Checked against the tag schema (cached) so a dry run shows what would be rejected.
+        result = self.engine.tag_schema.review(plan(policy, backup, vg, None), self.deadline)
         warnings, rules = list(result.warnings), list(result.matched_rules)
         if result.error:
             return Outcome("rejected", backup_id, error=result.error, warnings=warnings, matched_rules=rules)

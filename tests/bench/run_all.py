@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--cold", "3", "--warm", "50", "--rss-calls", "50"]
         if args.quick and script.stem == "bench_deadline":
             cmd += ["--runs", "5"]
+        if args.quick and script.stem == "bench_hostile":
+            cmd += ["--repeats", "1"]
         if script.stem == "bench_size":
             cmd += ["--reuse"]  # reuses build/bench-size/site when present
         if run(script.stem, cmd):

@@ -97,8 +97,6 @@ def test_update_while_creating_is_409_incorrect_state(core_client: Any) -> None:
         Details(display_name="x" * (OCI_LIMITS.display_name_max + 1)),
         Details(freeform_tags={"has space": "v"}),
         Details(freeform_tags={"k": "v" * (OCI_LIMITS.tag_value_max + 1)}),
-        Details(defined_tags={"NoSuchNamespace": {"k": "v"}}),
-        Details(defined_tags={"Operations": {"NoSuchKey": "v"}}),
     ],
 )
 def test_limit_violations_are_400_invalid_parameter(core_client: Any, details: Any) -> None:

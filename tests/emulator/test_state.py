@@ -92,8 +92,6 @@ def test_stale_if_match_is_412_and_changes_nothing() -> None:
         ({"freeformTags": {"a.b": "v"}}, "a.b"),
         ({"freeformTags": {"k": "v" * (OCI_LIMITS.tag_value_max + 1)}}, "'k'"),
         ({"freeformTags": {f"k{i}": "v" for i in range(OCI_LIMITS.freeform_tags_max + 1)}}, "limit"),
-        ({"definedTags": {"Nope": {"CostCenter": "x"}}}, "Nope"),
-        ({"definedTags": {"Operations": {"Nope": "x"}}}, "Nope"),
         ({"definedTags": {"Operations": {"Tier": "t" * (OCI_LIMITS.tag_value_max + 1)}}}, "Tier"),
         ({"definedTags": {"Operations": "flat"}}, "definedTags"),
         ({"lifecycleState": "AVAILABLE"}, "lifecycleState"),

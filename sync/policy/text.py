@@ -1,0 +1,90 @@
+"""Policy text to plain data: size, UTF-8, then JSON or (safe, plain) YAML; failures as PolicyError."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import yaml
+
+from sync.policy.errors import PolicyError
+from sync.policy.safe_yaml import YamlError
+from sync.policy.safe_yaml import load as load_yaml
+from sync.printable import clip, quote
+
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_JSON_DIGITS = 100
+
+
+def parse_text(text: str | bytes, origin: str) -> Any:
+    """The policy as dicts, lists and scalars; PolicyError naming the line for bad text."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_POLICY_BYTES:
+            raise PolicyError([f"policy is {len(text)} bytes; the limit is 1 MiB"], origin)
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PolicyError([f"policy is not UTF-8 text (byte {exc.start})"], origin) from None
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyError([f"policy is {len(text)} characters; the limit is 1 MiB"], origin)
+    if not text.strip():
+        raise PolicyError(["policy is empty"], origin)
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("{"):
+            return json.loads(
+                text,
+                parse_constant=_no_constant,
+                parse_int=_json_int,
+                parse_float=_json_float,
+                object_pairs_hook=_json_object,
+            )
+        # Plain dicts, lists and scalars only: no anchors, aliases, tags or Python objects.
+        return load_yaml(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise PolicyError([f"invalid JSON at {where}: {exc.msg}"], origin) from None
+    except YamlError as exc:
+        raise PolicyError([f"invalid YAML at {exc}"], origin) from None
+    except _JsonValueError as exc:
+        raise PolicyError([f"invalid JSON: {exc}"], origin) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PolicyError([f"invalid YAML{where}: {problem}"], origin) from None
+    except RecursionError:
+        raise PolicyError(["policy is nested too deeply"], origin) from None
+
+
+class _JsonValueError(ValueError):
+    """A JSON number a policy cannot hold, or a key given twice."""
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):  # as in YAML: the first value would be dropped silently
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _JsonValueError(f"duplicate key {quote(key, 60)}")
+            seen.add(key)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _JsonValueError(f"{name} is not a number a policy can use")
+
+
+def _json_int(text: str) -> int:
+    if len(text) > MAX_JSON_DIGITS:
+        raise _JsonValueError(f"an integer of {len(text)} digits (the limit is {MAX_JSON_DIGITS})")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _JsonValueError(f"{clip(text, 60)} is too large for a number")
+    return value
