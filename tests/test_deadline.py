@@ -69,12 +69,16 @@ def test_a_write_without_an_answer_is_transient_and_the_next_delivery_is_idempot
     with FdkProcess(function_env(emulator, api_key)) as fn:
         warm(fn, emulator)
         emulator.faults.update(
-            {"slow_rate": 1.0, "slow_seconds": 3.0, "operations": ["UpdateVolumeGroupBackup"]}
+            {"slow_rate": 1.0, "slow_seconds": 4.0, "operations": ["UpdateVolumeGroupBackup"]}
         )
         start = time.monotonic()
         reply = fn.call(CREATE_EVENT, deadline_seconds=5)
         assert time.monotonic() - start < 5.0
-        assert reply.status == 502
+        assert reply.status == 502, (
+            reply.json(),
+            fn.log_lines(),
+            [r.to_dict() for r in emulator.backend.requests()],
+        )
         answer = reply.json()
         assert answer["status"] == "failed" and "may or may not have been applied" in answer["error"]
         unknown = [e for e in fn.log_lines() if e.get("message") == "UpdateVolumeGroupBackup outcome unknown"]
