@@ -17,6 +17,7 @@ from sync.emulator import (
     generate_api_key,
     load_seed,
 )
+from sync.emulator.multiregion import RegionalEmulators
 
 OS_NAMESPACE = "examplens"
 
@@ -64,6 +65,27 @@ def make_emulator(api_key: ApiKey) -> Iterator[Callable[..., EmulatorServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def make_regions(api_key: ApiKey) -> Iterator[Callable[..., RegionalEmulators]]:
+    """Factory: make_regions(regions, seed_for=None, faults_for=None, **backend_kwargs) -> started.
+
+    One emulator per region (RegionalEmulators), each accepting api_key; stopped at teardown.
+    """
+    started: list[RegionalEmulators] = []
+
+    def start(
+        regions: list[str], seed_for: Any = None, faults_for: Any = None, **kw: Any
+    ) -> RegionalEmulators:
+        group = RegionalEmulators(regions, seed_for, faults_for, **kw)
+        group.register_api_key(api_key)
+        started.append(group.start())
+        return group
+
+    yield start
+    for group in started:
+        group.stop()
 
 
 def client_kwargs(url: str) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.cli.live import LiveError, ProgressBar, parse_since, sweep_exit_code
+from sync.cli.options import LiveError, parse_since
+from sync.cli.progress import ProgressBar
+from sync.cli.sweep import sweep_exit_code
 from sync.cloud.limiter import DECREASE_FACTOR, AdaptiveLimiter
 from sync.cloud.retry import Deadline
 from sync.sweep.runner import (
@@ -152,7 +154,10 @@ def test_progress_bar_tty_and_plain() -> None:
     assert text.startswith("\r[######") and "50/200+" in text and "updated 20" in text and text.endswith("\n")
     plain = io.StringIO()
     ProgressBar(plain, tty=False, every=0)(p)
-    assert plain.getvalue() == "progress: 50/200+  updated 20  unchanged 30  25/s 2.0s\n"
+    assert (
+        plain.getvalue()
+        == "progress: 50/200+ backups (listing)  25/s  updated 20  unchanged 30  elapsed 2s\n"
+    )
 
 
 def test_exit_codes() -> None:

@@ -109,10 +109,12 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--live",
         action="store_true",
-        help="also check defined tags against the tenancy the configured credentials reach",
+        help="also check defined tags against the tenancy the configured credentials reach "
+        "(default: the policy alone, no OCI call)",
     )
     p.add_argument(
         "--tag-schema",
         metavar="FILE",
-        help="check defined tags against a schema file (the seed format's tagNamespaces) instead",
+        help="check defined tags against a schema file (the seed format's tagNamespaces) instead "
+        "(default: none)",
     )

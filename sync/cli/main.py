@@ -1,56 +1,28 @@
-"""The command line: lint, plan, apply, sweep, emulator, demo."""
+"""The command line's entry point: the parser of every sub-command, lint, and main()."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from sync.cli.backup import add_apply_command
+from sync.cli.common import CliError, guarded, load_policy_arg
+from sync.cli.helptext import PROG, HelpFormatter, add_command
 from sync.cli.lint_live import add_options as lint_live_options
-from sync.cli.live import add_live_commands, add_plan_live_options, cmd_plan_live, guarded
-from sync.cli.table import render_plan
-from sync.policy.fields import from_api_json
-from sync.policy.loader import Policy, PolicyError
-from sync.policy.planner import plan as make_plan
-from sync.requests.bodies import BackupRequest, parse_request
-from sync.sources.select import load_policy_from
+from sync.cli.plan import add_plan_command
+from sync.cli.sweep import add_sweep_command
+from sync.policy.loader import PolicyError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_PLAN_POLICY = "tag_policy.yaml"
 
-
-class CliError(Exception):
-    """A problem with the user's input, printed as one line without a traceback."""
-
-
-def _read_json(path: str, what: str) -> Any:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise CliError(f"cannot read {what} {path}: {exc.strerror}") from None
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise CliError(f"{what} {path} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise CliError(f"{what} {path} is not JSON: {exc.msg} at line {exc.lineno}") from None
-
-
-def load_policy_arg(source: str) -> Policy:
-    """A policy from a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key."""
-    # The source logs its errors for the function's log; here they are printed as lines.
-    quiet = logging.getLogger("sync.sources")
-    before = quiet.disabled
-    quiet.disabled = True
-    try:
-        return load_policy_from(source, os.environ)
-    finally:
-        quiet.disabled = before
+SETTINGS = f"""\
+The live commands (plan --backup, apply, sweep) read the function's settings from the
+environment: OCI_AUTH, OCI_CONFIG_FILE, OCI_CONFIG_PROFILE, OCI_CORE_ENDPOINT,
+OCI_IDENTITY_ENDPOINT, OCI_OBJECTSTORAGE_ENDPOINT, TAG_POLICY, TAG_POLICY_URI, LOG_LEVEL.
+Exit codes: 0 done, 1 failed, 2 usage or setup error, 3 sweep stopped early (resumable).
+`{PROG} COMMAND --help` shows each command's options and an example."""
 
 
 def cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -70,84 +42,61 @@ def cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if getattr(args, "backup", None):
-        if args.backup_json or args.volume_group_json or args.event:
-            raise CliError("plan takes either --backup OCID (live) or --backup-json FILE, not both")
-        return guarded(cmd_plan_live)(args, out, err)
-    policy = load_policy_arg(args.policy or DEFAULT_PLAN_POLICY)
-    if args.backup_json is None:
-        raise CliError("plan needs --backup OCID (live) or --backup-json FILE (a backup as GET returns it)")
-    backup = _resource(args.backup_json, "backup")
-    vg = _resource(args.volume_group_json, "volume group") if args.volume_group_json else None
-    event = None
-    if args.event:
-        try:
-            raw = Path(args.event).read_bytes()
-        except OSError as exc:
-            raise CliError(f"cannot read event {args.event}: {exc.strerror}") from None
-        request = parse_request(raw)
-        if not isinstance(request, BackupRequest) or request.event is None:
-            raise CliError(f"{args.event} is not an event this function handles: {request}")
-        event = request.event.as_context()
-    result = make_plan(policy, backup, vg, event)
-    if getattr(args, "tag_schema", None):
-        from sync.cli.lint_live import SchemaFileError, load_schema_file
-        from sync.policy.tagcheck import apply_schema
-
-        try:
-            result = apply_schema(result, load_schema_file(args.tag_schema))
-        except SchemaFileError as exc:
-            raise CliError(str(exc)) from None
-    print(render_plan(result), file=out)
-    return EXIT_OK
-
-
-def _resource(path: str, what: str) -> dict[str, Any]:
-    data = _read_json(path, what)
-    if not isinstance(data, dict):
-        raise CliError(f"{what} {path} must hold a JSON object")
-    # Accept both a bare resource and the CLI's {"data": {...}} wrapper.
-    if set(data) <= {"data", "etag"} and isinstance(data.get("data"), dict):
-        data = data["data"]
-    return from_api_json(data)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sync", description="Name and tag OCI volume group backups from a policy."
+        prog=PROG,
+        description="Name and tag OCI volume group backups from a policy.",
+        epilog=SETTINGS,
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("lint", help="check a policy; exit 1 with each error on its own line")
-    p.add_argument("policy", metavar="POLICY", help="policy file (YAML or JSON)")
+    p = add_command(
+        sub,
+        "lint",
+        "check a policy; exit 1 with each error on its own line",
+        f"{PROG} lint tag_policy.yaml\n"
+        f"{PROG} lint tag_policy.yaml --live     # also against the tenancy's tag namespaces",
+    )
+    p.add_argument(
+        "policy",
+        metavar="POLICY",
+        help="the policy (YAML or JSON): a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key",
+    )
     lint_live_options(p)
     p.set_defaults(func=cmd_lint)
 
-    p = sub.add_parser("plan", help="show what the policy would change on a backup")
-    p.add_argument(
-        "--policy",
-        help="policy (default: tag_policy.yaml with --backup-json; as the function's config with --backup)",
+    add_plan_command(sub)
+    add_apply_command(sub, guarded)
+    add_sweep_command(sub, guarded)
+
+    # Only listed here: main() hands `emulator ...` to the emulator's own parser, help included.
+    add_command(
+        sub,
+        "emulator",
+        "serve the local OCI emulator and print the settings that point this tool at it",
+        f"{PROG} emulator --key-dir /tmp/oci-emu     # then: {PROG} emulator --help",
     )
-    p.add_argument("--backup-json", metavar="FILE", help="the backup as GET returns it (JSON)")
-    p.add_argument("--volume-group-json", metavar="FILE", help="its volume group (JSON)")
-    p.add_argument("--event", metavar="FILE", help="the event that reported the backup")
-    add_plan_live_options(p)
-    p.add_argument("--tag-schema", metavar="FILE", help="check defined tag values against this schema file")
-    p.set_defaults(func=cmd_plan)
 
-    add_live_commands(sub, guarded)
-
-    sub.add_parser("emulator", help="serve the local OCI emulator (`python -m sync emulator --help`)")
-
-    p = sub.add_parser("demo", help="emulator + function under the real FDK + a sample event, end to end")
+    p = add_command(
+        sub,
+        "demo",
+        "run the emulator, the function under the real FDK and a sample event, end to end",
+        f"{PROG} demo     # from a checkout of the repository",
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from sync.cli.demo import run
+    from sync.cli.demo import SAMPLE_EVENT, run
+    from sync.function.fnrunner import ROOT
 
+    if not (ROOT / "func.py").is_file() or not SAMPLE_EVENT.is_file():
+        # An installed command has no func.py or samples/ beside it: the demo is a checkout's.
+        raise CliError(
+            "demo runs from a checkout of the repository (`make demo`): it needs func.py and samples/"
+        )
     return run(out)
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sync.printable import escape_controls, quote
+from sync.requests import since as since_parser
 from sync.sweep.runner import DEFAULT_CONCURRENCY, PAGE_SIZE
 
 
@@ -15,29 +15,12 @@ class LiveError(Exception):
     """One line for the user (configuration, authentication, input); never a traceback."""
 
 
-_RELATIVE = re.compile(r"(\d+)([dhm])")
-
-
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """RFC 3339 (a time without zone is UTC), a date (midnight UTC), or 7d / 12h / 30m ago."""
-    text = value.strip()
-    given = quote(value, 60)
-    m = _RELATIVE.fullmatch(text)
-    if m:
-        unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
-        try:
-            return (now or datetime.now(UTC)) - timedelta(**{unit: int(m.group(1))})
-        except (OverflowError, ValueError):  # 999999999d: before the year 1
-            raise LiveError(f"--since {given}: too far back; give a time after 0001-01-01") from None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        forms = "RFC 3339 (2026-11-01T00:00:00Z), a date, or 7d/12h/30m"
-        raise LiveError(f"--since {given}: use {forms}") from None
-    try:
-        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0
-        raise LiveError(f"--since {given}: out of range once in UTC") from None
+    try:  # the same parser as the function's sweep body (a schedule sends "2d")
+        return since_parser.parse_since(value, now)
+    except since_parser.SinceError as exc:
+        raise LiveError(str(exc)) from None
 
 
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600

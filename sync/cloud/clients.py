@@ -60,6 +60,8 @@ class OciSettings:
     objectstorage_endpoint: str | None
     identity_endpoint: str | None
     read_timeout: float = CLIENT_TIMEOUT[1]
+    # A region other than the configured one (sync/cloud/regions.py); endpoints come from it.
+    region: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OciSettings:
@@ -128,6 +130,8 @@ class Clients:
 
             config, signer = self._config_and_signer()
             s = self.settings
+            if s.region:
+                config = {**config, "region": s.region}
             kwargs: dict[str, Any] = {
                 "retry_strategy": oci.retry.NoneRetryStrategy(),
                 # A breaker opened by one bad minute would fail later invocations in this

@@ -1,4 +1,4 @@
-"""Unsigned /_emulator/ endpoints: request log, faults, state, seed, reset-log, lifecycle."""
+"""Unsigned /_emulator/ endpoints: request log, faults, state, seed, lifecycle, metrics, functions."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from sync.emulator.backend import Backend
 from sync.emulator.errors import EmulatorError
 from sync.emulator.faults import Faults
+from sync.emulator.functions import forward_to_unix_socket
 from sync.emulator.wire import Reply, error_reply, json_reply
 
 
@@ -40,6 +41,18 @@ def admin(backend: Backend, faults: Faults, method: str, path: str, query_string
             return json_reply(200, {"ok": True})
         if name == "reset-log" and method == "POST":
             backend.reset_log()
+            return json_reply(200, {"ok": True})
+        if name == "metrics" and method == "GET":
+            return json_reply(200, backend.metric_posts())
+        if name == "invocations" and method == "GET":
+            return json_reply(200, [i.to_dict() for i in backend.invocations(query.get("functionId"))])
+        if name == "functions" and method == "POST":
+            socket_path = payload.get("forwardUnixSocket")
+            backend.register_function(
+                str(payload["id"]),
+                forward_to_unix_socket(str(socket_path)) if socket_path else None,
+                float(payload.get("timeoutSeconds", 30.0)),
+            )
             return json_reply(200, {"ok": True})
         if name == "lifecycle" and method == "POST":
             backend.set_lifecycle_state(

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from sync.emulator.blockstorage import BlockStorageBackend
+from sync.emulator.functions import FunctionsBackend
 from sync.emulator.identity import IdentityBackend
+from sync.emulator.monitoring import MonitoringBackend
 from sync.emulator.objectstorage import ObjectStorageBackend
 from sync.emulator.paging import Json
 from sync.emulator.requestlog import RequestLog
 from sync.emulator.seed import lifecycle_settings, load_into, read_seed
+from sync.emulator.subscriptions import RegionSubscriptionsBackend
 from sync.policy.limits import OCI_LIMITS, Limits
 
 
@@ -43,6 +46,10 @@ class Backend:
             lock=self._lock,
         )
         self.objectstorage = ObjectStorageBackend(lock=self._lock)
+        self.regions = RegionSubscriptionsBackend(self.identity, lock=self._lock)
+        self.list_region_subscriptions = self.regions.list_region_subscriptions
+        self.monitoring = MonitoringBackend(lock=self._lock)
+        self.functions = FunctionsBackend(lock=self._lock)
         self.log = RequestLog(max_log)
         # Flat names from before the split into services, kept for callers and tests.
         self.register_tag_namespace = self.identity.register_tag_namespace
@@ -64,6 +71,11 @@ class Backend:
         self.get_object = self.objectstorage.get_object
         self.put_object = self.objectstorage.put_object
         self.delete_object = self.objectstorage.delete_object
+        self.post_metric_data = self.monitoring.post_metric_data
+        self.metric_posts = self.monitoring.metric_posts
+        self.register_function = self.functions.register_function
+        self.invoke_function = self.functions.invoke_function
+        self.invocations = self.functions.invocations
         self.record = self.log.record
         self.requests = self.log.requests
         self.count = self.log.count
@@ -90,6 +102,7 @@ class Backend:
         """Add everything in a seed dict to this backend."""
         with self._lock:
             load_into(seed, self.identity, self.blockstorage, self.objectstorage)
+            self.regions.load(seed.get("regionSubscriptions") or [])
 
     def snapshot(self) -> Json:
         """The current state in the seed format (object contents as text when they decode)."""
@@ -98,6 +111,7 @@ class Backend:
                 **self.identity.snapshot(),
                 **self.blockstorage.snapshot(),
                 **self.objectstorage.snapshot(),
+                **self.regions.snapshot(),
             }
 
 

@@ -63,6 +63,8 @@ class BlockStorageBackend:
         self._clock = clock
         self._lock = lock if lock is not None else threading.RLock()
         self._backups: dict[str, _Resource] = {}
+        # compartment -> its backups, so a list costs its compartment's size, not the region's.
+        self._by_compartment: dict[str, dict[str, _Resource]] = {}
         self._groups: dict[str, _Resource] = {}
         self._other_writer_count = 0
 
@@ -100,7 +102,11 @@ class BlockStorageBackend:
         res = _Resource(data)
         with self._lock:
             self._arm_lifecycle(res, available_after_seconds, available_after_gets)
+            old = self._backups.get(data["id"])
+            if old is not None:
+                self._by_compartment.get(str(old.data.get("compartmentId")), {}).pop(data["id"], None)
             self._backups[data["id"]] = res
+            self._by_compartment.setdefault(str(data.get("compartmentId")), {})[data["id"]] = res
 
     def _arm_lifecycle(self, res: _Resource, seconds: float | None, gets: int | None) -> None:
         if res.data["lifecycleState"] not in TRANSITIONAL_STATES:
@@ -235,11 +241,9 @@ class BlockStorageBackend:
         with self._lock:
             self._check_compartment(compartment_id)
             items: list[tuple[tuple[str, str], Json]] = []
-            for res in self._backups.values():
+            for res in list(self._by_compartment.get(compartment_id, {}).values()):
                 self._advance(res, counts_as_get=False)
                 data = res.data
-                if data.get("compartmentId") != compartment_id:
-                    continue
                 if volume_group_id is not None and data.get("volumeGroupId") != volume_group_id:
                     continue
                 if display_name is not None and data.get("displayName") != display_name:
@@ -254,9 +258,7 @@ class BlockStorageBackend:
     def _check_compartment(self, compartment_id: str) -> None:
         if not self._identity.has_compartments():
             return
-        if not self._identity.is_compartment(compartment_id) and not any(
-            r.data.get("compartmentId") == compartment_id for r in self._backups.values()
-        ):
+        if not self._identity.is_compartment(compartment_id) and not self._by_compartment.get(compartment_id):
             raise not_found("compartment", compartment_id)
 
     def get_volume_group(self, group_id: str) -> tuple[Json, str]:

@@ -1,4 +1,4 @@
-"""`python -m sync emulator`: serve the local OCI emulator with a generated API key until Ctrl-C."""
+"""`backup-tag-sync emulator`: serve the local OCI emulator with a generated API key until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -18,24 +18,68 @@ from sync.emulator.signing import generate_api_key
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sync emulator",
-        description="Local emulator of the OCI Block Storage, Identity and Object Storage "
-        "calls backup-tag-sync makes; the real oci SDK talks to it over HTTP.",
+        prog="backup-tag-sync emulator",
+        description="Serve a local emulator of the OCI Block Storage, Identity and Object Storage "
+        "calls backup-tag-sync makes; the real oci SDK talks to it over HTTP. It prints the "
+        "settings (export lines) that point the function and the command line at it.",
+        epilog="example:\n  backup-tag-sync emulator --key-dir /tmp/oci-emu --latency-ms 20 "
+        "--error-rate 0.05 --fault-seed 1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--seed", type=Path, default=SAMPLE_SEED_PATH, help="seed JSON file")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 429/500/503")
-    parser.add_argument("--rate-limit", type=float, default=0.0, help="requests per second (0: off)")
-    parser.add_argument("--fault-seed", type=int, default=None, help="seed for injected faults")
+    parser.add_argument(
+        "--seed",
+        type=Path,
+        default=SAMPLE_SEED_PATH,
+        metavar="FILE",
+        help="seed JSON (compartments, backups, volume groups, tag namespaces, objects) "
+        "(default: the bundled sample_seed.json)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: 0, a free port)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds added before every answer, to mimic a remote endpoint (default: 0)",
+    )
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of requests answered 429, 500 or 503 at random (default: 0, none)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        metavar="RPS",
+        help="requests per second served before 429 TooManyRequests (default: 0, no limit)",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed for the random faults, so a run repeats exactly (default: different each run)",
+    )
     parser.add_argument(
         "--key-dir",
         type=Path,
         default=None,
-        help="where the API key and OCI config live (reused if present); default: a temp dir",
+        metavar="DIR",
+        help="where the API key and OCI config live (reused if present) (default: a temporary directory)",
     )
-    parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    parser.add_argument("--verbose", action="store_true", help="log every request on stderr (default: quiet)")
+    parser.add_argument(
+        "--regions",
+        metavar="R1,R2",
+        help="one emulator per region, each with its own copy of the seed, faults and port "
+        "(default: one emulator)",
+    )
     return parser
 
 
@@ -59,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="oci-emulator-") as tmp:
         key_dir = args.key_dir if args.key_dir is not None else Path(tmp)
         key = generate_api_key(key_dir, reuse=True)
+        if args.regions:
+            from sync.emulator.regions_cli import serve_regions
+
+            return serve_regions(args, key)
         server = EmulatorServer(backend, faults=faults, host=args.host, port=args.port, verbose=args.verbose)
         server.register_api_key(key)
         try:

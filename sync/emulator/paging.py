@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,11 @@ def time_key(value: Any) -> str:
     """A fixed-width UTC string, so that string order is time order."""
     if not isinstance(value, str) or not value:
         return "0000-00-00T00:00:00.000000"
+    return _time_key(value)
+
+
+@functools.lru_cache(maxsize=1 << 18)  # lists re-sort every backup per page: parse each time once
+def _time_key(value: str) -> str:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

@@ -6,23 +6,24 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from sync import logs
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import Engine, Outcome
 from sync.cloud.retry import Deadline
+from sync.function.continuation import ContinuationSettings, Continuer
+from sync.function.metrics import MetricsPoster, outcome_counts
 from sync.policy.loader import Policy
 from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
 from sync.sources.base import PolicySource
+from sync.sources.bundled import DEFAULT_POLICY
 from sync.sources.select import source_from_env
 
 log = logging.getLogger("sync.function.handler")
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_POLICY = str(ROOT / "tag_policy.yaml")
 TRUE = {"1", "true", "yes", "on"}
 
 
@@ -46,6 +47,9 @@ class App:
         self.clients = Clients(settings)
         self.source: PolicySource = source_from_env(self.env, lambda: self.clients, DEFAULT_POLICY)
         self.engine = Engine(self.clients, self.load_policy)
+        self.metrics = MetricsPoster.from_env(self.clients, self.env)
+        self.continuation = ContinuationSettings.from_env(self.env)
+        self._continuer: Continuer | None = None
 
     def load_policy(self) -> Policy:
         return self.source.load()
@@ -55,22 +59,35 @@ class App:
     ) -> tuple[int, dict[str, Any]]:
         """Answer one call: (HTTP status for Fn, JSON object). Never raises."""
         logs.set_context(fn_call_id=call_id)
+        deadline = Deadline.from_fn(deadline_iso)
+        started = time.monotonic()
+        status, answer, is_sweep = self._answer(body, deadline)
+        if self.metrics is not None:
+            # After the answer is made, inside the deadline's margin, never failing the call.
+            counts, figures = outcome_counts(answer, is_sweep, time.monotonic() - started)
+            self.metrics.post(counts, deadline, figures)
+        return status, answer
+
+    def _answer(self, body: bytes, deadline: Deadline) -> tuple[int, dict[str, Any], bool]:
         try:
             request = parse_request(body)
-            outcome = self._dispatch(request, Deadline.from_fn(deadline_iso))
+            outcome = self._dispatch(request, deadline)
         except Exception as exc:  # a bug must still answer JSON, not a traceback
             log.exception("unexpected error", extra={"error_type": type(exc).__name__})
-            return 502, {"status": "failed", "error": f"internal error: {type(exc).__name__}"}
+            return 502, {"status": "failed", "error": f"internal error: {type(exc).__name__}"}, False
         if isinstance(outcome, dict):  # a sweep's answer: log its summary, not every backup
-            summary = {k: outcome.get(k) for k in ("status", "counts", "scanned", "resumeToken")}
+            summary = {
+                k: outcome.get(k)
+                for k in ("status", "counts", "scanned", "resumeToken", "continuedAs", "continuation")
+            }
             log.info(f"answered sweep {outcome.get('status')}", extra={"answer": summary})
-            return 200, outcome
+            return 200, outcome, True
         answer = outcome.to_json()
         level = logging.ERROR if outcome.status == "failed" else logging.INFO
         log.log(level, f"answered {outcome.status}", extra={"answer": answer})
         # Only a transient failure fails the invocation, so the platform counts (and may retry)
         # it; permanent outcomes are answers, not errors.
-        return (502 if outcome.transient else 200), answer
+        return (502 if outcome.transient else 200), answer, False
 
     def _dispatch(self, request: Any, deadline: Deadline) -> Outcome | dict[str, Any]:
         if isinstance(request, Rejected):
@@ -87,13 +104,22 @@ class App:
                 event=request.event,
             )
         if isinstance(request, SweepRequest):
-            return self._sweep(request, deadline)
+            return self._sweep_and_continue(request, deadline)
         return Outcome("rejected", None, error="unsupported request")
 
-    def _sweep(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
-        from sync.sweep.runner import sweep_for_function  # only sweeps pay for importing it
+    def _sweep_and_continue(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
+        result = self._sweep(request, self.continuation.sweep_deadline(deadline))
+        if isinstance(result, dict) and self.continuation.enabled:
+            if self._continuer is None:
+                self._continuer = Continuer(self.clients, self.continuation)
+            self._continuer.after_sweep(request, result, deadline)
+        return result
 
-        result: dict[str, Any] = sweep_for_function(self.engine, request, deadline, self.dry_run)
+    def _sweep(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
+        from sync.sweep.function_sweep import max_failures_from, sweep_for_function  # only sweeps import it
+
+        limit = max_failures_from(self.env)
+        result: dict[str, Any] = sweep_for_function(self.engine, request, deadline, self.dry_run, limit)
         return result
 
 

@@ -13,11 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sync.printable import clip, quote, shown_key
+from sync.requests import since as since_parser
 
 log = logging.getLogger("sync.requests")
 
 MAX_BODY_BYTES = 1024 * 1024
-MAX_DIGITS = 100  # no field takes a number; an integer this long is an attack, not an event
+MAX_DIGITS = 100  # the one numeric field (continuation) is small: this long is an attack
+MAX_CONTINUATION = 1000  # a sane ceiling on a self-invocation chain's depth counter
 
 EVENT_PREFIX = "com.oraclecloud.blockvolumes."
 # The copy sibling's name follows Oracle's naming for volume backups (copyvolumebackup);
@@ -84,6 +86,7 @@ class SweepRequest:
     dry_run: bool = False
     recursive: bool = False
     page: str | None = None
+    continuation: int = 0  # how many invocations before this one carried the same sweep
 
 
 @dataclass(frozen=True)
@@ -156,18 +159,25 @@ class _SweepBody(BaseModel):
     dryRun: bool = False
     recursive: bool = False
     page: str | None = Field(default=None, max_length=4096)
+    continuation: int = Field(default=0, ge=0, le=MAX_CONTINUATION)
 
     @field_validator("compartmentId")
     @classmethod
     def _ocid(cls, v: str) -> str:
         return check_ocid(v, "compartment", "tenancy")
 
-    @field_validator("since")
+    @field_validator("since", mode="before")
     @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2026-11-01T00:00:00Z")
-        return v
+    def _since(cls, v: Any) -> datetime | None:
+        # RFC 3339 or a duration ago (a schedule sends "2d"): the command line's parser.
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            raise ValueError(f"must be a string: {since_parser.HINT}")
+        try:
+            return since_parser.parse_since(v, label="since", allow_date=False, assume_utc=False)
+        except since_parser.SinceError as exc:
+            raise ValueError(str(exc).removeprefix("since ")) from None
 
 
 class _Sweep(BaseModel):
@@ -290,7 +300,7 @@ def _parse(body: bytes | str) -> Request:
             return _from_event(ev10.type, ev10.id, ev10.time, obj.get("data"))
         if "sweep" in obj:
             sw = _Sweep.model_validate(obj).sweep
-            return SweepRequest(sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page)
+            return SweepRequest(sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page, sw.continuation)
         if "volumeGroupBackupId" in obj:
             manual = _Manual.model_validate(obj)
             return BackupRequest(manual.volumeGroupBackupId, manual.dryRun)

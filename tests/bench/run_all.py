@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--runs", "5"]
         if args.quick and script.stem == "bench_hostile":
             cmd += ["--repeats", "1"]
+        if args.quick and script.stem == "bench_regions":
+            cmd += ["--backups", "3000"]
+        if args.quick and script.stem == "bench_scale":
+            cmd += ["--backups", "2000", "5000"]
         if script.stem == "bench_size":
             cmd += ["--reuse"]  # reuses build/bench-size/site when present
         if run(script.stem, cmd):

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import urllib.parse
 
-from sync.emulator.routes import blockstorage, identity, objectstorage
+from sync.emulator.routes import blockstorage, functions, identity, monitoring, objectstorage, regions
 from sync.emulator.wire import Route
 
 # A new service adds its module's ROUTES here; operation names must be unique.
-ROUTES: list[Route] = [*blockstorage.ROUTES, *identity.ROUTES, *objectstorage.ROUTES]
+ROUTES: list[Route] = [
+    *blockstorage.ROUTES,
+    *identity.ROUTES,
+    *objectstorage.ROUTES,
+    *regions.ROUTES,
+    *monitoring.ROUTES,
+    *functions.ROUTES,
+]
 
 BY_OPERATION: dict[str, Route] = {r.operation: r for r in ROUTES}
 

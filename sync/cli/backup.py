@@ -1,0 +1,148 @@
+"""The one-backup live commands: plan --backup (read only) and apply."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from sync.cli.common import (
+    BAD_OUTCOMES,
+    EXIT_FAILED,
+    EXIT_OK,
+    ONE_BACKUP_TIMEOUT,
+    POLICY_HELP,
+    add_common_options,
+    build_clients,
+    cli_logging,
+    env_vars,
+    failure_line,
+    ocid_arg,
+    policy_loader,
+)
+from sync.cli.helptext import PROG, add_command
+from sync.cli.options import LiveError, shown
+from sync.cli.table import change_rows, render_plan, render_table
+from sync.cloud.engine import CallFailed, Engine, Outcome
+from sync.cloud.retry import Deadline
+from sync.policy.planner import needs_volume_group
+from sync.policy.planner import plan as make_plan
+
+# -- plan --backup -----------------------------------------------------------------------------
+
+
+def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """What the policy would change on a live backup (GET, and the volume group when a rule needs it)."""
+    env = env_vars()
+    backup_id = ocid_arg(args.backup, "volumegroupbackup")
+    with cli_logging(getattr(args, "log_file", None), env):
+        clients = build_clients(env)
+        policy = policy_loader(args.policy, env, clients)()
+        engine = Engine(clients, lambda: policy)
+        deadline = Deadline.after(args.timeout)
+        client = clients.blockstorage()
+        try:
+            got = engine.call(
+                "GetVolumeGroupBackup",
+                client.get_volume_group_backup,
+                backup_id,
+                deadline,
+                volume_group_backup_id=backup_id,
+            )
+            from oci.util import to_dict
+
+            backup = to_dict(got.data)
+            vg = None
+            if backup.get("volume_group_id") and needs_volume_group(policy, backup):
+                vg = engine.get_volume_group(backup["volume_group_id"], backup_id, deadline)
+        except CallFailed as failure:
+            print(shown(f"error: {failure_line(failure)}"), file=err)
+            return EXIT_FAILED
+        result = make_plan(policy, backup, vg, None)
+        if getattr(args, "tag_schema", None):  # a schema file instead of the tenancy's
+            from sync.cli.lint_live import SchemaFileError, load_schema_file
+            from sync.policy.tagcheck import apply_schema
+
+            try:
+                result = apply_schema(result, load_schema_file(args.tag_schema))
+            except SchemaFileError as exc:
+                raise LiveError(str(exc)) from None
+        else:
+            result = engine.tag_schema.review(result, deadline)
+        print(render_plan(result), file=out)
+        state = backup.get("lifecycle_state")
+        if state != "AVAILABLE":
+            print(shown(f"note: the backup is {state}"), file=out)
+    return EXIT_OK
+
+
+# -- apply -------------------------------------------------------------------------------------
+
+
+def render_outcome(o: Outcome) -> str:
+    lines = [f"Backup {o.backup_id}: {o.status}"]
+    rows = change_rows(o.changes)
+    if rows:
+        lines.append(render_table(("FIELD", "KEY", "OLD", "NEW"), rows))
+    if o.matched_rules:
+        lines.append(f"Matched rules: {', '.join(o.matched_rules)}")
+    if o.error:
+        lines.append(f"error: {o.error}")
+    if o.opc_request_id:
+        lines.append(f"opc-request-id: {o.opc_request_id}")
+    lines += [f"warning: {w}" for w in o.warnings]
+    return shown("\n".join(lines))
+
+
+def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Bring one backup in line with the policy, as the function does for an event."""
+    env = env_vars()
+    backup_id = ocid_arg(args.backup, "volumegroupbackup")
+    with cli_logging(args.log_file, env):
+        clients = build_clients(env)
+        engine = Engine(clients, policy_loader(args.policy, env, clients))
+        outcome = engine.sync_backup(backup_id, dry_run=args.dry_run, deadline=Deadline.after(args.timeout))
+    if args.output == "json":
+        print(json.dumps(outcome.to_json(), indent=2), file=out)
+    else:
+        print(render_outcome(outcome), file=out)
+    return EXIT_FAILED if outcome.status in BAD_OUTCOMES else EXIT_OK
+
+
+# -- argparse ----------------------------------------------------------------------------------
+
+
+def add_apply_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..., int]]) -> None:
+    """Add apply to the parser's subcommands; `wrap` turns LiveError into one line."""
+    p = add_command(
+        sub,
+        "apply",
+        "bring one backup in line with the policy now, as the function does for an event",
+        f"{PROG} apply --backup ocid1.volumegroupbackup.oc1.iad.aaaa --dry-run",
+    )
+    p.add_argument("--backup", required=True, metavar="OCID", help="the volume group backup to update")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute and show the changes, send no update (default: send it)",
+    )
+    p.add_argument("--policy", metavar="P", help=POLICY_HELP)
+    p.add_argument(
+        "--output",
+        choices=("table", "json"),
+        default="table",
+        help="table: the outcome and its changes; json: the function's answer object",
+    )
+    add_common_options(p, 60.0, ONE_BACKUP_TIMEOUT)
+    p.set_defaults(func=wrap(cmd_apply))
+
+
+def add_plan_live_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backup",
+        metavar="OCID",
+        help="plan a live backup: read it (and its volume group when a rule needs it) from the endpoint "
+        "the OCI_* settings name; nothing is written (default: none, plan --backup-json)",
+    )
+    add_common_options(p, 60.0, ONE_BACKUP_TIMEOUT)

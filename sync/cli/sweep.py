@@ -1,0 +1,191 @@
+"""The sweep command: every backup in a compartment (tree), its summary and its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from sync.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    NO_TIMEOUT,
+    POLICY_HELP,
+    add_common_options,
+    build_clients,
+    cli_logging,
+    env_vars,
+    ocid_arg,
+    policy_loader,
+)
+from sync.cli.helptext import PROG, add_command
+from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_command, shown
+from sync.cli.progress import progress_display
+from sync.cli.table import render_table
+from sync.cloud.engine import Engine
+from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.retry import Deadline
+from sync.sweep.runner import (
+    DEFAULT_CONCURRENCY,
+    PAGE_SIZE,
+    SweepOptions,
+    SweepResult,
+    run_sweep,
+)
+
+
+def render_summary(result: SweepResult, command_hint: str) -> str:
+    lines = [
+        f"Sweep {result.status}: {result.scanned} backup(s) in {result.compartments} compartment(s), "
+        f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}"
+    ]
+    if result.error and not result.failures():
+        lines.append(f"error: {result.error}")
+    counts = result.counts()
+    if counts:
+        lines.append(render_table(("STATUS", "COUNT"), sorted(counts.items())))
+    failures = result.failures()
+    if failures:
+        lines.append("")
+        lines.append(f"Failures ({len(failures)}):")
+        # One line each, never cut: the opc-request-id is what Oracle support asks for.
+        for f in failures:
+            rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
+            lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
+        if result.failures_omitted:
+            lines.append(f"  ... and {result.failures_omitted} more (each is in the logs)")
+    if result.resume_token:
+        lines.append("")
+        token = shlex.quote(result.resume_token)
+        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {token}")
+    return shown("\n".join(lines))
+
+
+def sweep_exit_code(result: SweepResult) -> int:
+    if result.status == "rejected":
+        return EXIT_USAGE
+    if result.permanent_failures or result.status == "failed":
+        return EXIT_FAILED
+    if result.resume_token:
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed."""
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise LiveError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
+    from sync.cli.sweep_regions import cmd_sweep_regions, wants_regions
+
+    if wants_regions(args):
+        return cmd_sweep_regions(args, out, err)
+    env = env_vars()
+    compartment = ocid_arg(args.compartment, "compartment", "tenancy")
+    since = parse_since(args.since) if args.since else None
+    options = SweepOptions(
+        compartment_id=compartment,
+        recursive=args.recursive,
+        since=since,
+        dry_run=args.dry_run,
+        available_only=args.available_only,
+        concurrency=args.concurrency,
+        resume_token=args.resume,
+        page_size=args.page_size,
+        max_failures=args.max_failures,
+        call_budget=args.call_budget,
+    )
+    with cli_logging(args.log_file, env):
+        clients = build_clients(env, identity=args.recursive)
+        engine = Engine(clients, policy_loader(args.policy, env, clients), limiter=AdaptiveLimiter())
+        bar = None if args.no_progress else progress_display(err)
+        try:
+            timeout = NO_TIMEOUT if args.timeout is None else args.timeout
+            result = run_sweep(engine, options, Deadline.after(timeout), bar)
+        finally:
+            if bar is not None:
+                bar.finish()
+    if result.status == "rejected":
+        print(shown(f"error: {result.error}"), file=err)
+    elif args.output == "json":
+        print(json.dumps(result.to_json(), indent=2), file=out)
+    else:
+        print(render_summary(result, resume_command(args, compartment, since)), file=out)
+    return sweep_exit_code(result)
+
+
+# -- argparse ----------------------------------------------------------------------------------
+
+
+def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..., int]]) -> None:
+    """Add sweep to the parser's subcommands; `wrap` turns LiveError into one line."""
+    p = add_command(
+        sub,
+        "sweep",
+        "apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed",
+        f"{PROG} sweep --compartment ocid1.compartment.oc1..aaaa --recursive --since 7d --dry-run\n"
+        f"{PROG} sweep --compartment ocid1.compartment.oc1..aaaa --resume TOKEN   # as the summary prints it",
+    )
+    p.add_argument(
+        "--compartment",
+        required=True,
+        metavar="OCID",
+        help="the compartment (or tenancy) whose backups to sweep",
+    )
+    p.add_argument(
+        "--recursive",
+        action="store_true",
+        help="also sweep every active subcompartment, listed through Identity "
+        "(default: this compartment only)",
+    )
+    p.add_argument(
+        "--since",
+        metavar="T",
+        help="only backups created at or after T: RFC 3339 (2026-11-01T00:00:00Z), a date (midnight UTC) "
+        "or 7d / 12h / 30m ago (default: all)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="compute and report, send no update (default: send them)"
+    )
+    p.add_argument(
+        "--available-only",
+        action="store_true",
+        help="skip backups whose state is not AVAILABLE (default: every backup listed)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"backups handled at once (1 to {MAX_CONCURRENCY}); they share one limiter that slows on 429",
+    )
+    p.add_argument("--page-size", type=int, default=PAGE_SIZE, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--resume",
+        metavar="TOKEN",
+        help="continue a sweep that stopped early, from the token its summary printed "
+        "(default: from the start)",
+    )
+    p.add_argument("--policy", metavar="P", help=POLICY_HELP)
+    p.add_argument(
+        "--output",
+        choices=("table", "json"),
+        default="table",
+        help="table: counts per status and the failures (see --max-failures); json: the sweep answer object",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress display on stderr (default: one redrawn line on a terminal, "
+        "a plain line every few seconds otherwise)",
+    )
+    from sync.cli.sweep_regions import add_region_options
+
+    add_region_options(p)
+    add_common_options(
+        p, None, "stop after this long and print the --resume command that continues (default: no limit)"
+    )
+    p.set_defaults(func=wrap(cmd_sweep))

@@ -1,0 +1,290 @@
+"""`sweep --regions r1,r2|subscribed`: several regions at once, a summary row per region and a total."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from sync.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    NO_TIMEOUT,
+    build_clients,
+    cli_logging,
+    env_vars,
+    failure_line,
+    ocid_arg,
+    policy_loader,
+)
+from sync.cli.options import LiveError, parse_since, resume_command
+from sync.cli.progress import progress_display
+from sync.cli.table import render_table
+from sync.cloud.clients import AuthError, Clients, OciSettings
+from sync.cloud.engine import CallFailed, Engine
+from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.regions import REGION_RE, RegionError, parse_regions, region_settings, subscribed_regions
+from sync.cloud.retry import Deadline
+from sync.policy.loader import Policy
+from sync.requests.bodies import check_ocid, ocid_kind
+from sync.sweep.options import DEFAULT_MAX_FAILURES, SweepError, SweepOptions
+from sync.sweep.regions import RegionsResult, sweep_regions
+from sync.sweep.results import SweepProgress
+from sync.sweep.tokens import decode_regions_token, token_region
+
+# How long one OCI call may keep retrying in a command-line sweep before its region (or
+# compartment) is reported as stopped, with a resume token: a 5xx storm must not hang the run.
+CLI_CALL_BUDGET = 120.0
+SHOWN = ("updated", "planned", "unchanged", "failed")
+
+
+def add_region_options(p: argparse.ArgumentParser) -> None:
+    """--regions, --max-failures and --call-budget for the sweep command."""
+    p.add_argument(
+        "--regions",
+        metavar="R1,R2|subscribed",
+        help="sweep these regions at once (subscribed: every region the tenancy subscribes to) "
+        "(default: the configured region only)",
+    )
+    p.add_argument(
+        "--max-failures",
+        type=int,
+        default=DEFAULT_MAX_FAILURES,
+        metavar="N",
+        help=f"failures listed in the summary per region (default {DEFAULT_MAX_FAILURES}; all are logged)",
+    )
+    p.add_argument(
+        "--call-budget",
+        type=float,
+        default=CLI_CALL_BUDGET,
+        metavar="SECONDS",
+        help="how long one call may keep retrying before the sweep stops there, with a resume token",
+    )
+
+
+def wants_regions(args: argparse.Namespace) -> bool:
+    """--regions given, or --resume holds a several-regions token."""
+    if getattr(args, "regions", None):
+        return True
+    if not getattr(args, "resume", None):
+        return False
+    try:
+        return decode_regions_token(args.resume) is not None
+    except SweepError:
+        return False  # the one-region path reports it
+
+
+def resume_map(token: str, asked: list[str] | None) -> dict[str, str | None]:
+    """region -> its token, from a several-regions token or a one-region token naming its region."""
+
+    try:
+        regions = decode_regions_token(token)
+        if regions is None:
+            region = token_region(token)
+            if region is None:
+                raise LiveError("this resume token is from a one-region sweep: resume it without --regions")
+            regions = {region: token}
+    except SweepError as exc:
+        raise LiveError(str(exc)) from None
+    bad = [r for r in regions if not REGION_RE.match(r)]
+    if bad:  # a region name becomes part of an endpoint's host name: only real-looking names
+        raise LiveError("the resume token is not one this tool issued (bad region name)")
+    extra = sorted(set(regions) - set(asked)) if asked is not None else []
+    if extra:
+        raise LiveError(f"the resume token names region(s) {', '.join(extra)}, not in --regions")
+    return regions
+
+
+def tenancy_of(compartment: str, settings: OciSettings) -> str:
+    """The tenancy to ask for subscriptions: --compartment when it is one, else the config file's."""
+
+    if ocid_kind(compartment) == "tenancy":
+        return compartment
+    if settings.auth == "config_file":
+        import os
+
+        import oci
+
+        try:
+            config = oci.config.from_file(os.path.expanduser(settings.config_file), settings.profile)
+            tenancy = config["tenancy"]
+        except Exception as exc:
+            raise LiveError(f"--regions subscribed: no tenancy in config ({type(exc).__name__})") from None
+        return check_ocid(str(tenancy), "tenancy")
+    raise LiveError("--regions subscribed with a principal: give the tenancy OCID as --compartment")
+
+
+class RegionsProgress:
+    """Adds up each region's latest progress and hands the sum to one progress display."""
+
+    def __init__(self, display: Callable[[SweepProgress], None]) -> None:
+        self.display = display
+        self._lock = threading.Lock()
+        self._latest: dict[str, SweepProgress] = {}
+
+    def __call__(self, region: str, p: SweepProgress) -> None:
+        with self._lock:
+            self._latest[region] = p
+            parts = list(self._latest.values())
+        counts: Counter[str] = Counter()
+        for part in parts:
+            counts.update(part.counts)
+        self.display(
+            SweepProgress(
+                sum(x.scanned for x in parts),
+                sum(x.done for x in parts),
+                dict(counts),
+                sum(x.pages for x in parts),
+                max(x.elapsed for x in parts),
+                all(x.listing_done for x in parts),
+            )
+        )
+
+
+def render_regions(result: RegionsResult, command_hint: str) -> str:
+    header = ("REGION", "STATUS", "SCANNED", *(s.upper() for s in SHOWN), "OTHER", "SECONDS", "REASON")
+    rows: list[list[Any]] = []
+    for r in result.regions:
+        counts = r.result.counts() if r.result is not None else {}
+        other = sum(v for k, v in counts.items() if k not in SHOWN)
+        seconds = f"{r.result.elapsed:.1f}" if r.result is not None else "-"
+        scanned = r.result.scanned if r.result is not None else 0
+        shown = [counts.get(s, 0) for s in SHOWN]
+        rows.append([r.region, r.status, scanned, *shown, other, seconds, r.reason])
+    total = result.counts()
+    rows.append(
+        [
+            "TOTAL",
+            result.status,
+            result.scanned,
+            *(total.get(s, 0) for s in SHOWN),
+            sum(v for k, v in total.items() if k not in SHOWN),
+            f"{result.elapsed:.1f}",
+            None,
+        ]
+    )
+    lines = [
+        f"Sweep {result.status}: {len(result.regions)} region(s), {result.scanned} backup(s), "
+        f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}",
+        "",
+        render_table(header, rows),
+    ]
+    for r in result.regions:
+        if r.reason:
+            lines.append(f"{r.region}: {r.reason}")
+        failures = r.result.failures() if r.result is not None else []
+        for f in failures:
+            rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
+            lines.append(f"  {r.region} {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
+        if r.result is not None and r.result.failures_omitted:
+            lines.append(f"  {r.region}: {r.result.failures_omitted} more failure(s) in the logs")
+    token = result.resume_token
+    if token:
+        left = ",".join(result.unfinished())
+        lines.append("")
+        lines.append(
+            f"Not finished: {left}. Resume them with:\n  {command_hint} --regions {left} --resume {token}"
+        )
+    return "\n".join(lines)
+
+
+def regions_exit_code(result: RegionsResult) -> int:
+    statuses = {r.status for r in result.regions}
+    if statuses == {"rejected"}:
+        return EXIT_USAGE
+    if result.permanent_failures or statuses & {"failed", "rejected"}:
+        return EXIT_FAILED
+    return EXIT_PARTIAL if result.resume_token else EXIT_OK
+
+
+def _engine_factory(
+    base: OciSettings, env: Mapping[str, str], policy: Callable[[], Policy], identity: bool
+) -> Callable[[str], Engine]:
+    def engine_for(region: str) -> Engine:
+        clients = Clients(region_settings(base, env, region))
+        try:
+            clients.blockstorage()
+            if identity:
+                clients.identity()
+        except AuthError:
+            raise
+        except Exception as exc:  # the SDK's setup errors, as one line
+            raise AuthError(f"OCI client setup failed: {type(exc).__name__}: {exc}") from None
+        return Engine(clients, policy, limiter=AdaptiveLimiter())
+
+    return engine_for
+
+
+def cmd_sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The sweep command with --regions (or a several-regions --resume token)."""
+
+    try:
+        return _sweep_regions(args, out, err)
+    except RegionError as exc:
+        raise LiveError(str(exc)) from None
+
+
+def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    env = env_vars()
+    compartment = ocid_arg(args.compartment, "compartment", "tenancy")
+    since = parse_since(args.since) if args.since else None
+    asked = parse_regions(args.regions) if args.regions else None
+    resume = resume_map(args.resume, asked) if args.resume else None
+    options = SweepOptions(
+        compartment_id=compartment,
+        recursive=args.recursive,
+        since=since,
+        dry_run=args.dry_run,
+        available_only=args.available_only,
+        concurrency=args.concurrency,
+        page_size=args.page_size,
+        max_failures=args.max_failures,
+        call_budget=args.call_budget,
+    )
+    try:
+        options.check()
+        base = OciSettings.from_env(env)
+    except (SweepError, AuthError) as exc:
+        raise LiveError(str(exc)) from None
+    with cli_logging(args.log_file, env):
+        clients = build_clients(env)
+        policy = policy_loader(args.policy, env, clients)
+        timeout = NO_TIMEOUT if args.timeout is None else args.timeout
+        deadline = Deadline.after(timeout)
+        if resume is not None:
+            regions = list(resume)
+        elif asked is not None:
+            regions = asked
+        else:
+            try:
+                ask = Deadline.after(min(timeout, args.call_budget))  # a 5xx storm must not hang here
+                regions = subscribed_regions(Engine(clients, policy), tenancy_of(compartment, base), ask)
+            except CallFailed as failure:
+                raise LiveError(f"ListRegionSubscriptions: {failure_line(failure)}") from None
+            if not regions:
+                raise LiveError("ListRegionSubscriptions returned no READY region")
+        for region in regions:  # a setting that cannot work for any region: one line, before any call
+            region_settings(base, env, region)
+        bar = None if args.no_progress else progress_display(err)
+        try:
+            result = sweep_regions(
+                regions,
+                _engine_factory(base, env, policy, args.recursive),
+                options,
+                deadline,
+                resume,
+                RegionsProgress(bar) if bar is not None else None,
+            )
+        finally:
+            if bar is not None:
+                bar.finish()
+    if args.output == "json":
+        print(json.dumps(result.to_json(), indent=2), file=out)
+    else:
+        print(render_regions(result, resume_command(args, compartment, since)), file=out)
+    return regions_exit_code(result)

@@ -1,0 +1,202 @@
+"""Outcome metrics: one PostMetricData per invocation, time-capped, never failing the invocation.
+
+Namespace `backup_tag_sync`. `outcomes` (dimensions `status`, `function`): how many backups got
+each status in this invocation, one datapoint per status that occurred. Sweeps add
+`sweep_scanned` (backups listed in range) and `sweep_duration_seconds` (dimension `function`).
+
+PostMetricData is served by the region's telemetry-ingestion host, not the telemetry host the
+SDK's MonitoringClient defaults to (its post_metric_data docstring: "Replace the string
+`telemetry` with `telemetry-ingestion` in the endpoint"). The client below is the SDK's
+BaseClient with that endpoint template, so the generated Monitoring models are never loaded;
+`OCI_MONITORING_ENDPOINT` overrides the endpoint (the emulator, tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sync.cloud.clients import Clients
+from sync.cloud.retry import Deadline
+
+log = logging.getLogger("sync.function.metrics")
+
+NAMESPACE = "backup_tag_sync"
+OUTCOMES = "outcomes"
+SWEEP_SCANNED = "sweep_scanned"
+SWEEP_DURATION = "sweep_duration_seconds"
+# At most this long is spent posting (connect is capped at CONNECT_SECONDS inside it).
+POST_BUDGET_SECONDS = 1.0
+CONNECT_SECONDS = 0.5
+# Deadline keeps DEADLINE_MARGIN_SECONDS (2 s) back from Fn's deadline for answering; the
+# post may use this much of it, so the answer still leaves in time.
+MARGIN_USABLE_SECONDS = 1.0
+MIN_BUDGET_SECONDS = 0.05
+INGESTION_TEMPLATE = "https://telemetry-ingestion.{region}.{secondLevelDomain}"
+API_LINK = "https://docs.oracle.com/iaas/api/#/en/monitoring/20180401/MetricData/PostMetricData"
+
+
+@dataclass(frozen=True)
+class SweepFigures:
+    scanned: int
+    duration_seconds: float
+
+
+def function_name(env: Mapping[str, str]) -> str:
+    """The `function` dimension: Fn's function name or id, else "local"."""
+    return (env.get("FN_FN_NAME") or env.get("FN_FN_ID") or "local").strip()[:512] or "local"
+
+
+def metric_data(
+    counts: Mapping[str, int],
+    compartment_id: str,
+    function: str,
+    now: datetime,
+    sweep: SweepFigures | None = None,
+) -> list[dict[str, Any]]:
+    """The metricData of one PostMetricData: a datapoint per status that occurred, plus sweep figures."""
+    stamp = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def item(name: str, dims: dict[str, str], value: float, unit: str) -> dict[str, Any]:
+        return {
+            "namespace": NAMESPACE,
+            "compartmentId": compartment_id,
+            "name": name,
+            "dimensions": dims,
+            "metadata": {"unit": unit},
+            "datapoints": [{"timestamp": stamp, "value": value}],
+        }
+
+    out = [
+        item(OUTCOMES, {"status": status, "function": function}, count, "count")
+        for status, count in sorted(counts.items())
+        if count > 0
+    ]
+    if sweep is not None:
+        out.append(item(SWEEP_SCANNED, {"function": function}, sweep.scanned, "count"))
+        out.append(item(SWEEP_DURATION, {"function": function}, round(sweep.duration_seconds, 3), "seconds"))
+    return out
+
+
+class MetricsPoster:
+    """Posts an invocation's counts; built only when METRICS_COMPARTMENT_ID is set."""
+
+    def __init__(self, clients: Clients, env: Mapping[str, str]) -> None:
+        self.clients = clients
+        self.compartment_id = env["METRICS_COMPARTMENT_ID"].strip()
+        self.endpoint = (env.get("OCI_MONITORING_ENDPOINT") or "").strip() or None
+        self.function = function_name(env)
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, clients: Clients, env: Mapping[str, str]) -> MetricsPoster | None:
+        return cls(clients, env) if (env.get("METRICS_COMPARTMENT_ID") or "").strip() else None
+
+    def _base_client(self) -> Any:
+        if self._client is None:
+            from oci.base_client import BaseClient
+            from oci.circuit_breaker import NoCircuitBreakerStrategy
+
+            from sync.function.ociauth import config_and_signer
+
+            config, signer = config_and_signer(self.clients)
+            self._client = BaseClient(
+                "monitoring",
+                config,
+                signer,
+                {},
+                regional_client=True,
+                service_endpoint=self.endpoint,
+                base_path="/20180401",
+                service_endpoint_template=INGESTION_TEMPLATE,
+                service_endpoint_template_per_realm={},
+                circuit_breaker_strategy=NoCircuitBreakerStrategy(),
+                timeout=(CONNECT_SECONDS, POST_BUDGET_SECONDS),
+            )
+        return self._client
+
+    def post(self, counts: Mapping[str, int], deadline: Deadline, sweep: SweepFigures | None = None) -> bool:
+        """One PostMetricData, at most POST_BUDGET_SECONDS; False (logged) on any failure. Never raises."""
+        data = metric_data(counts, self.compartment_id, self.function, datetime.now(UTC), sweep)
+        if not data:
+            return True
+        budget = min(POST_BUDGET_SECONDS, deadline.remaining() + MARGIN_USABLE_SECONDS)
+        if budget < MIN_BUDGET_SECONDS:
+            log.warning("no time left to post metrics; dropped", extra={"operation": "PostMetricData"})
+            return False
+        try:
+            with self._lock:
+                client = self._base_client()
+                client.timeout = (min(CONNECT_SECONDS, budget), budget)
+                resp = client.call_api(
+                    resource_path="/metrics",
+                    method="POST",
+                    header_params={"accept": "application/json", "content-type": "application/json"},
+                    body={"metricData": data},
+                    response_type="object",
+                    operation_name="post_metric_data",
+                    api_reference_link=API_LINK,
+                )
+        except Exception as exc:  # an outage of Monitoring must never fail the invocation
+            self._log_failure(exc)
+            return False
+        failed = (resp.data or {}).get("failedMetricsCount", 0) if isinstance(resp.data, dict) else 0
+        if failed:
+            log.warning(
+                "Monitoring refused some datapoints",
+                extra={
+                    "operation": "PostMetricData",
+                    "opc_request_id": resp.request_id,
+                    "failed_metrics": str(resp.data.get("failedMetrics"))[:500],
+                },
+            )
+        else:
+            log.debug(
+                "metrics posted", extra={"operation": "PostMetricData", "opc_request_id": resp.request_id}
+            )
+        return not failed
+
+    @staticmethod
+    def _log_failure(exc: Exception) -> None:
+        from oci.exceptions import ServiceError
+
+        if isinstance(exc, ServiceError):
+            extra = {
+                "status": exc.status,
+                "code": exc.code,
+                "opc_request_id": exc.request_id,
+                "error": str(exc.message or "")[:300],
+            }
+        else:  # timeout or connection error: no answer, no request id
+            extra = {
+                "status": None,
+                "code": type(exc).__name__,
+                "opc_request_id": None,
+                "error": str(exc)[:300],
+            }
+        log.error(
+            "PostMetricData failed; metrics for this invocation dropped",
+            extra={"operation": "PostMetricData", **extra},
+        )
+
+
+def outcome_counts(
+    answer: Mapping[str, Any], is_sweep: bool, elapsed: float
+) -> tuple[dict[str, int], SweepFigures | None]:
+    """An answer's counts per status (a sweep's own counts), and a sweep's figures."""
+    status = str(answer.get("status"))
+    if not is_sweep:
+        return {status: 1}, None
+    raw = answer.get("counts")
+    counts = {str(k): int(v) for k, v in raw.items() if isinstance(v, int)} if isinstance(raw, dict) else {}
+    if status in ("rejected", "failed") and not counts.get(status):
+        counts[status] = 1  # a sweep that could not run (bad token, policy, listing) is one outcome
+    duration = answer.get("elapsedSeconds")
+    seconds = float(duration) if isinstance(duration, int | float) and duration > 0 else elapsed
+    scanned = answer.get("scanned")
+    return counts, SweepFigures(scanned if isinstance(scanned, int) else 0, seconds)

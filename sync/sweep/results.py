@@ -1,0 +1,177 @@
+"""What a sweep did, in bounded memory: counts, the first N failures, progress snapshots, the answer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sync.cloud.engine import Outcome
+from sync.sweep.options import DEFAULT_MAX_FAILURES
+
+log = logging.getLogger("sync.sweep.results")
+
+# Per-backup log line levels: a backup already compliant (or skipped) is routine.
+_QUIET = frozenset({"unchanged", "ignored"})
+
+
+@dataclass
+class SweepProgress:
+    """Passed to the progress callback after each page and each finished backup."""
+
+    scanned: int
+    done: int
+    counts: dict[str, int]
+    pages: int
+    elapsed: float
+    listing_done: bool
+
+
+def failure_json(o: Outcome) -> dict[str, Any]:
+    return {
+        "id": o.backup_id,
+        "status": o.status,
+        "error": o.error,
+        "opcRequestId": o.opc_request_id,
+        "transient": o.transient,
+    }
+
+
+def log_outcome(o: Outcome, region: str | None) -> None:
+    """One line per backup: the per-backup detail the answer leaves out.
+
+    `updated` is already logged by the engine (with its opc_request_id and changes).
+    """
+    if o.status == "updated":
+        return
+    extra: dict[str, Any] = {"volume_group_backup_id": o.backup_id, "status": o.status}
+    if o.changes:
+        extra["changes"] = o.changes
+    if o.opc_request_id:
+        extra["opc_request_id"] = o.opc_request_id
+    if o.error:
+        extra["error"] = o.error
+    if region:
+        extra["region"] = region
+    level = logging.DEBUG if o.status in _QUIET else logging.ERROR if o.status == "failed" else logging.INFO
+    log.log(level, f"swept {o.status}", extra=extra)
+
+
+class Tally:
+    """Thread-safe counts per status, the first `max_failures` failures, and how many were left out."""
+
+    def __init__(self, max_failures: int = DEFAULT_MAX_FAILURES) -> None:
+        self.max_failures = max_failures
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.failures: list[dict[str, Any]] = []
+        self.omitted = 0
+        self.permanent = 0
+        self.transient_in_a_row = 0
+
+    @property
+    def done(self) -> int:
+        with self._lock:
+            return sum(self.counts.values())
+
+    def add(self, o: Outcome) -> None:
+        with self._lock:
+            self.counts[o.status] += 1
+            if o.status == "failed" and o.transient:
+                self.transient_in_a_row += 1
+            else:
+                self.transient_in_a_row = 0
+        if o.status == "failed":
+            self.add_failure(failure_json(o))
+
+    def add_failure(self, item: dict[str, Any]) -> None:
+        with self._lock:
+            if not item.get("transient"):
+                self.permanent += 1
+            if len(self.failures) < self.max_failures:
+                self.failures.append(item)
+            else:
+                self.omitted += 1
+
+    def snapshot_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z") if when else None
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did; status: swept (all done), partial (resume_token set), failed, rejected.
+
+    Memory does not depend on the number of backups: counts and at most tally.max_failures
+    failures. `listing_failures` given here are added to the tally.
+    """
+
+    status: str
+    tally: Tally = field(default_factory=Tally)
+    scanned: int = 0
+    resume_token: str | None = None
+    compartments: int = 0
+    listing_failures: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    elapsed: float = 0.0
+    dry_run: bool = False
+    calls: dict[str, int] = field(default_factory=dict)
+    region: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for item in self.listing_failures:
+            self.tally.add_failure(item)
+        self.listing_failures = []
+
+    def counts(self) -> dict[str, int]:
+        return self.tally.snapshot_counts()
+
+    def failures(self) -> list[dict[str, Any]]:
+        """At most tally.max_failures failures (backups and listings), first come first listed."""
+        return list(self.tally.failures)
+
+    @property
+    def failures_omitted(self) -> int:
+        return self.tally.omitted
+
+    @property
+    def permanent_failures(self) -> int:
+        return self.tally.permanent
+
+    def finish(self, elapsed: float, dry_run: bool, calls: dict[str, int]) -> None:
+        self.elapsed = elapsed
+        self.dry_run = dry_run
+        self.calls = calls
+        self.finished_at = datetime.now(UTC)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status}
+        if self.region:
+            out["region"] = self.region
+        out.update(
+            {
+                "counts": self.counts(),
+                "failures": self.failures(),
+                "failuresOmitted": self.failures_omitted,
+                "resumeToken": self.resume_token,
+                "scanned": self.scanned,
+                "compartments": self.compartments,
+                "dryRun": self.dry_run,
+                "calls": dict(sorted(self.calls.items())),
+                "startedAt": _iso(self.started_at),
+                "finishedAt": _iso(self.finished_at),
+                "elapsedSeconds": round(self.elapsed, 3),
+            }
+        )
+        if self.error:
+            out["error"] = self.error
+        return out

@@ -1,0 +1,71 @@
+"""A sweep's volume group cache: GetVolumeGroup at most once per group, bounded (least recently used out)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.cloud.clients import AuthError
+from sync.cloud.engine import CallFailed, Engine
+from sync.cloud.retry import Deadline
+from sync.sweep.options import VOLUME_GROUP_CACHE_SIZE
+
+
+@dataclass
+class _Entry:
+    done: threading.Event = field(default_factory=threading.Event)
+    value: dict[str, Any] | None = None
+    error: Exception | None = None
+
+
+class VolumeGroupCache:
+    """An Engine volume group lookup shared by a sweep's threads (404: None).
+
+    Concurrent lookups of one group wait for a single GET. At most `size` groups are kept;
+    the least recently used finished entry goes first, so a group evicted and needed again
+    costs one more GET (counted in `fetches`), never unbounded memory.
+    """
+
+    def __init__(self, engine: Engine, size: int = VOLUME_GROUP_CACHE_SIZE) -> None:
+        self.engine = engine
+        self.size = max(1, size)
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self.fetches = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _evict(self) -> None:
+        """Drop finished entries, oldest use first, while over size (callers hold the lock)."""
+        while len(self._entries) > self.size:
+            victim = next((k for k, e in self._entries.items() if e.done.is_set()), None)
+            if victim is None:  # every entry is a GET in flight: bounded by the thread count
+                return
+            del self._entries[victim]
+
+    def __call__(self, vg_id: str, backup_id: str | None, deadline: Deadline) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._entries.get(vg_id)
+            owner = entry is None
+            if entry is None:
+                entry = self._entries[vg_id] = _Entry()
+                self.fetches += 1
+                self._evict()
+            else:
+                self._entries.move_to_end(vg_id)
+        if owner:
+            try:
+                entry.value = self.engine.get_volume_group(vg_id, backup_id, deadline)
+            except (CallFailed, AuthError) as exc:
+                entry.error = exc
+            finally:
+                entry.done.set()
+        elif not entry.done.wait(timeout=max(0.0, deadline.remaining())):
+            raise CallFailed("GetVolumeGroup", None, "DeadlineExceeded", "no time left", None, True)
+        if entry.error is not None:
+            raise entry.error
+        return entry.value
