@@ -4,116 +4,50 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any
 
+from sync.cloud.calls import Calls, Limiter
 from sync.cloud.clients import AuthError, Clients
-from sync.cloud.retry import Deadline, backoff_delay, parse_retry_after
+from sync.cloud.outcome import STATUSES, CallFailed, Outcome
+from sync.cloud.retry import Deadline
 from sync.cloud.tagcache import cache_for
 from sync.policy.loader import Policy, PolicyError
 from sync.policy.planner import Plan, needs_volume_group, plan
-from sync.requests.bodies import EventInfo
+from sync.requests.bodies import EventInfo, ocid_kind
+
+__all__ = ["SKIPPED_STATES", "STATUSES", "CallFailed", "Engine", "Limiter", "Outcome", "VolumeGroupLookup"]
 
 log = logging.getLogger("sync.cloud.engine")
 
 MAX_ETAG_RETRIES = 4
 SKIPPED_STATES = frozenset({"TERMINATING", "TERMINATED", "FAULTY"})
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
-TRANSIENT_409_CODES = frozenset({"IncorrectState", "Conflict"})
-
-STATUSES = ("updated", "unchanged", "planned", "ignored", "not_found", "rejected", "failed")
-
-
-@dataclass
-class Outcome:
-    """The answer for one backup, in the shape PRODUCT.md gives."""
-
-    status: str
-    backup_id: str | None
-    changes: dict[str, Any] = field(default_factory=dict)
-    opc_request_id: str | None = None
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    matched_rules: list[str] = field(default_factory=list)
-    transient: bool = False  # a failure worth retrying later (answered as 502 by the function)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "status": self.status,
-            "volumeGroupBackupId": self.backup_id,
-            "changes": self.changes,
-            "opcRequestId": self.opc_request_id,
-        }
-        if self.error:
-            out["error"] = self.error
-        if self.warnings:
-            out["warnings"] = self.warnings
-        if self.matched_rules:
-            out["matchedRules"] = self.matched_rules
-        return out
-
-
-class CallFailed(Exception):
-    """An OCI call that failed for good (or ran out of time while it kept failing)."""
-
-    def __init__(
-        self,
-        operation: str,
-        status: int | None,
-        code: str,
-        message: str,
-        opc_request_id: str | None,
-        transient: bool,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(f"{operation}: {status} {code}: {message}")
-        self.operation = operation
-        self.status = status
-        self.code = code
-        self.message = message
-        self.opc_request_id = opc_request_id
-        self.transient = transient
-        self.retry_after = retry_after
-
 
 VolumeGroupLookup = Callable[[str, str | None, Deadline], dict[str, Any] | None]
 """(volume_group_id, backup_id, deadline) -> the volume group (snake_case) or None; e.g. a sweep's cache."""
 
 
-class Limiter(Protocol):
-    """Shared pacing for many concurrent calls (the sweep); the single-event path has none."""
+@dataclass(frozen=True)
+class _Extras:
+    warnings: list[str]
+    matched_rules: list[str]
 
-    def acquire(self, deadline: Deadline) -> bool: ...
-
-    def throttled(self, retry_after: float | None) -> None: ...
-
-
-def _failure_from(operation: str, exc: BaseException) -> CallFailed:
-    from oci.exceptions import ServiceError
-
-    if isinstance(exc, ServiceError):
-        headers = exc.headers or {}
-        status = int(exc.status) if exc.status is not None else None
-        code = str(exc.code or "")
-        transient = status in TRANSIENT_STATUSES or (status == 409 and code in TRANSIENT_409_CODES)
-        return CallFailed(
-            operation,
-            status,
-            code,
-            str(exc.message or "")[:500],
-            exc.request_id,
-            transient,
-            parse_retry_after(headers.get("retry-after") or headers.get("Retry-After")),
+    def outcome(
+        self, status: str, backup_id: str, changes: dict[str, Any] | None = None, **kw: Any
+    ) -> Outcome:
+        """An Outcome carrying the plan's warnings and matched rules."""
+        return Outcome(
+            status, backup_id, changes or {}, warnings=self.warnings, matched_rules=self.matched_rules, **kw
         )
-    # Connection errors and timeouts (requests/urllib3 underneath the SDK): no response, no
-    # request id, safe to retry because our only write is guarded by if-match.
-    return CallFailed(operation, None, type(exc).__name__, str(exc)[:300], None, transient=True)
 
 
-class Engine:
+class _Retry(Exception):
+    """Someone else wrote between our GET and PUT (412): read again and re-plan."""
+
+
+class Engine(Calls):
     """Shared by every invocation in a container (and by sweep threads): holds no per-call state."""
 
     def __init__(
@@ -125,62 +59,10 @@ class Engine:
         rng: random.Random | None = None,
         limiter: Limiter | None = None,
     ) -> None:
+        super().__init__(sleep=sleep, rng=rng, limiter=limiter)
         self.clients = clients
         self.policy = policy
-        self.sleep = sleep
-        self.rng = rng or random.Random()
-        self._rng_lock = threading.Lock()
-        self.limiter = limiter
         self.tag_schema = cache_for(clients)  # shared by every engine on these clients
-
-    # -- calls ---------------------------------------------------------------------------
-
-    def call(
-        self,
-        operation: str,
-        fn: Callable[..., Any],
-        backup_id: str | None,
-        deadline: Deadline,
-        **kwargs: Any,
-    ) -> Any:
-        """Run one SDK call, retrying transient failures with backoff inside the deadline."""
-        attempt = 0
-        while True:
-            if self.limiter is not None and not self.limiter.acquire(deadline):
-                raise CallFailed(operation, None, "DeadlineExceeded", "no time left for the call", None, True)
-            try:
-                return fn(**kwargs)
-            except Exception as exc:
-                failure = _failure_from(operation, exc)
-            if failure.status == 429 and self.limiter is not None:
-                self.limiter.throttled(failure.retry_after)
-            with self._rng_lock:
-                delay = backoff_delay(attempt, failure.retry_after, self.rng)
-            will_retry = failure.transient and delay < deadline.remaining()
-            self._log_failure(failure, backup_id, attempt, will_retry)
-            if not will_retry:
-                raise failure
-            self.sleep(delay)
-            attempt += 1
-
-    def _log_failure(
-        self, failure: CallFailed, backup_id: str | None, attempt: int, will_retry: bool
-    ) -> None:
-        # The line's "message" is OCI's own message, as PRODUCT.md's log contract says.
-        log.error(
-            failure.message or f"{failure.operation} failed",
-            extra={
-                "operation": failure.operation,
-                "status": failure.status,
-                "code": failure.code,
-                "opc_request_id": failure.opc_request_id,
-                "volume_group_backup_id": backup_id,
-                "attempt": attempt + 1,
-                "will_retry": will_retry,
-            },
-        )
-
-    # -- one backup ----------------------------------------------------------------------
 
     def sync_backup(
         self,
@@ -195,8 +77,15 @@ class Engine:
 
         volume_groups, when given, replaces GetVolumeGroup (a sweep shares one cache).
         """
+        from sync.cloud.lean import bounded
+
+        if ocid_kind(backup_id) != "volumegroupbackup":
+            # Ids from list pages come from OCI: one that is not a backup's OCID never becomes a path.
+            error = f"{str(backup_id)[:80]!r} is not a volume group backup OCID; nothing was sent"
+            return Outcome("failed", str(backup_id)[:255], error=error)
         try:
-            policy = self.policy()
+            with bounded(deadline.remaining):  # a policy fetched from Object Storage counts too
+                policy = self.policy()
         except PolicyError as exc:
             return Outcome("rejected", backup_id, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
         try:
@@ -223,103 +112,112 @@ class Engine:
         event: EventInfo | None,
         volume_groups: VolumeGroupLookup | None = None,
     ) -> Outcome:
-        client = self.clients.blockstorage()
         event_ctx = event.as_context() if event else None
         for round_ in range(MAX_ETAG_RETRIES + 1):
             got = self.call(
                 "GetVolumeGroupBackup",
-                client.get_volume_group_backup,
+                self.clients.blockstorage().get_volume_group_backup,
                 backup_id,
                 deadline,
                 volume_group_backup_id=backup_id,
             )
-            backup = _to_dict(got.data)
-            state = backup.get("lifecycle_state")
-            if state in SKIPPED_STATES:
-                return Outcome(
-                    "ignored", backup_id, opc_request_id=got.request_id, error=f"backup is {state}"
-                )
-            result = self._plan(policy, backup, deadline, event_ctx, volume_groups)
-            base = _Extras(list(result.warnings), list(result.matched_rules))
-            if result.error:
-                return Outcome(
-                    "rejected",
-                    backup_id,
-                    opc_request_id=got.request_id,
-                    error=result.error,
-                    warnings=base.warnings,
-                    matched_rules=base.matched_rules,
-                )
-            if not result.changed:
-                return Outcome(
-                    "unchanged",
-                    backup_id,
-                    opc_request_id=got.request_id,
-                    warnings=base.warnings,
-                    matched_rules=base.matched_rules,
-                )
-            if dry_run:
-                log.info(
-                    "planned (dry run)",
-                    extra={"volume_group_backup_id": backup_id, "changes": result.changes()},
-                )
-                return Outcome(
-                    "planned",
-                    backup_id,
-                    result.changes(),
-                    opc_request_id=got.request_id,
-                    warnings=base.warnings,
-                    matched_rules=base.matched_rules,
-                )
-            etag = got.headers.get("etag")
-            if not etag:
-                # Without an etag the write could undo someone else's change: refuse it.
-                return Outcome(
-                    "failed",
-                    backup_id,
-                    opc_request_id=got.request_id,
-                    error="GetVolumeGroupBackup returned no etag; refusing an unguarded update",
-                    warnings=base.warnings,
-                    matched_rules=base.matched_rules,
-                )
             try:
-                put = self._put(client, backup_id, result, etag, deadline)
-            except CallFailed as failure:
-                if failure.status == 412 and round_ < MAX_ETAG_RETRIES and not deadline.expired():
-                    continue  # someone else wrote in between: read again and re-plan
-                if failure.status == 412:
-                    failure.transient = True
-                if failure.status == 404:
-                    # The GET just found it, so this is far more likely a missing permission
-                    # than a deletion: say so rather than answer `not_found`.
-                    return Outcome(
-                        "failed",
-                        backup_id,
-                        opc_request_id=failure.opc_request_id,
-                        error=f"{failure}: the backup was readable a moment ago, so the function"
-                        " most likely lacks VOLUME_GROUP_BACKUP_UPDATE on it (or it was just deleted)",
-                        warnings=base.warnings,
-                        matched_rules=base.matched_rules,
-                    )
-                raise
-            log.info(
-                "updated",
-                extra={
-                    "operation": "UpdateVolumeGroupBackup",
-                    "volume_group_backup_id": backup_id,
-                    "opc_request_id": put.request_id,
-                    "changes": result.changes(),
-                },
-            )
-            return Outcome(
-                "updated",
-                backup_id,
-                result.changes(),
-                put.request_id,
-                warnings=base.warnings,
-                matched_rules=base.matched_rules,
-            )
+                return self._decide(
+                    policy, backup_id, got, dry_run, deadline, event_ctx, volume_groups, round_
+                )
+            except _Retry:
+                continue
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _decide(
+        self,
+        policy: Policy,
+        backup_id: str,
+        got: Any,
+        dry_run: bool,
+        deadline: Deadline,
+        event_ctx: dict[str, Any] | None,
+        volume_groups: VolumeGroupLookup | None,
+        round_: int,
+    ) -> Outcome:
+        """What to answer for the backup just read: skip, reject, report, or write."""
+        backup = _to_dict(got.data)
+        state = backup.get("lifecycle_state")
+        if state in SKIPPED_STATES:
+            return Outcome("ignored", backup_id, opc_request_id=got.request_id, error=f"backup is {state}")
+        result = self._plan(policy, backup, deadline, event_ctx, volume_groups)
+        base = _Extras(list(result.warnings), list(result.matched_rules))
+        if result.error:
+            return base.outcome("rejected", backup_id, opc_request_id=got.request_id, error=result.error)
+        if not result.changed:
+            return base.outcome("unchanged", backup_id, opc_request_id=got.request_id)
+        if dry_run:
+            log.info(
+                "planned (dry run)", extra={"volume_group_backup_id": backup_id, "changes": result.changes()}
+            )
+            return base.outcome("planned", backup_id, result.changes(), opc_request_id=got.request_id)
+        etag = got.headers.get("etag")
+        if not etag:
+            # Without an etag the write could undo someone else's change: refuse it.
+            error = "GetVolumeGroupBackup returned no etag; refusing an unguarded update"
+            return base.outcome("failed", backup_id, opc_request_id=got.request_id, error=error)
+        return self._write(backup_id, result, etag, deadline, round_, base)
+
+    def _write(
+        self, backup_id: str, result: Plan, etag: str, deadline: Deadline, round_: int, base: _Extras
+    ) -> Outcome:
+        try:
+            put = self._put(backup_id, result, etag, deadline)
+        except CallFailed as failure:
+            if failure.status == 412 and round_ < MAX_ETAG_RETRIES and not deadline.expired():
+                raise _Retry() from None
+            if failure.status == 412:
+                failure.transient = True
+            if failure.status == 404:
+                # The GET just found it, so this is far more likely a missing permission
+                # than a deletion: say so rather than answer `not_found`.
+                error = (
+                    f"{failure}: the backup was readable a moment ago, so the function"
+                    " most likely lacks VOLUME_GROUP_BACKUP_UPDATE on it (or it was just deleted)"
+                )
+                return base.outcome("failed", backup_id, opc_request_id=failure.opc_request_id, error=error)
+            if failure.outcome_unknown:
+                return self._unknown(backup_id, result, failure, base)
+            raise
+        log.info(
+            "updated",
+            extra={
+                "operation": "UpdateVolumeGroupBackup",
+                "volume_group_backup_id": backup_id,
+                "opc_request_id": put.request_id,
+                "changes": result.changes(),
+            },
+        )
+        return base.outcome("updated", backup_id, result.changes(), opc_request_id=put.request_id)
+
+    def _unknown(self, backup_id: str, result: Plan, failure: CallFailed, base: _Extras) -> Outcome:
+        """The PUT was sent and no answer came: it may have landed. Transient: the next try re-reads."""
+        log.error(
+            "UpdateVolumeGroupBackup outcome unknown",
+            extra={
+                "operation": "UpdateVolumeGroupBackup",
+                "volume_group_backup_id": backup_id,
+                "outcome": "unknown",
+                "changes": result.changes(),
+                "error": failure.message,
+            },
+        )
+        error = (
+            f"{failure}; the update may or may not have been applied (the next delivery re-reads the backup)"
+        )
+        return Outcome(
+            "failed",
+            backup_id,
+            error=error,
+            warnings=base.warnings,
+            matched_rules=base.matched_rules,
+            transient=True,
+        )
 
     def _plan(
         self,
@@ -331,14 +229,22 @@ class Engine:
     ) -> Plan:
         volume_group = None
         vg_id = backup.get("volume_group_id")
+        warning = None
         if vg_id and needs_volume_group(policy, backup):
-            lookup = volume_groups or self.get_volume_group
-            volume_group = lookup(vg_id, backup.get("id"), deadline)
-        return self.tag_schema.review(plan(policy, backup, volume_group, event_ctx), deadline)
+            if ocid_kind(str(vg_id)) == "volumegroup":
+                lookup = volume_groups or self.get_volume_group
+                volume_group = lookup(vg_id, backup.get("id"), deadline)
+            else:
+                warning = _bad_volume_group_id(vg_id, backup.get("id"))
+        result = self.tag_schema.review(plan(policy, backup, volume_group, event_ctx), deadline)
+        return replace(result, warnings=(*result.warnings, warning)) if warning else result
 
     def get_volume_group(
         self, vg_id: str, backup_id: str | None, deadline: Deadline
     ) -> dict[str, Any] | None:
+        if ocid_kind(str(vg_id)) != "volumegroup":
+            _bad_volume_group_id(vg_id, backup_id)
+            return None
         client = self.clients.blockstorage()
         try:
             got = self.call(
@@ -351,34 +257,33 @@ class Engine:
             raise
         return _to_dict(got.data)
 
-    def _put(self, client: Any, backup_id: str, result: Plan, etag: str, deadline: Deadline) -> Any:
-        from oci.core.models import UpdateVolumeGroupBackupDetails
-
-        body = result.update_body()
-        details = UpdateVolumeGroupBackupDetails(
-            display_name=body.get("displayName"),
-            freeform_tags=body.get("freeformTags"),
-            defined_tags=body.get("definedTags"),
-        )
+    def _put(self, backup_id: str, result: Plan, etag: str, deadline: Deadline) -> Any:
         return self.call(
             "UpdateVolumeGroupBackup",
-            client.update_volume_group_backup,
+            self.clients.blockstorage().update_volume_group_backup,
             backup_id,
             deadline,
             volume_group_backup_id=backup_id,
-            update_volume_group_backup_details=details,
+            update_volume_group_backup_details=result.update_body(),
             if_match=etag,
         )
 
 
-@dataclass(frozen=True)
-class _Extras:
-    warnings: list[str]
-    matched_rules: list[str]
+def _bad_volume_group_id(vg_id: Any, backup_id: Any) -> str:
+    """The warning (also logged) for a backup whose volumeGroupId is not a volume group's OCID."""
+    warning = (
+        f"the backup's volumeGroupId {str(vg_id)[:80]!r} is not a volume group OCID:"
+        " planned without the volume group (rules that need it do not match)"
+    )
+    log.warning(warning, extra={"volume_group_backup_id": backup_id, "operation": "GetVolumeGroup"})
+    return warning
 
 
-def _to_dict(model: Any) -> dict[str, Any]:
+def _to_dict(data: Any) -> dict[str, Any]:
+    """A resource from a lean client (already a dict) or an SDK model, in to_dict's shape."""
+    if isinstance(data, dict):
+        return data
     from oci.util import to_dict
 
-    data = to_dict(model)
-    return data if isinstance(data, dict) else {}
+    converted = to_dict(data)
+    return converted if isinstance(converted, dict) else {}

@@ -80,7 +80,10 @@ class TagSchemaCache:
                     )
                     return None
                 try:
-                    self._read(missing)
+                    from sync.cloud.lean import bounded
+
+                    with bounded(deadline.remaining):  # each Identity call's timeout capped too
+                        self._read(missing)
                 except SchemaReadError as exc:
                     self._failed_at = self.clock()
                     # A failed OCI call logs at error level with OCI's message (PRODUCT.md's log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -14,6 +15,8 @@ from sync.policy.fields import from_api_json
 from sync.requests.bodies import ocid_kind
 from sync.sweep.options import SweepOptions
 from sync.sweep.tokens import Position
+
+log = logging.getLogger("sync.sweep.listing")
 
 # (position, backups in range, None) per page; (position, [], error or Stop) ends a compartment.
 PageItem = tuple[Position, list[dict[str, Any]], "CallFailed | AuthError | Stop | None"]
@@ -31,6 +34,14 @@ def plain(item: Any) -> dict[str, Any]:
 
     data = to_dict(item)
     return data if isinstance(data, dict) else {}
+
+
+def compartment_ids(found: list[dict[str, Any]]) -> list[str]:
+    """Ids of listed compartments that are compartment OCIDs (others never become a path)."""
+    ids = [str(c.get("id")) for c in found]
+    for bad in (i for i in ids if ocid_kind(i) != "compartment"):
+        log.warning(f"skipped a listed compartment whose id {bad[:80]!r} is not a compartment OCID")
+    return [i for i in ids if ocid_kind(i) == "compartment"]
 
 
 def created(backup: dict[str, Any]) -> datetime | None:
@@ -102,7 +113,7 @@ class Lister:
                 access_level="ACCESSIBLE",
                 lifecycle_state="ACTIVE",
             )
-            return [root, *sorted(str(c.get("id")) for c in found if c.get("id") != root)]
+            return [root, *sorted(i for i in compartment_ids(found) if i != root)]
         ordered = [root]
         seen = {root}
         queue = [root]
@@ -114,7 +125,7 @@ class Lister:
                 compartment_id=parent,
                 lifecycle_state="ACTIVE",
             )
-            for child in sorted(str(c.get("id")) for c in children):
+            for child in sorted(compartment_ids(children)):
                 if child not in seen:
                     seen.add(child)
                     ordered.append(child)

@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, str(script.relative_to(ROOT))]
         if args.quick and script.stem == "bench_function":
             cmd += ["--cold", "3", "--warm", "50", "--rss-calls", "50"]
+        if args.quick and script.stem == "bench_deadline":
+            cmd += ["--runs", "5"]
         if args.quick and script.stem == "bench_hostile":
             cmd += ["--repeats", "1"]
         if args.quick and script.stem == "bench_regions":

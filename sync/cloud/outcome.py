@@ -1,0 +1,70 @@
+"""What one backup's sync answers (Outcome) and how an OCI call failed for good (CallFailed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUSES = ("updated", "unchanged", "planned", "ignored", "not_found", "rejected", "failed")
+
+
+@dataclass
+class Outcome:
+    """The answer for one backup, in the shape PRODUCT.md gives."""
+
+    status: str
+    backup_id: str | None
+    changes: dict[str, Any] = field(default_factory=dict)
+    opc_request_id: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    matched_rules: list[str] = field(default_factory=list)
+    transient: bool = False  # a failure worth retrying later (answered as 502 by the function)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": self.status,
+            "volumeGroupBackupId": self.backup_id,
+            "changes": self.changes,
+            "opcRequestId": self.opc_request_id,
+        }
+        if self.error:
+            out["error"] = self.error
+        if self.warnings:
+            out["warnings"] = self.warnings
+        if self.matched_rules:
+            out["matchedRules"] = self.matched_rules
+        return out
+
+
+class CallFailed(Exception):
+    """An OCI call that failed for good (or ran out of time while it kept failing).
+
+    connect_failed: no connection was made (refused, unreachable, connect timeout), so nothing
+    reached OCI. outcome_unknown: a write was sent but no answer came (timeout, dropped
+    connection): it may or may not have been applied.
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        status: int | None,
+        code: str,
+        message: str,
+        opc_request_id: str | None,
+        transient: bool,
+        retry_after: float | None = None,
+        *,
+        connect_failed: bool = False,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(f"{operation}: {status} {code}: {message}")
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.message = message
+        self.opc_request_id = opc_request_id
+        self.transient = transient
+        self.retry_after = retry_after
+        self.connect_failed = connect_failed
+        self.outcome_unknown = outcome_unknown

@@ -1,0 +1,307 @@
+"""The lean clients send what the generated SDK clients send, and read answers into the same dicts."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import oci
+import pytest
+from oci.util import to_dict
+
+from sync.cloud import lean, shapes
+from sync.cloud.clients import Clients, OciSettings
+from sync.emulator import ApiKey, EmulatorServer
+from tests.emulator_fixtures import client_kwargs, oci_config
+
+ROOT = Path(__file__).resolve().parents[1]
+TENANCY = "ocid1.tenancy.oc1..aaaaaaaaexampletenancy0000000000000000000000000000000000000"
+COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaprodcompartment000000000000000000000000000000000"
+BACKUP_1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"
+VG_1 = "ocid1.volumegroup.oc1.iad.abuwcljrexamplevolumegroup000000000000000000000000000001"
+NAMESPACE_ID = "ocid1.tagnamespace.oc1..aaaaaaaaexamplenamespace000000000000000000000000000000000"
+
+
+class Wire:
+    """Every request a client's requests.Session sends (a documented `response` hook, no patching)."""
+
+    def __init__(self, client: Any) -> None:
+        self.sent: list[Any] = []
+        client.base_client.session.hooks["response"].append(lambda r, *a, **k: self.sent.append(r.request))
+
+    def last(self) -> dict[str, Any]:
+        req = self.sent[-1]
+        auth = req.headers["authorization"]
+        signed = re.search(r'headers="([^"]*)"', auth)
+        assert signed, "request not signed"
+        body = req.body.encode() if isinstance(req.body, str) else req.body
+        return {
+            "method": req.method,
+            "url": req.url,  # path and query, in order
+            "body": body,
+            "signed": set(signed.group(1).split()),
+            "headers": {k.lower() for k in req.headers},
+            "accept": req.headers.get("accept"),
+            "content-type": req.headers.get("content-type"),
+            "if-match": req.headers.get("if-match"),
+            "if-none-match": req.headers.get("if-none-match"),
+            "user-agent": req.headers.get("user-agent"),
+        }
+
+
+def pair(emulator: EmulatorServer, api_key: ApiKey, sdk_cls: Any, lean_cls: Any) -> tuple[Any, Any]:
+    config = oci_config(api_key)
+    sdk = sdk_cls(config, **client_kwargs(emulator.url))
+    ours = lean_cls(config, sdk.base_client.signer, **client_kwargs(emulator.url))
+    return sdk, ours
+
+
+def same_request(sdk: Any, ours: Any, call: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """Send call(client) through both; assert identical requests; return both answers (or errors)."""
+    wires = Wire(sdk), Wire(ours)
+    answers = []
+    for client in (sdk, ours):
+        try:
+            answers.append(call(client))
+        except oci.exceptions.ServiceError as exc:
+            answers.append(exc)
+    theirs, mine = (w.last() for w in wires)
+    assert mine == theirs
+    return answers[0], answers[1]
+
+
+def same_data(theirs: Any, mine: Any) -> None:
+    if isinstance(theirs, oci.exceptions.ServiceError):
+        assert isinstance(mine, oci.exceptions.ServiceError)
+        assert (mine.status, mine.code, mine.message) == (theirs.status, theirs.code, theirs.message)
+        return
+    assert mine.status == theirs.status
+    assert mine.data == to_dict(theirs.data)
+    assert mine.next_page == theirs.next_page
+
+
+def test_block_storage_operations_send_what_the_sdk_sends(emulator: EmulatorServer, api_key: ApiKey) -> None:
+    sdk, ours = pair(emulator, api_key, oci.core.BlockstorageClient, lean.LeanBlockstorage)
+    calls: list[Callable[[Any], Any]] = [
+        lambda c: c.get_volume_group_backup(BACKUP_1),
+        lambda c: c.get_volume_group(VG_1),
+        lambda c: c.get_volume_group_backup("ocid1.volumegroupbackup.oc1.iad.missing"),
+        lambda c: c.list_volume_group_backups(COMPARTMENT),
+        lambda c: c.list_volume_group_backups(
+            COMPARTMENT, limit=2, page=None, sort_by="TIMECREATED", sort_order="DESC"
+        ),
+        lambda c: c.list_volume_group_backups(
+            COMPARTMENT, volume_group_id=VG_1, display_name="x y/z", sort_by="DISPLAYNAME", sort_order="ASC"
+        ),
+    ]
+    for call in calls:
+        same_data(*same_request(sdk, ours, call))
+    first = ours.list_volume_group_backups(COMPARTMENT, limit=2)
+    assert first.next_page
+    same_data(
+        *same_request(sdk, ours, lambda c: c.list_volume_group_backups(COMPARTMENT, page=first.next_page))
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"displayName": "renamed"},
+        {"freeformTags": {"a": "b", "note": '✓ é "q"'}},
+        {
+            "definedTags": {"Operations": {"CostCenter": "cc-1"}},
+            "displayName": "n",
+            "freeformTags": {"x": "y"},
+        },
+    ],
+)
+def test_update_sends_the_same_body_bytes(
+    emulator: EmulatorServer, api_key: ApiKey, body: dict[str, Any]
+) -> None:
+    sdk, ours = pair(emulator, api_key, oci.core.BlockstorageClient, lean.LeanBlockstorage)
+    details = oci.core.models.UpdateVolumeGroupBackupDetails(
+        display_name=body.get("displayName"),
+        freeform_tags=body.get("freeformTags"),
+        defined_tags=body.get("definedTags"),
+    )
+    etag = ours.get_volume_group_backup(BACKUP_1).headers["etag"]
+
+    def update(client: Any) -> Any:
+        # The same etag for both: the first PUT lands, the second answers 412; both are compared.
+        given = details if client is sdk else body
+        return client.update_volume_group_backup(BACKUP_1, given, if_match=etag)
+
+    theirs, mine = same_request(sdk, ours, update)
+    assert not isinstance(theirs, Exception)
+    assert isinstance(mine, oci.exceptions.ServiceError) and mine.status == 412
+
+
+def test_identity_operations_send_what_the_sdk_sends(emulator: EmulatorServer, api_key: ApiKey) -> None:
+    sdk, ours = pair(emulator, api_key, oci.identity.IdentityClient, lean.LeanIdentity)
+    calls: list[Callable[[Any], Any]] = [
+        lambda c: c.list_compartments(TENANCY),
+        lambda c: c.list_compartments(
+            TENANCY, compartment_id_in_subtree=True, access_level="ACCESSIBLE", lifecycle_state="ACTIVE"
+        ),
+        lambda c: c.list_compartments(COMPARTMENT, lifecycle_state="ACTIVE", limit=1, name="db"),
+        # Served or not by this emulator, the requests themselves must be the SDK's.
+        lambda c: c.get_tag(NAMESPACE_ID, "CostCenter"),
+        lambda c: c.list_tag_namespaces(TENANCY, include_subcompartments=True, lifecycle_state="ACTIVE"),
+        lambda c: c.list_tag_namespaces(COMPARTMENT),
+        lambda c: c.list_tags(NAMESPACE_ID, limit=100, lifecycle_state="ACTIVE"),
+        lambda c: c.list_region_subscriptions(TENANCY),
+    ]
+    for call in calls:
+        same_data(*same_request(sdk, ours, call))
+
+
+def test_get_object_sends_what_the_sdk_sends(emulator: EmulatorServer, api_key: ApiKey) -> None:
+    sdk, ours = pair(emulator, api_key, oci.object_storage.ObjectStorageClient, lean.LeanObjectStorage)
+    theirs, mine = same_request(
+        sdk, ours, lambda c: c.get_object("examplens", "tag-policies", "tag_policy.yaml")
+    )
+    assert mine.data.content == theirs.data.content and mine.headers["etag"] == theirs.headers["etag"]
+    etag = mine.headers["etag"]
+    calls: list[Callable[[Any], Any]] = [
+        lambda c: c.get_object("examplens", "tag-policies", "tag_policy.yaml", if_none_match=etag),
+        lambda c: c.get_object("examplens", "tag-policies", "teams/a b/ü.yaml"),
+    ]
+    for call in calls:
+        theirs, mine = same_request(sdk, ours, call)
+        assert type(theirs) is type(mine)
+
+
+def test_answers_read_like_the_sdk_models_to_dict() -> None:
+    """Edge cases of api_dict against the real SDK deserializer and to_dict, without a server."""
+    base = oci.core.BlockstorageClient(
+        {"region": "us-ashburn-1"}, signer=oci.auth.signers.InstancePrincipalsSecurityTokenSigner.__new__(
+            oci.auth.signers.InstancePrincipalsSecurityTokenSigner
+        ), service_endpoint="http://127.0.0.1:9",
+    ).base_client  # fmt: skip
+    samples: list[tuple[str, dict[str, Any]]] = [
+        (
+            "VolumeGroup",
+            {"sourceDetails": {"type": "volumeIds", "volumeIds": ["v"]}, "lifecycleState": "AVAILABLE"},
+        ),
+        ("VolumeGroup", {"sourceDetails": {"type": "volumeGroupBackupId", "volumeGroupBackupId": "b"}}),
+        ("VolumeGroup", {"volumeGroupReplicas": [{"displayName": "r", "kmsKeyId": "k"}], "isHydrated": 1}),
+        (
+            "Tag",
+            {"validator": {"validatorType": "ENUM", "values": ["a"]}, "timeCreated": "2026-01-02T03:04:05Z"},
+        ),
+        ("TagNamespaceSummary", {"locks": [{"type": "FULL", "timeCreated": "2026-01-02T03:04:05.1Z"}]}),
+        ("RegionSubscription", {"regionKey": "IAD", "status": "READY", "isHomeRegion": True}),
+        ("Compartment", {"lifecycleState": "ACTIVE", "inactiveStatus": 3, "name": "n"}),
+    ]
+    samples += [("VolumeGroupBackup", s) for s in [
+        {"id": "x", "lifecycleState": "NEW_STATE", "timeCreated": "2026-01-02T03:04:05.678Z", "extra": 1},
+        {"timeCreated": "2026-01-02T03:04:05+02:00", "sizeInGBs": "12", "type": "FULL", "sourceType": None},
+        {"freeformTags": {"camelCase": "kept"}, "definedTags": {"Ns": {"keyName": 1}}, "volumeBackupIds": ["a"]},
+        {"retentionPeriod": {"timeAmount": 3, "timeUnit": "DAYS"}, "isRetentionLockEnabled": True},
+        {"retentionPeriod": {"retentionTimeAmount": 3, "retentionTimeUnit": "DAYS"}},
+        {},
+    ]]  # fmt: skip
+    import json
+
+    identity = oci.identity.IdentityClient(
+        {"region": "us-ashburn-1"}, signer=base.signer, service_endpoint="http://127.0.0.1:9"
+    ).base_client
+    for shape, sample in samples:
+        client = (
+            identity if shape in ("Tag", "TagNamespaceSummary", "RegionSubscription", "Compartment") else base
+        )
+        model = client.deserialize_response_data(json.dumps(sample).encode(), shape)
+        assert shapes.api_dict(shape, sample) == to_dict(model), (shape, sample)
+
+
+def test_the_tables_match_the_pinned_sdk() -> None:
+    """Fails loudly when the SDK's models or the BaseClient internals the lean clients use change."""
+    assert oci.__version__ == "2.189.0"
+    assert "oci==2.189.0" in (ROOT / "requirements.txt").read_text()
+    models = {
+        name: getattr(oci.core.models, name, None) or getattr(oci.identity.models, name)
+        for name in shapes.SHAPES
+    }
+    for name, cls in models.items():
+        model = cls()
+        table = {f[1]: f for f in shapes.SHAPES[name]}
+        assert list(table) == list(model.swagger_types), name
+        for attr, kind in model.swagger_types.items():
+            assert table[attr][0] == model.attribute_map[attr], (name, attr)
+            if kind in ("str", "int", "bool", "float", "datetime"):
+                assert table[attr][2] == kind, (name, attr)
+            elif kind.removeprefix("list[").removesuffix("]") in models:
+                assert table[attr][2].split(":")[1] == kind.removeprefix("list[").removesuffix("]")
+            else:
+                assert table[attr][2] == "raw", (name, attr)
+        for base_name, (key, subtypes) in shapes.SUBTYPES.items():
+            for value, sub in subtypes.items():
+                assert models[base_name].get_subtype({key: value}) == sub
+    params = inspect.signature(oci.base_client.BaseClient.call_api).parameters
+    for used in ("resource_path", "method", "path_params", "query_params", "header_params", "body"):
+        assert used in params
+    for used in ("response_type", "operation_name", "api_reference_link", "required_arguments"):
+        assert used in params
+    # The per-call timeout cap works because BaseClient.request reads self.timeout on each call.
+    assert "timeout=self.timeout" in inspect.getsource(oci.base_client.BaseClient.request)
+
+
+def test_timeouts_are_capped_per_thread(emulator: EmulatorServer, api_key: ApiKey) -> None:
+    import threading
+
+    clients = Clients(OciSettings.from_env(emulator.client_env(api_key)))
+    base = clients.blockstorage().base_client
+    default = base.timeout
+    seen: dict[str, Any] = {}
+
+    def other() -> None:
+        seen["other"] = base.timeout
+
+    with lean.bounded(lambda: 1.5):
+        assert base.timeout == (min(default[0], 1.5), 1.5)
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert seen["other"] == default
+    assert base.timeout == default
+
+
+def test_the_event_path_does_not_import_oci_core(emulator: EmulatorServer, api_key: ApiKey) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "from sync.function.handler import App\n"
+        "import os\n"
+        "app = App(os.environ)\n"
+        "status, answer = app.handle(json.dumps({'volumeGroupBackupId': sys.argv[1]}).encode(), 'c', None)\n"
+        "prefixes = ('oci.core', 'oci.identity', 'oci.object_storage', 'oci.dns', 'oci.pagination.')\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith(prefixes))\n"
+        "print(json.dumps({'status': status, 'answer': answer['status'], 'heavy': heavy}))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", **emulator.client_env(api_key)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, BACKUP_1], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"status": 200, "answer": "updated", "heavy": []}
+
+
+def test_oci_pagination_still_loads_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import sync.cloud.clients, oci\n"
+        "assert 'oci.dns' not in sys.modules\n"
+        "from oci.pagination import list_call_get_all_results\n"
+        "assert oci.pagination.list_call_get_up_to_limit and 'oci.dns' in sys.modules\n"
+        "print(list_call_get_all_results.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "oci.pagination.pagination_utils"
