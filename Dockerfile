@@ -1,7 +1,7 @@
 # The function image (func.yaml: runtime: docker). The same two stages as the Dockerfile the
 # fn CLI generates for runtime: python, plus one step: tools/prune_oci.py drops the ~190 oci
 # service packages the function never imports (and fdk's test-only dependencies), so
-# /python is ~112 MiB instead of ~600 MiB. See tests/bench/RESULTS.md for the figures and
+# /python is ~88 MiB instead of ~600 MiB. See tests/bench/RESULTS.md for the figures and
 # tests/bench/bench_size.py for the proof (the integration tests run against a pruned tree).
 FROM fnproject/python:3.12-dev AS build-stage
 WORKDIR /function

@@ -279,7 +279,8 @@ def test_the_event_path_does_not_import_oci_core(emulator: EmulatorServer, api_k
         "import os\n"
         "app = App(os.environ)\n"
         "status, answer = app.handle(json.dumps({'volumeGroupBackupId': sys.argv[1]}).encode(), 'c', None)\n"
-        "prefixes = ('oci.core', 'oci.identity', 'oci.object_storage', 'oci.dns', 'oci.pagination.')\n"
+        "prefixes = ('oci.core', 'oci.identity', 'oci.object_storage', 'oci.dns', 'oci.pagination.',\n"
+        "            'oci.auth.signers.pkcs11', 'pkcs11', 'asn1crypto')\n"
         "heavy = sorted(m for m in sys.modules if m.startswith(prefixes))\n"
         "print(json.dumps({'status': status, 'answer': answer['status'], 'heavy': heavy}))\n"
     )
@@ -305,3 +306,26 @@ def test_oci_pagination_still_loads_on_first_use() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "oci.pagination.pagination_utils"
+
+
+def test_oci_pkcs11_signer_still_loads_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import sync.cloud.clients, oci, oci.auth.signers\n"
+        "assert not [m for m in sys.modules if m.startswith(('pkcs11', 'asn1crypto', 'oci.auth.signers.pkcs11'))]\n"
+        "assert oci.auth.signers.KeyPairSigner and oci.auth.signers.InstancePrincipalsSecurityTokenSigner\n"
+        "from oci.auth.signers import PKCS11Signer\n"
+        "import oci.auth.signers.pkcs11_signer as real\n"
+        "assert PKCS11Signer is real.PKCS11Signer\n"
+        "assert oci.auth.signers.PKCS11RequestSigner is real.PKCS11RequestSigner\n"
+        "assert 'pkcs11' in sys.modules and 'asn1crypto.algos' in sys.modules\n"
+        "try:\n"
+        "    oci.auth.signers.NoSuchSigner\n"
+        "except AttributeError:\n"
+        "    print(PKCS11Signer.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "oci.auth.signers.pkcs11_signer"

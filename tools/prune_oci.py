@@ -1,27 +1,33 @@
 """Prune a `pip install --target DIR -r requirements.txt` tree to what the function imports.
 
-The `oci` wheel carries ~200 service packages (~500 MB installed); the function uses three
-(`core` for Block Storage, `object_storage` for an `oci://` policy, `identity` for recursive
-sweeps). This keeps those, every non-service part of the SDK (auth, signer, retry, vendored
-requests...) and any service a kept module imports (found by scanning the sources, repeated
-until nothing new appears), and deletes the rest. It also deletes packages that `fdk` drags in
-for its own test suite (pytest, Cython, setuptools...), which nothing imports at run time.
+The `oci` wheel carries ~200 service packages (~500 MB installed). The function's own clients
+for Block Storage, Identity and Object Storage are built on the SDK's `BaseClient`
+(sync/cloud/lean.py), so the only generated service it imports is `functions` (a sweep's
+continuation, sync/function/continuation.py). This keeps that, every non-service part of the
+SDK (auth, signer, retry, vendored requests...) and any service a kept module imports, and
+deletes the rest. Kept modules are scanned with `ast` (imports, relative imports and `oci.X`
+attribute uses, repeated until nothing new appears), so names in docstrings and comments
+(`oci.core.models...` in oci/util.py) keep nothing. It also deletes packages that `fdk` drags
+in for its own test suite (pytest, Cython, setuptools...), which nothing imports at run time.
 
-    python tools/prune_oci.py DIR [--keep core,object_storage,identity] [--dry-run]
+    python tools/prune_oci.py DIR [--keep functions] [--dry-run]
 
 Used by the Dockerfile's build stage. The integration tests run against a pruned tree with
-`tests/bench/bench_size.py` (see tests/bench/RESULTS.md), which is the proof it still works.
+`tests/bench/bench_size.py` (see tests/bench/RESULTS.md), which is the proof it still works;
+tests/test_prune_oci.py checks that DEFAULT_SERVICES covers every service sync/ imports.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import shutil
 import sys
 from pathlib import Path
 
-DEFAULT_SERVICES = ("core", "object_storage", "identity")
+# Generated services the function imports (grep `from oci` in sync/, not emulator/ or cli/).
+DEFAULT_SERVICES = ("functions",)
 
 # Installed only because fdk 0.1.128 lists its test tools as dependencies (and pbr needs
 # setuptools); the function never imports them. Names are top-level entries in DIR.
@@ -71,18 +77,68 @@ def service_packages(oci_dir: Path) -> set[str]:
     return {p.name for p in oci_dir.iterdir() if p.is_dir() and (p / "models").is_dir()}
 
 
-def referenced(paths: list[Path]) -> set[str]:
+def _package_of(file: Path, root: Path) -> list[str]:
+    """The package a relative import in `file` starts from (`root` holds oci/)."""
+    return list(file.relative_to(root).parts[:-1])
+
+
+def _names_in(tree: ast.AST, package: list[str], skip_relative: bool) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "oci" and len(parts) > 1:
+                    names.add(parts[1])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if skip_relative or len(package) < node.level - 1:
+                    continue
+                base = package[: len(package) - (node.level - 1)]
+                module = base + (node.module.split(".") if node.module else [])
+            else:
+                module = (node.module or "").split(".")
+            if module[0] != "oci":
+                continue
+            if len(module) > 1:
+                names.add(module[1])
+            else:
+                names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "oci":
+            names.add(node.attr)
+    return names
+
+
+def referenced(paths: list[Path], root: Path | None = None) -> set[str]:
+    """Names `X` of every `oci.X` the code in `paths` imports or uses (relative imports resolved
+    against `root`, the directory holding oci/). Text that does not parse is matched with a
+    regex instead, which keeps more, never less."""
     names: set[str] = set()
     for path in paths:
-        for file in [path] if path.is_file() else path.rglob("*.py"):
+        for file in [path] if path.is_file() else sorted(path.rglob("*.py")):
             text = file.read_text(encoding="utf-8", errors="replace")
-            for m in _OCI_REF.finditer(text):
-                if m.group(1):
-                    names.add(m.group(1))
-                elif m.group(2):
-                    names.update(n.strip() for n in re.split(r"[,()\s]+", m.group(2)) if n.strip())
-                elif m.group(3):
-                    names.add(m.group(3))
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError):
+                names |= _regex_names(text)
+                continue
+            package = _package_of(file, root) if root is not None else []
+            # oci/__init__.py imports every service eagerly only when OCI_PYTHON_SDK_LAZY_IMPORTS_DISABLED
+            # is set (the function never sets it); otherwise its __getattr__ loads them on use.
+            skip = package == ["oci"]
+            names |= _names_in(tree, package, skip_relative=skip)
+    return names
+
+
+def _regex_names(text: str) -> set[str]:
+    names: set[str] = set()
+    for m in _OCI_REF.finditer(text):
+        if m.group(1):
+            names.add(m.group(1))
+        elif m.group(2):
+            names.update(n.strip() for n in re.split(r"[,()\s]+", m.group(2)) if n.strip())
+        elif m.group(3):
+            names.add(m.group(3))
     return names
 
 
@@ -96,7 +152,7 @@ def services_to_keep(oci_dir: Path, wanted: list[str]) -> set[str]:
     scanned: set[str] = set()
     frontier = [p for p in infra if p.suffix == ".py" or p.is_dir()] + [oci_dir / s for s in keep]
     while frontier:
-        found = referenced(frontier) & services
+        found = referenced(frontier, oci_dir.parent) & services
         scanned.update(p.name for p in frontier)
         new = found - keep
         keep |= new

@@ -44,7 +44,46 @@ def _defer_oci_pagination() -> None:
     sys.modules["oci.pagination"] = placeholder
 
 
+_PKCS11_SIGNER = "oci.auth.signers.pkcs11_signer"
+_PKCS11_NAMES = ("PKCS11RequestSigner", "PKCS11Signer")
+
+
+def _load_pkcs11_signer(name: str) -> Any:
+    """`oci.auth.signers.__getattr__` once deferred: the real PKCS#11 signer, imported on use."""
+    if name in _PKCS11_NAMES:
+        return getattr(importlib.import_module(_PKCS11_SIGNER), name)
+    raise AttributeError(f"module 'oci.auth.signers' has no attribute {name!r}")
+
+
+def _defer_oci_pkcs11_signer() -> None:
+    """Load the SDK's PKCS#11 (hardware key) signer on first use.
+
+    `oci.auth.signers` imports it eagerly, and it imports python-pkcs11 and asn1crypto (~23 ms)
+    for a signer the function never uses. The SDK already runs without them: that import sits
+    in a try/except that passes over a missing `pkcs11`. A one-shot placeholder answers that
+    import as missing, then gives `oci.auth.signers` a module `__getattr__` that imports the real
+    signer the first time `PKCS11Signer` or `PKCS11RequestSigner` is read.
+    """
+    if "oci" in sys.modules or _PKCS11_SIGNER in sys.modules:
+        return
+    placeholder = types.ModuleType(_PKCS11_SIGNER)
+
+    def missing(name: str) -> Any:
+        if name.startswith("__"):  # the import system's and tools' probes (__path__, __file__)
+            raise AttributeError(name)
+        if sys.modules.get(_PKCS11_SIGNER) is placeholder:
+            del sys.modules[_PKCS11_SIGNER]
+        signers = sys.modules.get("oci.auth.signers")
+        if signers is not None:
+            setattr(signers, "__getattr__", _load_pkcs11_signer)  # noqa: B010
+        raise ModuleNotFoundError("pkcs11 deferred until first use (sync.cloud.clients)", name="pkcs11")
+
+    placeholder.__getattr__ = missing  # type: ignore[method-assign]
+    sys.modules[_PKCS11_SIGNER] = placeholder
+
+
 _defer_oci_pagination()
+_defer_oci_pkcs11_signer()
 
 
 class AuthError(Exception):

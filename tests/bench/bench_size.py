@@ -1,6 +1,6 @@
 """Deployed size: `pip install --target` of requirements.txt, before and after tools/prune_oci.py,
-and proof the pruned tree works: tests/test_function.py (the function under the real FDK against
-the emulator) run by a fresh venv whose only site-packages is the pruned tree (not a test).
+and proof the pruned tree works: PROOF_TESTS (the function under the real FDK against the
+emulator) run by a fresh venv whose only site-packages is the pruned tree (not a test).
 
     .venv/bin/python tests/bench/bench_size.py [--workdir build/bench-size] [--reuse]
 
@@ -8,7 +8,8 @@ Isolation: `python -m venv --without-pip` makes an interpreter with an empty sit
 .pth file there adds the pruned tree and nothing else. pytest runs in that interpreter with
 PYTHONPATH holding only pytest itself (copied from the unpruned install); the FDK processes the
 tests start get PYTHONPATH=<repo> from sync/function/fnrunner.py, so they see the pruned tree and the
-repo only. A sanity check first shows that `oci.database` (pruned) no longer imports.
+repo only. A sanity check first shows that `oci.core` and `oci.database` (pruned) no longer
+import.
 """
 
 from __future__ import annotations
@@ -24,9 +25,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tools.prune_oci import dir_size, prune  # noqa: E402
+from tools.prune_oci import DEFAULT_SERVICES, dir_size, prune  # noqa: E402
 
 TEST_DEPS = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "pygments", "py.py")
+# The function under the real FDK: events, scheduled sweeps and their continuations
+# (oci.functions), metrics (BaseClient), oci:// policies and the tag schema (lean clients).
+PROOF_TESTS = (
+    "tests/test_function.py",
+    "tests/test_function_schedule.py",
+    "tests/test_function_metrics.py",
+    "tests/test_policy_source_oci.py",
+    "tests/test_tag_schema_live.py",
+    "tests/test_sweep.py",
+)
 
 
 def du_mb(path: Path) -> float:
@@ -71,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(src, deps / name)
         elif src.exists():
             shutil.copy2(src, deps / name)
-    prune(pruned, ["core", "object_storage", "identity"])
+    prune(pruned, list(DEFAULT_SERVICES))
 
     print("== deployed size (pip install --target -r requirements.txt) ==")
     print(f"  full:   {du_mb(site):6.1f} MiB on disk (du; {dir_size(site) / 2**20:6.1f} MiB of file bytes)")
@@ -95,17 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     probe = (
         "import importlib.util, oci, fdk, yaml, pydantic, sys;"
-        "from oci.core import BlockstorageClient;"
+        "from oci.functions import FunctionsInvokeClient;"
+        "from oci.pagination import list_call_get_all_results;"
         "print('  oci from', oci.__file__);"
-        "print('  oci.database importable:', importlib.util.find_spec('oci.database') is not None);"
+        "print('  oci.core, oci.database importable:', [importlib.util.find_spec(m) is not None"
+        " for m in ('oci.core', 'oci.database')]);"
         "print('  sys.path:', [p for p in sys.path if 'site-packages' in p or 'pruned' in p])"
     )
     print("== isolation check (fresh venv, pruned tree only) ==")
     subprocess.run([str(py), "-c", probe], check=True, env=env, cwd="/")
-    print("== tests/test_function.py under the pruned tree ==")
+    print(f"== {' '.join(PROOF_TESTS)} under the pruned tree ==")
     start = time.monotonic()
     result = subprocess.run(
-        [str(py), "-m", "pytest", "-p", "no:cacheprovider", "tests/test_function.py"],
+        [str(py), "-m", "pytest", "-p", "no:cacheprovider", *PROOF_TESTS],
         env={**env, "PYTHONPATH": f"{deps}{os.pathsep}{ROOT}"},
         cwd=ROOT,
         capture_output=True,
