@@ -48,7 +48,7 @@ def start_regions(n: int, latency_ms: float, rps: float, key: ApiKey) -> Regiona
     for index, (region, server) in enumerate(group.servers.items()):
         share = n // len(REGIONS) + (1 if index < n % len(REGIONS) else 0)
         populate_tenancy(
-            server.backend, share, compartments=10, compliant_every=2, tag=env_suffix(region)[:6]
+            server.backend, share, compartments=10, compliant_every=2, tag=env_suffix(region)[:6].lower()
         )
     group.register_api_key(key)
     return group.start()
