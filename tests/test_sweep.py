@@ -215,10 +215,12 @@ def test_rate_limit_and_injected_429_503_still_end_compliant(
 def test_tiny_deadline_gives_resume_token_and_resume_finishes(
     start: Callable[..., EmulatorServer], api_key: ApiKey
 ) -> None:
-    server = start(Faults(latency_ms=20))
+    # ~3.5 s of work (600 GET+PUT at 40 ms over 8 threads, plus 12 list pages) against a 1.5 s
+    # deadline: long enough to finish some backups on a loaded machine, too short to finish all.
+    server = start(Faults(latency_ms=40))
     _, stale = populate(server.backend, 600)
 
-    first = sweep(server, api_key, seconds=0.8, page_size=50)
+    first = sweep(server, api_key, seconds=1.5, page_size=50)
 
     assert first.status == "partial" and first.resume_token
     assert 0 < first.counts().get("updated", 0) < 300

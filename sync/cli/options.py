@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sync.printable import escape_controls, quote
 from sync.requests import since as since_parser
+from sync.sweep.options import SweepOptions
 from sync.sweep.runner import DEFAULT_CONCURRENCY, PAGE_SIZE
 
 
@@ -56,3 +57,21 @@ def resume_command(args: argparse.Namespace, compartment: str, since: datetime |
 def shown(text: str) -> str:
     """Lines for the terminal: control characters in values from OCI escaped, line breaks kept."""
     return "\n".join(escape_controls(line) for line in text.split("\n"))
+
+
+def sweep_options(
+    args: argparse.Namespace, compartment: str, since: datetime | None, resume_token: str | None = None
+) -> SweepOptions:
+    """The sweep's options from the command line (one region, or each region of --regions)."""
+    return SweepOptions(
+        compartment_id=compartment,
+        recursive=args.recursive,
+        since=since,
+        dry_run=args.dry_run,
+        available_only=args.available_only,
+        concurrency=args.concurrency,
+        resume_token=resume_token,
+        page_size=args.page_size,
+        max_failures=args.max_failures,
+        call_budget=args.call_budget,
+    )

@@ -23,7 +23,7 @@ from sync.cli.common import (
     policy_loader,
 )
 from sync.cli.helptext import PROG, add_command
-from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_command, shown
+from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_command, shown, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import render_table
 from sync.cloud.engine import Engine
@@ -32,7 +32,6 @@ from sync.cloud.retry import Deadline
 from sync.sweep.runner import (
     DEFAULT_CONCURRENCY,
     PAGE_SIZE,
-    SweepOptions,
     SweepResult,
     run_sweep,
 )
@@ -86,18 +85,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     env = env_vars()
     compartment = ocid_arg(args.compartment, "compartment", "tenancy")
     since = parse_since(args.since) if args.since else None
-    options = SweepOptions(
-        compartment_id=compartment,
-        recursive=args.recursive,
-        since=since,
-        dry_run=args.dry_run,
-        available_only=args.available_only,
-        concurrency=args.concurrency,
-        resume_token=args.resume,
-        page_size=args.page_size,
-        max_failures=args.max_failures,
-        call_budget=args.call_budget,
-    )
+    options = sweep_options(args, compartment, since, args.resume)
     with cli_logging(args.log_file, env):
         clients = build_clients(env, identity=args.recursive)
         engine = Engine(clients, policy_loader(args.policy, env, clients), limiter=AdaptiveLimiter())

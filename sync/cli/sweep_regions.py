@@ -22,7 +22,7 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
-from sync.cli.options import LiveError, parse_since, resume_command
+from sync.cli.options import LiveError, parse_since, resume_command, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
@@ -32,7 +32,7 @@ from sync.cloud.regions import REGION_RE, RegionError, parse_regions, region_set
 from sync.cloud.retry import Deadline
 from sync.policy.loader import Policy
 from sync.requests.bodies import check_ocid, ocid_kind
-from sync.sweep.options import DEFAULT_MAX_FAILURES, SweepError, SweepOptions
+from sync.sweep.options import DEFAULT_MAX_FAILURES, SweepError
 from sync.sweep.regions import RegionsResult, sweep_regions
 from sync.sweep.results import SweepProgress
 from sync.sweep.tokens import decode_regions_token, token_region
@@ -235,17 +235,7 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     since = parse_since(args.since) if args.since else None
     asked = parse_regions(args.regions) if args.regions else None
     resume = resume_map(args.resume, asked) if args.resume else None
-    options = SweepOptions(
-        compartment_id=compartment,
-        recursive=args.recursive,
-        since=since,
-        dry_run=args.dry_run,
-        available_only=args.available_only,
-        concurrency=args.concurrency,
-        page_size=args.page_size,
-        max_failures=args.max_failures,
-        call_budget=args.call_budget,
-    )
+    options = sweep_options(args, compartment, since)
     try:
         options.check()
         base = OciSettings.from_env(env)

@@ -9,8 +9,6 @@ FDK runner's unix socket (`forward_to_unix_socket`), so a test can run a chain o
 
 from __future__ import annotations
 
-import http.client
-import socket
 import threading
 import time
 import uuid
@@ -21,6 +19,7 @@ from typing import Any
 
 from sync.emulator.errors import EmulatorError, invalid, not_found
 from sync.emulator.paging import Json
+from sync.unixhttp import UnixHTTPConnection
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
 INVOKE_TYPES = ("sync", "detached")
@@ -156,18 +155,6 @@ class FunctionsBackend:
             running[0].join(timeout=min(left, 0.5))
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
 def forward_to_unix_socket(path: str) -> Forward:
     """A Forward that POSTs to an Fn FDK listening on `path` (FN_FORMAT=http-stream), as the Fn agent does."""
 
@@ -179,7 +166,7 @@ def forward_to_unix_socket(path: str) -> Forward:
             "Content-Type": "application/json",
             "Content-Length": str(len(body)),
         }
-        conn = _UnixConnection(path, seconds + 30)
+        conn = UnixHTTPConnection(path, seconds + 30)
         try:
             conn.request("POST", "/call", body=body, headers=headers)
             resp = conn.getresponse()

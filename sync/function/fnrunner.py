@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,19 +17,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sync.unixhttp import UnixHTTPConnection
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
 
 
 @dataclass
@@ -113,7 +101,7 @@ class FdkProcess:
             "Content-Type": "application/json",
             "Content-Length": str(len(body)),
         }
-        conn = _UnixConnection(self.socket_path, timeout)
+        conn = UnixHTTPConnection(self.socket_path, timeout)
         try:
             conn.request("POST", "/call", body=body, headers=headers)
             resp = conn.getresponse()
