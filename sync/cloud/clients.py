@@ -161,16 +161,21 @@ class Clients:
             raise AuthError(f"{s.auth} authentication failed: {type(exc).__name__}: {exc}") from None
         return self._auth
 
+    def auth(self) -> tuple[dict[str, Any], Any]:
+        """The config (with the settings' region) and the signer every client of this process shares."""
+        config, signer = self._config_and_signer()
+        if self.settings.region:
+            config = {**config, "region": self.settings.region}
+        return config, signer
+
     def _build(self, name: str, factory: Any, endpoint: str | None) -> Any:
         with self._lock:
             if name in self._clients:
                 return self._clients[name]
             import oci
 
-            config, signer = self._config_and_signer()
+            config, signer = self.auth()
             s = self.settings
-            if s.region:
-                config = {**config, "region": s.region}
             kwargs: dict[str, Any] = {
                 "retry_strategy": oci.retry.NoneRetryStrategy(),
                 # A breaker opened by one bad minute would fail later invocations in this

@@ -153,7 +153,7 @@ def read_schema(reader: Reader, wanted: Mapping[str, set[str]]) -> TagSchema:
 
 def tenancy_of(clients: Any) -> str:
     """The tenancy OCID the credentials belong to (config file, instance or resource principal)."""
-    config, signer = clients._config_and_signer()
+    config, signer = clients.auth()
     tenancy = config.get("tenancy") if isinstance(config, Mapping) else None
     if not tenancy and signer is not None:
         tenancy = getattr(signer, "tenancy_id", None)

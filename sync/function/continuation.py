@@ -102,9 +102,7 @@ class Continuer:
             import oci
             from oci.functions import FunctionsInvokeClient
 
-            from sync.function.ociauth import config_and_signer
-
-            config, signer = config_and_signer(self.clients)
+            config, signer = self.clients.auth()
             self._client = FunctionsInvokeClient(
                 config,
                 signer=signer,

@@ -102,9 +102,7 @@ class MetricsPoster:
             from oci.base_client import BaseClient
             from oci.circuit_breaker import NoCircuitBreakerStrategy
 
-            from sync.function.ociauth import config_and_signer
-
-            config, signer = config_and_signer(self.clients)
+            config, signer = self.clients.auth()
             self._client = BaseClient(
                 "monitoring",
                 config,
