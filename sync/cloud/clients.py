@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sync.cloud.lean import LeanBlockstorage, LeanIdentity, LeanObjectStorage
+    from sync.cloud.lean import LeanBlockstorage, LeanIdentity, LeanMonitoring, LeanObjectStorage
 
 AUTH_MODES = ("resource_principal", "instance_principal", "config_file")
 
@@ -98,6 +98,7 @@ class OciSettings:
     core_endpoint: str | None
     objectstorage_endpoint: str | None
     identity_endpoint: str | None
+    monitoring_endpoint: str | None = None
     read_timeout: float = CLIENT_TIMEOUT[1]
     # A region other than the configured one (sync/cloud/regions.py); endpoints come from it.
     region: str | None = None
@@ -118,6 +119,7 @@ class OciSettings:
             # Identity (ListCompartments, for recursive sweeps) lives on its own host in
             # OCI; locally the emulator serves it beside Block Storage.
             identity_endpoint=env.get("OCI_IDENTITY_ENDPOINT") or env.get("OCI_CORE_ENDPOINT") or None,
+            monitoring_endpoint=(env.get("OCI_MONITORING_ENDPOINT") or "").strip() or None,
             read_timeout=_positive(env.get(READ_TIMEOUT_ENV), CLIENT_TIMEOUT[1]),
         )
 
@@ -200,6 +202,12 @@ class Clients:
 
         endpoint = self.settings.objectstorage_endpoint
         client: LeanObjectStorage = self._build("object_storage", LeanObjectStorage, endpoint)
+        return client
+
+    def monitoring(self) -> LeanMonitoring:
+        from sync.cloud.lean import LeanMonitoring
+
+        client: LeanMonitoring = self._build("monitoring", LeanMonitoring, self.settings.monitoring_endpoint)
         return client
 
     def identity(self) -> LeanIdentity:

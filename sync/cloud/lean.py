@@ -67,6 +67,7 @@ _LINKS = {
     "list_tags": "identity/20160918/TagSummary/ListTags",
     "list_region_subscriptions": "identity/20160918/RegionSubscription/ListRegionSubscriptions",
     "get_object": "objectstorage/20160918/Object/GetObject",
+    "post_metric_data": "monitoring/20180401/MetricData/PostMetricData",
 }
 
 _JSON = {"accept": "application/json", "content-type": "application/json"}
@@ -280,3 +281,22 @@ class LeanObjectStorage(_Lean):
             "get_object", "GET", "/n/{namespaceName}/b/{bucketName}/o/{objectName}", p,
             headers={"if-none-match": if_none_match}, response_type="stream",
         )  # fmt: skip
+
+
+class LeanMonitoring(_Lean):
+    """post_metric_data (MonitoringClient's name), on the host PostMetricData is served from.
+
+    The SDK's MonitoringClient defaults to telemetry.<region>; its post_metric_data docstring says
+    to "Replace the string `telemetry` with `telemetry-ingestion` in the endpoint".
+    """
+
+    service = "monitoring"
+    init: ClassVar[dict[str, Any]] = {
+        "regional_client": True,
+        "base_path": "/20180401",
+        "service_endpoint_template": "https://telemetry-ingestion.{region}.{secondLevelDomain}",
+        "service_endpoint_template_per_realm": {},
+    }
+
+    def post_metric_data(self, post_metric_data_details: dict[str, Any]) -> Any:
+        return self._call("post_metric_data", "POST", "/metrics", body=post_metric_data_details)

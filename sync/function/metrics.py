@@ -4,23 +4,21 @@ Namespace `backup_tag_sync`. `outcomes` (dimensions `status`, `function`): how m
 each status in this invocation, one datapoint per status that occurred. Sweeps add
 `sweep_scanned` (backups listed in range) and `sweep_duration_seconds` (dimension `function`).
 
-PostMetricData is served by the region's telemetry-ingestion host, not the telemetry host the
-SDK's MonitoringClient defaults to (its post_metric_data docstring: "Replace the string
-`telemetry` with `telemetry-ingestion` in the endpoint"). The client below is the SDK's
-BaseClient with that endpoint template, so the generated Monitoring models are never loaded;
+PostMetricData is served by the region's telemetry-ingestion host; the lean Monitoring client
+(sync/cloud/lean.py) uses it, so the generated Monitoring models are never loaded.
 `OCI_MONITORING_ENDPOINT` overrides the endpoint (the emulator, tests).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sync.cloud.clients import Clients
+from sync.cloud.lean import bounded
 from sync.cloud.retry import Deadline
 
 log = logging.getLogger("sync.function.metrics")
@@ -29,15 +27,12 @@ NAMESPACE = "backup_tag_sync"
 OUTCOMES = "outcomes"
 SWEEP_SCANNED = "sweep_scanned"
 SWEEP_DURATION = "sweep_duration_seconds"
-# At most this long is spent posting (connect is capped at CONNECT_SECONDS inside it).
+# At most this long is spent posting (connect and read).
 POST_BUDGET_SECONDS = 1.0
-CONNECT_SECONDS = 0.5
 # Deadline keeps DEADLINE_MARGIN_SECONDS (2 s) back from Fn's deadline for answering; the
 # post may use this much of it, so the answer still leaves in time.
 MARGIN_USABLE_SECONDS = 1.0
 MIN_BUDGET_SECONDS = 0.05
-INGESTION_TEMPLATE = "https://telemetry-ingestion.{region}.{secondLevelDomain}"
-API_LINK = "https://docs.oracle.com/iaas/api/#/en/monitoring/20180401/MetricData/PostMetricData"
 
 
 @dataclass(frozen=True)
@@ -88,35 +83,15 @@ class MetricsPoster:
     def __init__(self, clients: Clients, env: Mapping[str, str]) -> None:
         self.clients = clients
         self.compartment_id = env["METRICS_COMPARTMENT_ID"].strip()
-        self.endpoint = (env.get("OCI_MONITORING_ENDPOINT") or "").strip() or None
         self.function = function_name(env)
-        self._client: Any = None
-        self._lock = threading.Lock()
 
     @classmethod
     def from_env(cls, clients: Clients, env: Mapping[str, str]) -> MetricsPoster | None:
         return cls(clients, env) if (env.get("METRICS_COMPARTMENT_ID") or "").strip() else None
 
     def _base_client(self) -> Any:
-        if self._client is None:
-            from oci.base_client import BaseClient
-            from oci.circuit_breaker import NoCircuitBreakerStrategy
-
-            config, signer = self.clients.auth()
-            self._client = BaseClient(
-                "monitoring",
-                config,
-                signer,
-                {},
-                regional_client=True,
-                service_endpoint=self.endpoint,
-                base_path="/20180401",
-                service_endpoint_template=INGESTION_TEMPLATE,
-                service_endpoint_template_per_realm={},
-                circuit_breaker_strategy=NoCircuitBreakerStrategy(),
-                timeout=(CONNECT_SECONDS, POST_BUDGET_SECONDS),
-            )
-        return self._client
+        """The SDK BaseClient under the lean Monitoring client (its endpoint, for tests)."""
+        return self.clients.monitoring().base_client
 
     def post(self, counts: Mapping[str, int], deadline: Deadline, sweep: SweepFigures | None = None) -> bool:
         """One PostMetricData, at most POST_BUDGET_SECONDS; False (logged) on any failure. Never raises."""
@@ -128,18 +103,9 @@ class MetricsPoster:
             log.warning("no time left to post metrics; dropped", extra={"operation": "PostMetricData"})
             return False
         try:
-            with self._lock:
-                client = self._base_client()
-                client.timeout = (min(CONNECT_SECONDS, budget), budget)
-                resp = client.call_api(
-                    resource_path="/metrics",
-                    method="POST",
-                    header_params={"accept": "application/json", "content-type": "application/json"},
-                    body={"metricData": data},
-                    response_type="object",
-                    operation_name="post_metric_data",
-                    api_reference_link=API_LINK,
-                )
+            # The lean client caps this thread's connect and read timeouts by the budget.
+            with bounded(Deadline.after(budget).remaining):
+                resp = self.clients.monitoring().post_metric_data({"metricData": data})
         except Exception as exc:  # an outage of Monitoring must never fail the invocation
             self._log_failure(exc)
             return False
