@@ -329,3 +329,34 @@ def test_oci_pkcs11_signer_still_loads_on_first_use() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "oci.auth.signers.pkcs11_signer"
+
+
+def test_post_metric_data_sends_what_the_sdk_sends(emulator: EmulatorServer, api_key: ApiKey) -> None:
+    from datetime import UTC, datetime
+
+    from oci.monitoring import MonitoringClient
+    from oci.monitoring.models import Datapoint, MetricDataDetails, PostMetricDataDetails
+
+    from sync.function.metrics import metric_data
+
+    data = metric_data({"updated": 2, "failed": 1}, COMPARTMENT, "backup-tag-sync", datetime.now(UTC))
+    details = PostMetricDataDetails(
+        metric_data=[
+            MetricDataDetails(
+                namespace=d["namespace"],
+                compartment_id=d["compartmentId"],
+                name=d["name"],
+                dimensions=d["dimensions"],
+                metadata=d.get("metadata"),
+                datapoints=[Datapoint(timestamp=p["timestamp"], value=p["value"]) for p in d["datapoints"]],
+            )
+            for d in data
+        ]
+    )
+    sdk, ours = pair(emulator, api_key, MonitoringClient, lean.LeanMonitoring)
+    theirs, mine = same_request(
+        sdk, ours, lambda c: c.post_metric_data(details if c is sdk else {"metricData": data})
+    )
+    # The answer stays the service's JSON (camelCase): metrics.py reads failedMetricsCount.
+    assert mine.status == theirs.status == 200
+    assert mine.data["failedMetricsCount"] == theirs.data.failed_metrics_count == 0

@@ -299,4 +299,5 @@ class LeanMonitoring(_Lean):
     }
 
     def post_metric_data(self, post_metric_data_details: dict[str, Any]) -> Any:
+        """The body as JSON (camelCase); the answer is the service's JSON dict, not reshaped."""
         return self._call("post_metric_data", "POST", "/metrics", body=post_metric_data_details)
