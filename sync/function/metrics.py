@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync.cloud.clients import Clients
-from sync.cloud.lean import bounded
 from sync.cloud.retry import Deadline
 
 log = logging.getLogger("sync.function.metrics")
@@ -102,6 +101,9 @@ class MetricsPoster:
         if budget < MIN_BUDGET_SECONDS:
             log.warning("no time left to post metrics; dropped", extra={"operation": "PostMetricData"})
             return False
+        # Imported here, after logging is set up: importing the SDK logs (oci.circuit_breaker).
+        from sync.cloud.lean import bounded
+
         try:
             # The lean client caps this thread's connect and read timeouts by the budget.
             with bounded(Deadline.after(budget).remaining):
