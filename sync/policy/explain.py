@@ -101,7 +101,9 @@ def _templates(rule: Rule, context: Mapping[str, Any], plan: Plan | None) -> lis
     if rule.display_name is not None:
         items.append(("display_name", rule.display_name))
     items += [(f"freeform_tags.{k}", t) for k, t in rule.freeform_tags.items()]
-    items += [(f"defined_tags.{ns}.{k}", t) for ns, keys in rule.defined_tags.items() for k, t in keys.items()]
+    items += [
+        (f"defined_tags.{ns}.{k}", t) for ns, keys in rule.defined_tags.items() for k, t in keys.items()
+    ]
     out = []
     for what, template in items:
         names = dict.fromkeys(".".join(ref.path) for ref in template.references)
