@@ -177,3 +177,8 @@ def render(explained: Sequence[RuleWhy], indent: str = "") -> list[str]:
                     lines.append(f"{indent}    result: {_shown(t.result)} ({t.reason})")
             lines += [f"{indent}    {r.name} = {_shown(r.value)}" for r in t.reads]
     return lines
+
+
+def explain_text(policy: Policy, context: Mapping[str, Any], plan: Plan) -> str:
+    """`plan --explain`: a heading, then the lines of render()."""
+    return "\n".join(["Why:", *render(explain(policy, context, plan.matched_rules, plan), "  ")])

@@ -1,4 +1,4 @@
-"""Test files read and checked: every case's backup, source, event, time and expectations, or one clear error."""
+"""Test files read and checked: each case's backup, source, event, time and expectations, or one error."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`backup-tag-sync test POLICY TESTS...`: its options, and the run (exit 0 all pass, 1 a failure, 2 a bad file)."""
+"""`backup-tag-sync test POLICY TESTS...`: options and run (exit 0 all pass, 1 a failure, 2 a bad file)."""
 
 from __future__ import annotations
 

@@ -81,17 +81,13 @@ def run_case(policy: Policy, case: Case, schema: TagSchema | None) -> Result:
     if schema is not None and not result.error and result.changed:
         result = apply_schema(result, schema)
     context = context_of(case, kwargs)
-    extras = {
-        "matched_rules": result.matched_rules,
-        "warnings": result.warnings,
-        "plan": result,
-        "context": context,
-    }
     if result.error:
-        return Result("rejected", current, error=result.error, **extras)
-    if result.changed:
-        return Result("updated", result.desired, **extras)
-    return Result("unchanged", current, **extras)
+        status, after = "rejected", current
+    elif result.changed:
+        status, after = "updated", result.desired
+    else:
+        status, after = "unchanged", current
+    return Result(status, after, result.matched_rules, result.warnings, result.error, result, context)
 
 
 # -- expectations ---------------------------------------------------------------------------
