@@ -241,6 +241,8 @@ def _merged(where: _Where, what: str, default: Any, own: Any) -> dict[str, Any] 
 def _optional(
     where: _Where, what: str, defaults: Mapping[str, Any], raw: Mapping[str, Any]
 ) -> dict[str, Any] | None:
+    if what in raw and raw[what] is None:
+        return None  # `source: null` in a case: none, whatever the defaults give
     merged = _merged(where, what, defaults.get(what), raw.get(what))
     if merged is None:
         return None
