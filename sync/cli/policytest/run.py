@@ -100,7 +100,7 @@ def _shown(value: Any) -> str:
 
 
 def _diff(what: str, expected: str, actual: str) -> str:
-    return f"{what}\n    expected: {expected}\n    actual:   {actual}"
+    return f"{what}\n  expected: {expected}\n  actual:   {actual}"
 
 
 def check(case: Case, result: Result) -> list[str]:
