@@ -16,6 +16,7 @@ from sync.cli.policytest.cases import load_file
 from sync.cli.policytest.run import run_case
 from sync.policy.loader import load_policy_file
 from sync.policy.planner import plan
+from tests.test_readme import Block, Shell, parse_transcript
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = str(ROOT / "tag_policy.yaml")
@@ -452,14 +453,32 @@ def readme_block(marker: str, fence: str) -> list[str]:
     return lines[start + 2 : end]
 
 
-def test_the_readme_shows_the_shipped_test_file_and_its_output() -> None:
+def test_the_readme_shows_the_shipped_test_file() -> None:
     shown_file = readme_block("<!-- the shipped tests/policy/scheduled.yaml -->", "```yaml")
     assert shown_file == (CASES / "scheduled.yaml").read_text(encoding="utf-8").splitlines()
-    transcript = readme_block(
-        "<!-- not run: tests/test_policy_test_command.py runs it and compares the output -->", "```sh"
+
+
+@pytest.mark.parametrize("name", ["test", "plan --explain"])
+def test_the_readmes_transcripts_run_as_written(tmp_path: Path, name: str) -> None:
+    """Run as tests/test_readme.py runs its blocks, in its scratch directory, plus tests/policy/."""
+    marker = f"<!-- not run: tests/test_policy_test_command.py runs it as written ({name}) -->"
+    lines = readme_block(marker, "```sh")
+    shell = Shell(tmp_path)
+    (shell.cwd / "tests").mkdir()
+    (shell.cwd / "tests" / "policy").symlink_to(CASES)
+    shell.run(Block(name, [], parse_transcript(lines), 0))
+
+
+def test_the_readme_shows_a_failing_case_as_the_command_prints_it(tmp_path: Path) -> None:
+    shown = readme_block(
+        "<!-- the failing variant: display_name expected prod-db-vg-full-20261127-0400 -->", "```text"
     )
-    assert transcript[0].startswith("$ backup-tag-sync test ")
-    argv = transcript[0][2:].split()[1:]
-    code, out, err = run_cli(*[str(ROOT / a) if a.startswith(("tag_policy", "tests/")) else a for a in argv])
-    assert code == 0, err
-    assert out.replace(str(ROOT) + "/", "").splitlines() == transcript[1:]
+    changed = tmp_path / "scheduled.yaml"
+    text = (CASES / "scheduled.yaml").read_text(encoding="utf-8")
+    changed.write_text(
+        text.replace("display_name: prod-db-vg-incremental-", "display_name: prod-db-vg-full-")
+    )
+    code, out, _ = run_cli("test", POLICY, str(changed))
+    assert code == 1
+    printed = out.replace(str(changed), "tests/policy/scheduled.yaml").splitlines()
+    assert printed[: len(shown)] == shown
