@@ -118,6 +118,6 @@ def add_plan_command(sub: Any) -> None:
         "--explain",
         action="store_true",
         help="also show each rule: matched or not and why (each condition with the value it saw), and "
-        "each template's names and their values",
+        "each template's names and their values (default: off)",
     )
     p.set_defaults(func=cmd_plan)

@@ -97,6 +97,7 @@ def add_test_command(sub: Any) -> None:
         "-v",
         "--verbose",
         action="store_true",
-        help="after each case, each rule: matched or not and why, and each template's names and values",
+        help="after each case, each rule: matched or not and why, and each template's names and values "
+        "(default: off)",
     )
     p.set_defaults(func=cmd_test)
