@@ -14,6 +14,7 @@ import pytest
 from sync.cli.main import main
 from sync.cli.policytest.cases import load_file
 from sync.cli.policytest.run import run_case
+from sync.emulator import ApiKey, EmulatorServer
 from sync.policy.loader import load_policy_file
 from sync.policy.planner import plan
 from tests.test_readme import Block, Shell, parse_transcript
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 POLICY = str(ROOT / "tag_policy.yaml")
 CASES = ROOT / "tests" / "policy"
 README = ROOT / "README.md"
+SAMPLE_BACKUP = json.loads((ROOT / "samples" / "backup.json").read_text())["id"]
 
 GROUP_BACKUP = {
     "id": "ocid1.volumegroupbackup.oc1.iad.aaaatest",
@@ -482,3 +484,15 @@ def test_the_readme_shows_a_failing_case_as_the_command_prints_it(tmp_path: Path
     assert code == 1
     printed = out.replace(str(changed), "tests/policy/scheduled.yaml").splitlines()
     assert printed[: len(shown)] == shown
+
+
+def test_plan_explain_on_a_live_backup_read_from_the_emulator(
+    emulator: EmulatorServer, api_key: ApiKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in emulator.client_env(api_key).items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run_cli("plan", "--policy", POLICY, "--backup", SAMPLE_BACKUP, "--explain")
+    assert code == 0, err
+    why = out[out.index("Why:") :]
+    assert "  rule 'rename-scheduled': matched\n    match.source_type: saw 'SCHEDULED': holds\n" in why
+    assert "      volume_group.display_name = 'prod-db-vg'\n" in why  # read live, as the engine reads it
