@@ -496,3 +496,28 @@ def test_plan_explain_on_a_live_backup_read_from_the_emulator(
     why = out[out.index("Why:") :]
     assert "  rule 'rename-scheduled': matched\n    match.source_type: saw 'SCHEDULED': holds\n" in why
     assert "      volume_group.display_name = 'prod-db-vg'\n" in why  # read live, as the engine reads it
+
+
+def test_now_is_the_events_time_when_the_event_has_none(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('version: 1\nrules:\n  - {name: t, freeform_tags: {sent: "${event.event_time}"}}\n')
+    old = {
+        "eventType": "com.oraclecloud.blockvolumes.createvolumegroupbackup.end",
+        "cloudEventsVersion": "0.1",
+    }
+    new = {
+        "type": "com.oraclecloud.blockvolumes.createvolumegroupbackup.end",
+        "specversion": "1.0",
+        "id": "i",
+    }
+    data = {"data": {"resourceId": GROUP_BACKUP["id"]}}
+    now = "2026-11-27T04:00:41Z"
+    cases = write_cases(
+        tmp_path / "c.json",
+        [
+            case("0.1", {"freeform_tags": {"sent": now}}, event={**old, "eventID": "e", **data}, now=now),
+            case("1.0", {"freeform_tags": {"sent": now}}, event={**new, **data}, now=now),
+        ],
+    )
+    code, out, _ = run_cli("test", str(policy), str(cases))
+    assert code == 0, out

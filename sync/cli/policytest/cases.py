@@ -287,8 +287,10 @@ def _event(
     if not isinstance(raw, dict):
         raise where.error("event", "must be the event as OCI Events delivers it (a mapping)")
     body = dict(raw)
-    if now is not None and "eventType" in body and body.get("eventTime") is None:
-        body["eventTime"] = now
+    if now is not None:  # CloudEvents 0.1 (what OCI Events sends) names it eventTime; 1.0, time
+        time_key = "time" if "specversion" in body else "eventTime"
+        if body.get(time_key) is None:
+            body[time_key] = now
     request = parse_request(json.dumps(body))
     if isinstance(request, Ignored):
         return None, request.reason, None
