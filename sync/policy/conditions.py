@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.policy.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
-from sync.policy.regex import RegexBudget, RegexError
+from sync.policy.regex import RegexBudget, RegexDeadline, RegexError
 from sync.policy.tagnames import ci_get
 from sync.printable import first_control, quote, shown_key
 
@@ -20,9 +20,9 @@ MAX_CONDITIONS = 10_000  # per policy: 500 rules x 20; each costs memory and tim
 class Budget:
     """What one policy's conditions may still add up to (a count, and their regexes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, time_left: Callable[[], float] | None = None) -> None:
         self.conditions_left = MAX_CONDITIONS
-        self.regex = RegexBudget()
+        self.regex = RegexBudget(time_left=time_left)
 
     def take(self, path: str) -> None:
         self.conditions_left -= 1
@@ -117,6 +117,8 @@ def compile_value(path: str, spec: Any, budget: Budget | None = None) -> Test:
             _literal(f"{path}.regex", pattern)
             try:
                 found = budget.regex.compile_search(pattern)
+            except RegexDeadline:
+                raise  # not a fault of this condition: the loader stops as a whole
             except RegexError as exc:
                 raise ConditionError(f"{path}.regex", str(exc)) from None
             return lambda actual: actual is not None and found(str(actual))

@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import os
+import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from sync.policy.conditions import Budget, ConditionError, Match, compile_match
-from sync.policy.errors import PolicyError
-from sync.policy.limits import Limits, is_valid_tag_key
+from sync.policy.errors import PolicyError, PolicyTimeout
+from sync.policy.limits import Limits, is_valid_tag_key, tag_data_bytes
+from sync.policy.regex import RegexDeadline
 from sync.policy.schema import MAX_RULES, CopyTags, PolicySpec, RuleSpec, TemplateText
+from sync.policy.tagnames import fold
 from sync.policy.templates import Template, TemplateError, parse_template
 from sync.policy.text import MAX_POLICY_BYTES, parse_text
 from sync.printable import clip, first_control, quote, shown_key
 
-__all__ = ["MAX_POLICY_BYTES", "Policy", "PolicyError", "Rule", "load_policy", "load_policy_file"]
+__all__ = [
+    "MAX_POLICY_BYTES",
+    "Policy",
+    "PolicyError",
+    "PolicyTimeout",
+    "Rule",
+    "TimeLeft",
+    "load_policy",
+    "load_policy_file",
+]
+
+# Seconds left before the caller's deadline (e.g. the function's Deadline.remaining).
+TimeLeft = Callable[[], float]
+
+
+_STATE_FIELDS = frozenset({"display_name", "freeform_tags", "defined_tags"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +63,17 @@ class Rule:
         return out
 
     @property
+    def reads_backup_state(self) -> bool:
+        """Whether this rule tests or renders the backup's name or tags."""
+        if any(c.where[0] in _STATE_FIELDS for c in self.match.backup):
+            return True
+        return any(
+            ref.root == "backup" and ref.path[1] in _STATE_FIELDS
+            for t in self.templates()
+            for ref in t.references
+        )
+
+    @property
     def needs_volume_group(self) -> bool:
         """True when this rule reads the volume group (conditions, templates or copied tags)."""
         return (
@@ -59,6 +90,11 @@ class Policy:
     limits: Limits
     origin: str = "policy"
     warnings: tuple[str, ...] = field(default=())
+
+    @functools.cached_property
+    def reads_own_output(self) -> bool:
+        """Whether a rule tests or renders the backup's name or tags, which the policy may write."""
+        return any(rule.reads_backup_state for rule in self.rules)
 
 
 def _loc_to_path(loc: tuple[int | str, ...]) -> str:
@@ -89,7 +125,7 @@ def _structure_errors(data: Any, exc: ValidationError) -> list[str]:
         field_path = _loc_to_path(loc[2:]) if label != "policy" else _loc_to_path(loc)
         # Union members repeat the same complaint; keep the path readable.
         field_path = ".".join(p for p in field_path.split(".") if p not in {"str", "int", "float"})
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling)"
         lines.append(f"{label}: {field_path or '(top level)'}: {msg}")
@@ -155,6 +191,9 @@ def _compile_rule(
             t = _template(errors, label, f"{where}.{shown_key(key)}", value)
             if t:
                 defined.setdefault(ns, {})[key] = t
+    literal_error = _literal_size_error(freeform, defined, limits)
+    if literal_error:
+        errors.append(f"{label}: {literal_error}")
     copy = _copy_plan(spec.copy_tags_from_volume_group)
     if not (name_t or freeform or defined or copy) and len(errors) == before:
         errors.append(
@@ -164,6 +203,28 @@ def _compile_rule(
     if len(errors) != before:
         return None
     return Rule(spec.name, match, name_t, freeform, defined, copy, spec.overwrite)
+
+
+def _literal_text(t: Template) -> str | None:
+    return None if t.references else "".join(p for p in t.parts if isinstance(p, str))
+
+
+def _literal_size_error(
+    freeform: Mapping[str, Template], defined: Mapping[str, Mapping[str, Template]], limits: Limits
+) -> str | None:
+    """The rule's fixed values alone outgrow OCI's tag data budget: no backup could take them."""
+    ff = {k: v for k, t in freeform.items() if (v := _literal_text(t)) is not None}
+    df = {
+        ns: {k: v for k, t in keys.items() if (v := _literal_text(t)) is not None}
+        for ns, keys in defined.items()
+    }
+    size = tag_data_bytes(ff, df)
+    if size <= limits.total_tags_bytes_max:
+        return None
+    return (
+        f"freeform_tags/defined_tags: the fixed values alone take {size} bytes as UTF-8 JSON;"
+        f" a backup's tags hold at most {limits.total_tags_bytes_max}"
+    )
 
 
 def _copy_plan(spec: bool | CopyTags) -> CopyPlan | None:
@@ -183,7 +244,8 @@ def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
     """Templates that read what the policy writes give a different answer on every run."""
     writes_name = any(r.display_name for r in rules)
     writes_ff = {k for r in rules for k in r.freeform_tags}
-    writes_def = {(ns, k) for r in rules for ns, keys in r.defined_tags.items() for k in keys}
+    # Defined names compare case-insensitively, as OCI compares them (and as the planner does).
+    writes_def = {(fold(ns), fold(k)) for r in rules for ns, keys in r.defined_tags.items() for k in keys}
     warnings = []
     for rule in rules:
         for cond in rule.match.backup:
@@ -191,7 +253,7 @@ def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
             if (
                 (w[0] == "display_name" and writes_name)
                 or (w[0] == "freeform_tags" and w[1] in writes_ff)
-                or (w[0] == "defined_tags" and (w[1], w[2]) in writes_def)
+                or (w[0] == "defined_tags" and (fold(w[1]), fold(w[2])) in writes_def)
             ):
                 warnings.append(
                     f"rule {rule.name!r}: {cond.path} tests a value this policy writes,"
@@ -205,18 +267,23 @@ def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
                 hit = (
                     (p[1] == "display_name" and writes_name)
                     or (p[1] == "freeform_tags" and p[2] in writes_ff)
-                    or (p[1] == "defined_tags" and (p[2], p[3]) in writes_def)
+                    or (p[1] == "defined_tags" and (fold(p[2]), fold(p[3])) in writes_def)
                 )
                 if hit:
                     warnings.append(
                         f"rule {rule.name!r}: ${{{ref.source}}} reads a value this policy writes,"
-                        " so each run may change it again"
+                        " so each run may change it again (a rule whose value would change again"
+                        " is not applied to that backup)"
                     )
     return list(dict.fromkeys(warnings))
 
 
-def load_policy(text: str | bytes, origin: str = "policy") -> Policy:
-    """Load a policy from YAML or JSON text; raise PolicyError listing every problem."""
+def load_policy(text: str | bytes, origin: str = "policy", *, time_left: TimeLeft | None = None) -> Policy:
+    """Load a policy from YAML or JSON text; raise PolicyError listing every problem.
+
+    With `time_left`, loading stops with PolicyTimeout (a PolicyError, but no verdict on the
+    policy: do not cache it) once it returns <= 0; it is asked between rules and before each regex.
+    """
     try:
         data = parse_text(text, origin)
     except PolicyError:
@@ -225,13 +292,17 @@ def load_policy(text: str | bytes, origin: str = "policy") -> Policy:
         raise PolicyError(
             [f"policy could not be read: {type(exc).__name__}: {clip(str(exc))}"], origin
         ) from None
-    return policy_from_data(data, origin)
+    if time_left is not None and time_left() <= 0:
+        raise _timeout(origin)
+    return policy_from_data(data, origin, time_left=time_left)
 
 
-def policy_from_data(data: Any, origin: str = "policy") -> Policy:
+def policy_from_data(data: Any, origin: str = "policy", *, time_left: TimeLeft | None = None) -> Policy:
     """A policy from parsed data (dicts, lists, scalars); raise PolicyError listing every problem."""
     try:
-        return _policy_from_data(data, origin)
+        return _policy_from_data(data, origin, time_left)
+    except RegexDeadline:
+        raise _timeout(origin) from None
     except PolicyError:
         raise
     except (ValueError, TypeError, RecursionError, OverflowError) as exc:
@@ -264,7 +335,13 @@ def _check_sizes(data: dict[Any, Any], origin: str) -> None:
         raise PolicyError([error], origin)
 
 
-def _policy_from_data(data: Any, origin: str) -> Policy:
+def _timeout(origin: str) -> PolicyTimeout:
+    return PolicyTimeout(
+        ["loading stopped: the time allowed for it ran out before every rule was checked"], origin
+    )
+
+
+def _policy_from_data(data: Any, origin: str, time_left: TimeLeft | None) -> Policy:
     if not isinstance(data, dict):
         raise PolicyError(
             [f"policy must be a mapping with version, mode and rules, not {type(data).__name__}"],
@@ -284,8 +361,12 @@ def _policy_from_data(data: Any, origin: str) -> Policy:
             )
         seen.setdefault(rule.name, i)
     limits = Limits(**spec.limits.model_dump())
-    budget = Budget()  # one for the whole policy
-    rules = [_compile_rule(r, i, limits, errors, budget) for i, r in enumerate(spec.rules)]
+    budget = Budget(time_left=time_left)  # one for the whole policy
+    rules = []
+    for i, r in enumerate(spec.rules):
+        if time_left is not None and time_left() <= 0:
+            raise _timeout(origin)
+        rules.append(_compile_rule(r, i, limits, errors, budget))
     if errors:
         raise PolicyError(errors, origin)
     compiled = tuple(r for r in rules if r is not None)
@@ -294,6 +375,8 @@ def _policy_from_data(data: Any, origin: str) -> Policy:
 
 def load_policy_file(path: str) -> Policy:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device would block the read
+            raise PolicyError(["cannot read policy file: not a regular file"], path)
         with open(path, "rb") as fh:
             raw = fh.read(MAX_POLICY_BYTES + 1)
     except OSError as exc:

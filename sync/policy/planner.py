@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sync.policy.limits import Limits
+from sync.policy.limits import Limits, tag_data_bytes
 from sync.policy.loader import CopyPlan, Policy, Rule
 from sync.policy.tagnames import ci_get, find_name, fold, folded_defined
 from sync.policy.templates import Template
@@ -34,6 +33,15 @@ class TagState:
 
 
 @dataclass(frozen=True)
+class Writers:
+    """Which rule set each value (defined names folded), to name a rule in a warning."""
+
+    name: str | None = None
+    freeform: Mapping[str, str] = field(default_factory=dict)
+    defined: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Plan:
     backup_id: str
     current: TagState
@@ -43,6 +51,10 @@ class Plan:
     error: str | None = None  # set when the result breaks a limit: nothing may be sent
     # (namespace, key) as in desired -> the rule that wrote it (copied tags are not listed)
     defined_writers: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # (namespace, key) as in desired of defined tags copied from the volume group (new on the
+    # backup): the tag schema review skips the retired or disallowed ones (tagcheck.apply_schema).
+    copied_defined: tuple[tuple[str, str], ...] = ()
+    writers: Writers = field(default_factory=lambda: Writers(), compare=False, repr=False)
 
     @property
     def name_changed(self) -> bool:
@@ -135,6 +147,10 @@ class _Builder:
     defined: DefinedTags
     warnings: list[str] = field(default_factory=list)
     writers: dict[tuple[str, str], str] = field(default_factory=dict)
+    name_writer: str | None = None
+    freeform_writers: dict[str, str] = field(default_factory=dict)
+    copied_freeform: list[str] = field(default_factory=list)
+    copied_defined: list[tuple[str, str]] = field(default_factory=list)
 
     def defined_name(self, ns: str, key: str) -> tuple[str, str]:
         """The casing already on the backup (or copied) for ns.key, else the policy's."""
@@ -161,7 +177,9 @@ class _Builder:
     def copy_from(self, plan: CopyPlan, vg: Mapping[str, Any]) -> None:
         if plan.freeform:
             for k, v in (vg.get("freeform_tags") or {}).items():
-                self.freeform.setdefault(k, v)
+                if k not in self.freeform:
+                    self.freeform[k] = v
+                    self.copied_freeform.append(k)
         if plan.defined:
             wanted_ns = None if plan.namespaces is None else {fold(n) for n in plan.namespaces}
             for ns, keys in (vg.get("defined_tags") or {}).items():
@@ -169,10 +187,12 @@ class _Builder:
                 wanted = folded in wanted_ns if wanted_ns is not None else folded != fold(ORACLE_TAGS)
                 if not wanted or not isinstance(keys, Mapping):
                     continue
-                target = self.defined.setdefault(find_name(self.defined, ns) or ns, {})
+                ns_name = find_name(self.defined, ns) or ns
+                target = self.defined.setdefault(ns_name, {})
                 for k, v in keys.items():
                     if find_name(target, k) is None:
                         target[k] = v
+                        self.copied_defined.append((ns_name, k))
 
     def apply(self, rule: Rule, ctx: Mapping[str, Any]) -> None:
         vg = ctx.get("volume_group")
@@ -184,6 +204,7 @@ class _Builder:
                 self.warnings.append(f"rule {rule.name!r}: display_name: rendered empty, skipped")
             elif text is not None:
                 self.name = self.clip(rule, "display_name", text, self.limits.display_name_max)
+                self.name_writer = rule.name
         for key, t in rule.freeform_tags.items():
             what = f"freeform_tags.{key}"
             if not rule.overwrite and key in self.freeform:
@@ -191,6 +212,7 @@ class _Builder:
             text = self.render(rule, what, t, ctx)
             if text is not None:
                 self.freeform[key] = self.clip(rule, what, text, self.limits.tag_value_max)
+                self.freeform_writers[key] = rule.name
         for ns, keys in rule.defined_tags.items():
             for key, t in keys.items():
                 what = f"defined_tags.{ns}.{key}"
@@ -204,16 +226,45 @@ class _Builder:
                     self.writers[(ns_name, key_name)] = rule.name
 
     def limit_error(self) -> str | None:
+        """What breaks OCI's limits once copied tags that do not fit are left out, or None."""
         lim = self.limits
+        while len(self.freeform) > lim.freeform_tags_max and self.copied_freeform:
+            self.drop_copied_freeform("the limit of freeform tags")
+        while _defined_count(self.defined) > lim.defined_tags_max and self.copied_defined:
+            self.drop_copied_defined("the limit of defined tags")
+        while tag_data_bytes(self.freeform, self.defined) > lim.total_tags_bytes_max and (
+            self.copied_freeform or self.copied_defined
+        ):
+            if self.copied_defined:
+                self.drop_copied_defined("the size limit of tag data")
+            else:
+                self.drop_copied_freeform("the size limit of tag data")
         if len(self.freeform) > lim.freeform_tags_max:
             return f"{len(self.freeform)} freeform tags; the limit is {lim.freeform_tags_max}"
-        n_defined = sum(len(keys) for keys in self.defined.values())
+        n_defined = _defined_count(self.defined)
         if n_defined > lim.defined_tags_max:
             return f"{n_defined} defined tags; the limit is {lim.defined_tags_max}"
-        size = len(json.dumps([self.freeform, self.defined], separators=(",", ":"), ensure_ascii=False))
+        size = tag_data_bytes(self.freeform, self.defined)
         if size > lim.total_tags_bytes_max:
-            return f"tags take {size} bytes; the limit is {lim.total_tags_bytes_max}"
+            return f"tags take {size} bytes (UTF-8); the limit is {lim.total_tags_bytes_max}"
         return None
+
+    def drop_copied_freeform(self, why: str) -> None:
+        key = self.copied_freeform.pop()
+        del self.freeform[key]
+        self.warnings.append(f"copy_tags_from_volume_group: freeform tag {key} not copied: over {why}")
+
+    def drop_copied_defined(self, why: str) -> None:
+        ns, key = self.copied_defined.pop()
+        keys = self.defined[ns]
+        del keys[key]
+        if not keys and not find_name(self.current.defined_tags, ns):
+            del self.defined[ns]
+        self.warnings.append(f"copy_tags_from_volume_group: defined tag {ns}.{key} not copied: over {why}")
+
+
+def _defined_count(defined: Mapping[str, Any]) -> int:
+    return sum(len(keys) for keys in defined.values() if isinstance(keys, Mapping))
 
 
 def plan(
@@ -222,7 +273,87 @@ def plan(
     volume_group: Mapping[str, Any] | None = None,
     event: Mapping[str, Any] | None = None,
 ) -> Plan:
-    """Compute the desired state. Nothing is ever removed; the result is checked against limits."""
+    """Compute the desired state. Nothing is ever removed; the result is checked against limits.
+
+    What is planned is a fixed point: planned again on its own result, the policy changes nothing
+    more. A rule whose output would change again (it reads what it writes) is left out for this
+    backup, with a warning naming the rule and the tag, so that no policy makes every run a PUT.
+    """
+    ctx: dict[str, Any] = {"backup": backup, "volume_group": volume_group, "event": event}
+    result = _plan_once(policy, backup, ctx, frozenset())
+    if not result.changed or result.error or not policy.reads_own_output:
+        return result
+    left_out: set[str] = set()
+    notes: list[str] = []
+    for _ in range(len(policy.rules)):
+        applied = {
+            **backup,
+            "display_name": result.desired.display_name,
+            "freeform_tags": result.desired.freeform_tags,
+            "defined_tags": result.desired.defined_tags,
+        }
+        again = _plan_once(policy, applied, {**ctx, "backup": applied}, frozenset(left_out))
+        unstable = _unstable(result, again)
+        if not unstable:
+            break
+        for rule_name, what, old, new in unstable:
+            left_out.add(rule_name)
+            notes.append(
+                f"rule {rule_name!r}: {what}: not applied, its value would change again on every run"
+                f" ({_shown(old)} -> {_shown(new)}): the rule reads what it writes"
+            )
+        result = _plan_once(policy, backup, ctx, frozenset(left_out))
+    if not notes:
+        return result
+    return replace(result, warnings=(*result.warnings, *dict.fromkeys(notes)))
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+Unstable = tuple[str, str, Any, Any]  # (rule, what, value planned, value planned again)
+
+
+def _unstable(first: Plan, again: Plan) -> list[Unstable]:
+    """What planning again would change, with the rule that wrote it in either pass."""
+    out: list[Unstable] = []
+    a, b = first.desired, again.desired
+    writers = first.writers, again.writers
+    if a.display_name != b.display_name:
+        for w in writers:
+            if w.name:
+                out.append((w.name, "display_name", a.display_name, b.display_name))
+    for key in set(a.freeform_tags) | set(b.freeform_tags):
+        old, new = a.freeform_tags.get(key), b.freeform_tags.get(key)
+        if old != new:
+            for w in writers:
+                if key in w.freeform:
+                    out.append((w.freeform[key], f"freeform_tags.{key}", old, new))
+    folded_a, folded_b = folded_defined(a.defined_tags), folded_defined(b.defined_tags)
+    for ns in set(folded_a) | set(folded_b):
+        keys_a, keys_b = folded_a.get(ns, {}), folded_b.get(ns, {})
+        for key in set(keys_a) | set(keys_b):
+            old, new = keys_a.get(key), keys_b.get(key)
+            if old != new:
+                spelled = _spelled(a.defined_tags, ns, key) or _spelled(b.defined_tags, ns, key)
+                for w in writers:
+                    rule_name = w.defined.get((ns, key))
+                    if rule_name:
+                        out.append((rule_name, f"defined_tags.{spelled}", old, new))
+    return out
+
+
+def _spelled(defined: Mapping[str, Any], ns: str, key: str) -> str | None:
+    ns_name = find_name(defined, ns)
+    key_name = find_name(defined.get(ns_name) or {}, key) if ns_name else None
+    return f"{ns_name}.{key_name}" if ns_name and key_name else None
+
+
+def _plan_once(
+    policy: Policy, backup: Mapping[str, Any], ctx: Mapping[str, Any], left_out: frozenset[str]
+) -> Plan:
     current = TagState.of(backup)
     builder = _Builder(
         policy.limits,
@@ -231,11 +362,19 @@ def plan(
         dict(current.freeform_tags),
         _copy_defined(current.defined_tags),
     )
-    ctx = {"backup": backup, "volume_group": volume_group, "event": event}
-    rules = matching_rules(policy, backup, volume_group)
+    rules = [r for r in matching_rules(policy, backup, ctx.get("volume_group")) if r.name not in left_out]
     for rule in rules:
         builder.apply(rule, ctx)
+    tags_changed = builder.freeform != current.freeform_tags or folded_defined(
+        builder.defined
+    ) != folded_defined(current.defined_tags)
+    error = builder.limit_error() if tags_changed else None
     desired = TagState(builder.name, builder.freeform, builder.defined)
+    writers = Writers(
+        builder.name_writer,
+        dict(builder.freeform_writers),
+        {(fold(ns), fold(key)): rule for (ns, key), rule in builder.writers.items()},
+    )
     result = Plan(
         str(backup.get("id", "")),
         current,
@@ -243,9 +382,9 @@ def plan(
         tuple(r.name for r in rules),
         tuple(builder.warnings),
         defined_writers=builder.writers,
+        copied_defined=tuple(builder.copied_defined),
+        writers=writers,
     )
-    if result.freeform_changed or result.defined_changed:
-        error = builder.limit_error()
-        if error:
-            return Plan(result.backup_id, current, current, result.matched_rules, result.warnings, error)
+    if error and (result.freeform_changed or result.defined_changed):
+        return Plan(result.backup_id, current, current, result.matched_rules, result.warnings, error)
     return result
