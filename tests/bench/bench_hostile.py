@@ -152,18 +152,22 @@ def one_mib() -> dict[str, str]:
         "      volume_group: {{freeform_tags: {{env: [prod, staging, dev, test]}}}}\n"
         "    display_name: '${{volume_group.display_name|slug}}-${{backup.time_created|date:%Y%m%d}}'\n"
         "    freeform_tags:\n"
-        + "".join(f"      key{k}-{{i}}: '${{{{backup.type|lower}}}}-{k}'\n" for k in range(40))
+        + "".join(f"      key{k}-{{i}}: '${{{{backup.type|lower}}}}-{k}'\n" for k in range(10))
+        + "    defined_tags:\n      Ops:\n"
+        + "".join(f"        Key{k}-{{i}}: '${{{{backup.type|lower}}}}-{k}'\n" for k in range(30))
     )
     rules_500 = pad_to_mib("version: 1\nrules:\n" + "".join(rule.format(i=i) for i in range(500)))
     head = "version: 1\nrules:\n  - name: r\n    display_name: x\n"
     return {
-        "500 rules x 40 tags (+comments to 1 MiB)": rules_500,
+        "500 rules x 40 tags, 10 freeform (+comments to 1 MiB)": rules_500,
         "one list of 150k values": fill(head + "    match:\n      type: [", lambda i: f"v{i}, ", "x]\n"),
-        "500 rules x 50 distinct templates": pad_to_mib(
+        "500 rules x 40 distinct templates": pad_to_mib(
             "version: 1\nrules:\n"
             + "".join(
                 f"  - name: r{r}\n    freeform_tags:\n"
-                + "".join(f"      k{i}: '${{backup.type|lower}}-{r}-{i}'\n" for i in range(50))
+                + "".join(f"      k{i}: '${{backup.type|lower}}-{r}-{i}'\n" for i in range(10))
+                + "    defined_tags:\n      Ops:\n"
+                + "".join(f"        K{i}: '${{backup.type|lower}}-{r}-{i}'\n" for i in range(30))
                 for r in range(500)
             )
         ),
