@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from sync.policy.conditions import Budget, ConditionError, Match, compile_match
 from sync.policy.errors import PolicyError, PolicyTimeout
+from sync.policy.fields import GROUP_KIND
 from sync.policy.limits import Limits, is_valid_tag_key, tag_data_bytes
 from sync.policy.regex import RegexDeadline
 from sync.policy.schema import MAX_RULES, CopyTags, PolicySpec, RuleSpec, TemplateText
@@ -55,6 +56,7 @@ class Rule:
     defined_tags: Mapping[str, Mapping[str, Template]]
     copy: CopyPlan | None
     overwrite: bool
+    members: str | None = None  # "tags": a group backup's members get this rule's tags too
 
     def templates(self) -> list[Template]:
         out = [self.display_name] if self.display_name else []
@@ -81,6 +83,16 @@ class Rule:
             or self.copy is not None
             or any(t.needs("volume_group") for t in self.templates())
         )
+
+    @property
+    def needs_source(self) -> bool:
+        """True when this rule reads `source.*`: the volume, boot volume or volume group backed up."""
+        return bool(self.match.source) or any(t.needs("source") for t in self.templates())
+
+    @property
+    def needs_group_backup(self) -> bool:
+        """True when this rule reads `group_backup.*`: the group backup a member belongs to."""
+        return any(t.needs("group_backup") for t in self.templates())
 
 
 @dataclass(frozen=True)
@@ -200,9 +212,19 @@ def _compile_rule(
             f"{label}: sets nothing: give display_name, freeform_tags, defined_tags"
             " or copy_tags_from_volume_group"
         )
+    if spec.members is not None:
+        if not match.can_match(GROUP_KIND):
+            errors.append(
+                f"{label}: members: only a volume group backup has members, and this rule's kind"
+                f" ({', '.join(sorted(match.kinds or ()))}) cannot match one"
+            )
+        elif not (freeform or defined) and len(errors) == before:
+            errors.append(
+                f"{label}: members: tags: the rule gives no freeform_tags or defined_tags to pass on"
+            )
     if len(errors) != before:
         return None
-    return Rule(spec.name, match, name_t, freeform, defined, copy, spec.overwrite)
+    return Rule(spec.name, match, name_t, freeform, defined, copy, spec.overwrite, spec.members)
 
 
 def _literal_text(t: Template) -> str | None:
@@ -276,6 +298,19 @@ def _idempotence_warnings(rules: tuple[Rule, ...]) -> list[str]:
                         " is not applied to that backup)"
                     )
     return list(dict.fromkeys(warnings))
+
+
+def _kind_warnings(rules: tuple[Rule, ...]) -> list[str]:
+    """A rule for every kind that reads the volume group finds none on volume and boot volume backups."""
+    out = []
+    for rule in rules:
+        if rule.match.kinds is None and rule.needs_volume_group:
+            out.append(
+                f"rule {rule.name!r}: reads the volume group (volume_group.* or copy_tags_from_volume_group)"
+                " but has no kind: volume and boot volume backups have none, so for them it"
+                " skips those values; add `kind: volume_group_backup`, or read source.* instead"
+            )
+    return out
 
 
 def load_policy(text: str | bytes, origin: str = "policy", *, time_left: TimeLeft | None = None) -> Policy:
@@ -370,7 +405,8 @@ def _policy_from_data(data: Any, origin: str, time_left: TimeLeft | None) -> Pol
     if errors:
         raise PolicyError(errors, origin)
     compiled = tuple(r for r in rules if r is not None)
-    return Policy(spec.mode, compiled, limits, origin, tuple(_idempotence_warnings(compiled)))
+    warnings = _idempotence_warnings(compiled) + _kind_warnings(compiled)
+    return Policy(spec.mode, compiled, limits, origin, tuple(warnings))
 
 
 def load_policy_file(path: str) -> Policy:

@@ -33,6 +33,7 @@ class RuleSpec(BaseModel):
     defined_tags: dict[str, dict[str, TemplateText]] = Field(default_factory=dict)
     copy_tags_from_volume_group: bool | CopyTags = False
     overwrite: bool = True
+    members: Literal["tags"] | None = None  # a group backup's member backups get the rule's tags too
 
     @field_validator("display_name", mode="before")
     @classmethod

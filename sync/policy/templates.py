@@ -223,7 +223,7 @@ def _check_path(path: tuple[str, ...], source: str) -> None:
     root = path[0]
     if root not in ROOTS:
         raise TemplateError(
-            f"unknown name {quote(source)}: names start with backup., volume_group. or event."
+            f"unknown name {quote(source)}: names start with " + ", ".join(f"{r}." for r in ROOTS)
         )
     if len(path) < 2:
         raise TemplateError(f"unknown name {quote(source)}: say which field, e.g. {root}.display_name")
