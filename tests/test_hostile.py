@@ -5,8 +5,8 @@ request parser and the function under the real FDK)."""
 from __future__ import annotations
 
 import io
-import os
 import json
+import os
 import re
 import shlex
 import subprocess

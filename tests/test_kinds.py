@@ -63,7 +63,7 @@ def errors(rules: str) -> list[str]:
 
 def test_field_lists_are_the_sdks() -> None:
     group = set(sdk.VolumeGroupBackup().swagger_types)
-    assert GROUP_BACKUP_FIELDS <= group
+    assert group >= GROUP_BACKUP_FIELDS
     for model in (sdk.VolumeBackup, sdk.BootVolumeBackup, sdk.VolumeGroupBackup):
         assert BACKUP_FIELDS - {"kind"} <= set().union(
             sdk.VolumeBackup().swagger_types, sdk.BootVolumeBackup().swagger_types, group
@@ -72,7 +72,7 @@ def test_field_lists_are_the_sdks() -> None:
     sources = set().union(
         sdk.Volume().swagger_types, sdk.BootVolume().swagger_types, sdk.VolumeGroup().swagger_types
     )
-    assert SOURCE_FIELDS <= sources and VOLUME_GROUP_FIELDS <= set(sdk.VolumeGroup().swagger_types)
+    assert sources >= SOURCE_FIELDS and set(sdk.VolumeGroup().swagger_types) >= VOLUME_GROUP_FIELDS
 
 
 @pytest.mark.parametrize(
