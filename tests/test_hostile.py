@@ -602,7 +602,7 @@ def test_a_policy_holds_at_most_1000_regexes() -> None:
         (
             "    display_name: x\n" + "".join(f"    unknown{i}: 1\n" for i in range(50_000)),
             f"{LABEL}: 50000 unknown keys (unknown0, unknown1, unknown2, unknown3, unknown4, ...); known: name,"
-            " match, display_name, freeform_tags, defined_tags, copy_tags_from_volume_group, overwrite",
+            " match, display_name, freeform_tags, defined_tags, copy_tags_from_volume_group, overwrite, members",
         ),
     ],
     ids=["long-list", "many-tag-conditions", "many-tags", "many-unknown-keys"],

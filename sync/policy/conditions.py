@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,22 @@ class ConditionError(ValueError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+
+
+class ConditionErrors(ConditionError):
+    """Every condition of a `match` that cannot be compiled (`errors`: one `path: message` each)."""
+
+    def __init__(self, errors: list[str], path: str) -> None:
+        ValueError.__init__(self, "; ".join(errors))
+        self.path = path
+        self.errors = errors
+
+
+def _near(key: object, known: list[str]) -> str:
+    if not isinstance(key, str) or len(key) > 100:
+        return ""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 _SCALARS = (str, int, float, bool)  # a tuple: isinstance with a union is several times slower
@@ -245,27 +262,47 @@ _NESTED = {"volume_group": VOLUME_GROUP_FIELDS, "source": SOURCE_FIELDS}
 
 
 def _compile_resource(prefix: str, spec: Any, fields: frozenset[str], top: bool, budget: Budget) -> _Compiled:
+    """Every condition of one resource; ConditionErrors listing each one that does not compile."""
     if not isinstance(spec, dict):
         raise ConditionError(prefix, "must be a mapping of field: condition")
     out = _Compiled()
+    errors: list[str] = []
+    first_path = ""
     for key, value in spec.items():
         path = f"{prefix}.{shown_key(key)}"
-        if top and key in _NESTED:
-            nested = _compile_resource(path, value, _NESTED[key], False, budget)
-            (out.volume_group if key == "volume_group" else out.source).extend(nested.own)
-        elif top and key == "kind":
-            budget.take(path)
-            out.kinds = _compile_kind(path, value)
-        elif key == "freeform_tags":
-            out.own.extend(_compile_freeform(path, value, budget))
-        elif key == "defined_tags":
-            out.own.extend(_compile_defined(path, value, budget))
-        elif key in fields and key not in TAG_FIELDS and key != "kind":
-            out.own.append(FieldCondition(path, (key,), compile_value(path, value, budget)))
-        else:
-            known = sorted(fields | (set(_NESTED) | {"kind"} if top else set()))
-            raise ConditionError(path, f"unknown field {quote(key)}; known: {', '.join(known)}")
+        try:
+            _compile_one(out, path, key, value, fields, top, budget)
+        except ConditionErrors as exc:
+            errors.extend(exc.errors)
+            first_path = first_path or exc.path
+        except ConditionError as exc:
+            errors.append(str(exc))
+            first_path = first_path or exc.path
+    if errors:
+        raise ConditionErrors(errors, first_path)
     return out
+
+
+def _compile_one(
+    out: _Compiled, path: str, key: Any, value: Any, fields: frozenset[str], top: bool, budget: Budget
+) -> None:
+    if top and key in _NESTED:
+        nested = _compile_resource(path, value, _NESTED[key], False, budget)
+        (out.volume_group if key == "volume_group" else out.source).extend(nested.own)
+    elif top and key == "kind":
+        budget.take(path)
+        out.kinds = _compile_kind(path, value)
+    elif key == "freeform_tags":
+        out.own.extend(_compile_freeform(path, value, budget))
+    elif key == "defined_tags":
+        out.own.extend(_compile_defined(path, value, budget))
+    elif key in fields and key not in TAG_FIELDS and key != "kind":
+        out.own.append(FieldCondition(path, (key,), compile_value(path, value, budget)))
+    else:
+        known = sorted(fields | (set(_NESTED) | {"kind"} if top else set()))
+        raise ConditionError(
+            path, f"unknown field {quote(key)}{_near(key, known)}; known: {', '.join(known)}"
+        )
 
 
 def _too_many(path: str, count: int) -> None:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from sync.policy.conditions import Budget, ConditionError, Match, compile_match
+from sync.policy.conditions import Budget, ConditionError, ConditionErrors, Match, compile_match
 from sync.policy.errors import PolicyError, PolicyTimeout
 from sync.policy.fields import GROUP_KIND
 from sync.policy.limits import Limits, is_valid_tag_key, tag_data_bytes
 from sync.policy.regex import RegexDeadline
-from sync.policy.schema import MAX_RULES, CopyTags, PolicySpec, RuleSpec, TemplateText
+from sync.policy.schema import MAX_RULES, CopyTags, LimitsSpec, PolicySpec, RuleSpec, TemplateText
 from sync.policy.tagnames import fold
 from sync.policy.templates import Template, TemplateError, parse_template
 from sync.policy.text import MAX_POLICY_BYTES, parse_text
@@ -129,17 +130,37 @@ def _rule_label(data: Any, loc: tuple[int | str, ...]) -> str:
     return "policy"
 
 
-def _structure_errors(data: Any, exc: ValidationError) -> list[str]:
+# The keys each part of a policy may hold, for "did you mean" on a near miss.
+_KNOWN_KEYS: Mapping[str, tuple[str, ...]] = {
+    "policy": tuple(PolicySpec.model_fields),
+    "rule": tuple(RuleSpec.model_fields),
+    "copy_tags_from_volume_group": tuple(CopyTags.model_fields),
+    "limits": tuple(LimitsSpec.model_fields),
+}
+
+
+def did_you_mean(key: object, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a near-miss key, or ''."""
+    if not isinstance(key, str) or len(key) > 100:
+        return ""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _structure_errors(label: str, part: str, exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
+    """One line per pydantic error: `label: field.path: message`, with suggestions for unknown keys."""
     lines = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
-        label = _rule_label(data, loc)
-        field_path = _loc_to_path(loc[2:]) if label != "policy" else _loc_to_path(loc)
+        loc = (*prefix, *err["loc"])
+        field_path = _loc_to_path(loc)
         # Union members repeat the same complaint; keep the path readable.
         field_path = ".".join(p for p in field_path.split(".") if p not in {"str", "int", "float"})
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling)"
+            where = str(loc[-2]) if len(loc) >= 2 and str(loc[-2]) in _KNOWN_KEYS else part
+            msg = "unknown key" + (
+                did_you_mean(loc[-1], _KNOWN_KEYS.get(where, ())) or " (check the spelling)"
+            )
         lines.append(f"{label}: {field_path or '(top level)'}: {msg}")
     return list(dict.fromkeys(lines))
 
@@ -156,15 +177,19 @@ def _template(errors: list[str], label: str, path: str, value: TemplateText) -> 
 
 
 def _compile_rule(
-    spec: RuleSpec, index: int, limits: Limits, errors: list[str], budget: Budget
+    spec: RuleSpec, index: int, limits: Limits, errors: list[str], budget: Budget, *, partial: bool = False
 ) -> Rule | None:
-    label = f"rule {quote(spec.name, 100)} (rules[{index}])"
+    """The rule, or None with its problems in `errors`; `partial`: some fields were already refused."""
+    label = _label(spec.name, index)
     before = len(errors)
     control = first_control(spec.name)
     if control:
         errors.append(f"{label}: name: contains the control character {control}")
     try:
         match = compile_match(spec.match, budget)
+    except ConditionErrors as exc:
+        errors.extend(f"{label}: {e}" for e in exc.errors)
+        match = Match()
     except ConditionError as exc:
         errors.append(f"{label}: {exc}")
         match = Match()
@@ -179,8 +204,7 @@ def _compile_rule(
     ):
         if count > most:  # no backup could carry them: say so once, not per tag
             errors.append(f"{label}: {what}: {count} tags; a backup carries at most {most}")
-    if len(errors) != before:
-        return None
+            return None
     for key, value in spec.freeform_tags.items():
         if not is_valid_tag_key(key, limits.freeform_key_max):
             errors.append(
@@ -207,7 +231,7 @@ def _compile_rule(
     if literal_error:
         errors.append(f"{label}: {literal_error}")
     copy = _copy_plan(spec.copy_tags_from_volume_group)
-    if not (name_t or freeform or defined or copy) and len(errors) == before:
+    if not (name_t or freeform or defined or copy) and len(errors) == before and not partial:
         errors.append(
             f"{label}: sets nothing: give display_name, freeform_tags, defined_tags"
             " or copy_tags_from_volume_group"
@@ -222,7 +246,7 @@ def _compile_rule(
             errors.append(
                 f"{label}: members: tags: the rule gives no freeform_tags or defined_tags to pass on"
             )
-    if len(errors) != before:
+    if len(errors) != before or partial:
         return None
     return Rule(spec.name, match, name_t, freeform, defined, copy, spec.overwrite, spec.members)
 
@@ -376,6 +400,31 @@ def _timeout(origin: str) -> PolicyTimeout:
     )
 
 
+def _label(name: object, index: int) -> str:
+    return f"rule {quote(name, 100)} (rules[{index}])" if isinstance(name, str) else f"rules[{index}]"
+
+
+def _rule_spec(raw: Any, index: int, errors: list[str]) -> tuple[RuleSpec | None, bool]:
+    """(spec, partial): the rule as written, or what of it is well formed after its errors are listed."""
+    label = _label(raw.get("name") if isinstance(raw, dict) else None, index)
+    if not isinstance(raw, dict):
+        errors.append(f"{label}: (top level): Input should be a valid dictionary")
+        return None, False
+    try:
+        return RuleSpec.model_validate(raw), False
+    except ValidationError as exc:
+        errors.extend(_structure_errors(label, "rule", exc))
+        bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    # Check what is well formed too, so that one mistake does not hide the next ones.
+    rest = {k: v for k, v in raw.items() if k in RuleSpec.model_fields and k not in bad}
+    if "name" in bad or "name" not in rest:
+        rest["name"] = "?"
+    try:
+        return RuleSpec.model_validate(rest), True
+    except ValidationError:
+        return None, True
+
+
 def _policy_from_data(data: Any, origin: str, time_left: TimeLeft | None) -> Policy:
     if not isinstance(data, dict):
         raise PolicyError(
@@ -383,30 +432,41 @@ def _policy_from_data(data: Any, origin: str, time_left: TimeLeft | None) -> Pol
             origin,
         )
     _check_sizes(data, origin)
-    try:
-        spec = PolicySpec.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyError(_structure_errors(data, exc), origin) from None
     errors: list[str] = []
+    try:
+        head = PolicySpec.model_validate(data)
+        mode, limits_spec, raw_rules = head.mode, head.limits, head.rules
+    except ValidationError as exc:
+        errors.extend(_structure_errors("policy", "policy", exc))
+        # Go on with what is well formed: the rules' own problems are listed too.
+        mode = "first" if data.get("mode") == "first" else "all"
+        try:
+            limits_spec = LimitsSpec.model_validate(data.get("limits") or {})
+        except ValidationError:
+            limits_spec = LimitsSpec()
+        rules_data = data.get("rules")
+        raw_rules = rules_data if isinstance(rules_data, list) else []
     seen: dict[str, int] = {}
-    for i, rule in enumerate(spec.rules):
-        if rule.name in seen:
-            errors.append(
-                f"rule {quote(rule.name)} (rules[{i}]): name already used by rules[{seen[rule.name]}]"
-            )
-        seen.setdefault(rule.name, i)
-    limits = Limits(**spec.limits.model_dump())
+    for i, raw in enumerate(raw_rules):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
+            errors.append(f"{_label(name, i)}: name already used by rules[{seen[name]}]")
+        elif isinstance(name, str):
+            seen[name] = i
+    limits = Limits(**limits_spec.model_dump())
     budget = Budget(time_left=time_left)  # one for the whole policy
     rules = []
-    for i, r in enumerate(spec.rules):
+    for i, raw in enumerate(raw_rules):
         if time_left is not None and time_left() <= 0:
             raise _timeout(origin)
-        rules.append(_compile_rule(r, i, limits, errors, budget))
+        spec, partial = _rule_spec(raw, i, errors)
+        if spec is not None:
+            rules.append(_compile_rule(spec, i, limits, errors, budget, partial=partial))
     if errors:
         raise PolicyError(errors, origin)
     compiled = tuple(r for r in rules if r is not None)
     warnings = _idempotence_warnings(compiled) + _kind_warnings(compiled)
-    return Policy(spec.mode, compiled, limits, origin, tuple(warnings))
+    return Policy(mode, compiled, limits, origin, tuple(warnings))
 
 
 def load_policy_file(path: str) -> Policy:
