@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.policy.errors import did_you_mean
 from sync.policy.fields import (
     BACKUP_FIELDS,
     KINDS,
@@ -56,13 +56,6 @@ class ConditionErrors(ConditionError):
         ValueError.__init__(self, "; ".join(errors))
         self.path = path
         self.errors = errors
-
-
-def _near(key: object, known: list[str]) -> str:
-    if not isinstance(key, str) or len(key) > 100:
-        return ""
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 _SCALARS = (str, int, float, bool)  # a tuple: isinstance with a union is several times slower
@@ -301,7 +294,7 @@ def _compile_one(
     else:
         known = sorted(fields | (set(_NESTED) | {"kind"} if top else set()))
         raise ConditionError(
-            path, f"unknown field {quote(key)}{_near(key, known)}; known: {', '.join(known)}"
+            path, f"unknown field {quote(key)}{did_you_mean(key, known)}; known: {', '.join(known)}"
         )
 
 

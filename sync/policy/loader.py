@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from sync.policy.conditions import Budget, ConditionError, ConditionErrors, Match, compile_match
-from sync.policy.errors import PolicyError, PolicyTimeout
+from sync.policy.errors import PolicyError, PolicyTimeout, did_you_mean
 from sync.policy.fields import GROUP_KIND
 from sync.policy.limits import Limits, is_valid_tag_key, tag_data_bytes
 from sync.policy.regex import RegexDeadline
@@ -137,14 +136,6 @@ _KNOWN_KEYS: Mapping[str, tuple[str, ...]] = {
     "copy_tags_from_volume_group": tuple(CopyTags.model_fields),
     "limits": tuple(LimitsSpec.model_fields),
 }
-
-
-def did_you_mean(key: object, known: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for a near-miss key, or ''."""
-    if not isinstance(key, str) or len(key) > 100:
-        return ""
-    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _structure_errors(label: str, part: str, exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:

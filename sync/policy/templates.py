@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sync.policy.errors import did_you_mean
 from sync.policy.fields import ROOTS, TAG_FIELDS
 from sync.policy.tagnames import ci_get
 from sync.printable import first_control, quote
@@ -218,23 +218,16 @@ def _build_filter(spec: str) -> Filter:
             raise TemplateError(f"filter 'truncate' needs a whole number from 1 to 9999, not {quote(arg)}")
         return Filter(name, arg, _make_truncate(int(arg)))
     raise TemplateError(
-        f"unknown filter {quote(name)}{_near(name, FILTER_NAMES)}; known filters: {', '.join(FILTER_NAMES)}"
+        f"unknown filter {quote(name)}{did_you_mean(name, FILTER_NAMES)};"
+        f" known filters: {', '.join(FILTER_NAMES)}"
     )
-
-
-def _near(name: str, known: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for a near miss, or ''."""
-    if len(name) > 100:
-        return ""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _check_path(path: tuple[str, ...], source: str) -> None:
     root = path[0]
     if root not in ROOTS:
         raise TemplateError(
-            f"unknown name {quote(source)}{_near(root, ROOTS)}: names start with "
+            f"unknown name {quote(source)}{did_you_mean(root, ROOTS)}: names start with "
             + ", ".join(f"{r}." for r in ROOTS)
         )
     if len(path) < 2:
@@ -246,7 +239,7 @@ def _check_path(path: tuple[str, ...], source: str) -> None:
     if fld not in ROOTS[root]:
         known = ", ".join(sorted(ROOTS[root]))
         raise TemplateError(
-            f"unknown name {quote(source)}: {root} has no field {quote(fld)}{_near(fld, ROOTS[root])}"
+            f"unknown name {quote(source)}: {root} has no field {quote(fld)}{did_you_mean(fld, ROOTS[root])}"
             f" (known: {known})"
         )
     if fld == "freeform_tags" and len(path) != 3:
