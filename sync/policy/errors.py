@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 from sync.printable import clip
 
 MAX_ERROR_LINE = 600  # a last cap: every quoted value is already clipped to about 200 characters
@@ -19,3 +22,15 @@ class PolicyError(ValueError):
         self.errors = errors
         self.origin = origin
         super().__init__(f"{origin}: " + "; ".join(errors))
+
+
+class PolicyTimeout(PolicyError):
+    """Loading stopped at the caller's deadline: no verdict on the policy, so never cache it."""
+
+
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a near-miss key, field or filter name, or ''."""
+    if not isinstance(name, str) or len(name) > 100:
+        return ""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

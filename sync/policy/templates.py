@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sync.policy.errors import did_you_mean
 from sync.policy.fields import ROOTS, TAG_FIELDS
 from sync.policy.tagnames import ci_get
 from sync.printable import first_control, quote
@@ -216,14 +217,18 @@ def _build_filter(spec: str) -> Filter:
         if not _NUMBER.fullmatch(arg) or int(arg) == 0:
             raise TemplateError(f"filter 'truncate' needs a whole number from 1 to 9999, not {quote(arg)}")
         return Filter(name, arg, _make_truncate(int(arg)))
-    raise TemplateError(f"unknown filter {quote(name)}; known filters: {', '.join(FILTER_NAMES)}")
+    raise TemplateError(
+        f"unknown filter {quote(name)}{did_you_mean(name, FILTER_NAMES)};"
+        f" known filters: {', '.join(FILTER_NAMES)}"
+    )
 
 
 def _check_path(path: tuple[str, ...], source: str) -> None:
     root = path[0]
     if root not in ROOTS:
         raise TemplateError(
-            f"unknown name {quote(source)}: names start with backup., volume_group. or event."
+            f"unknown name {quote(source)}{did_you_mean(root, ROOTS)}: names start with "
+            + ", ".join(f"{r}." for r in ROOTS)
         )
     if len(path) < 2:
         raise TemplateError(f"unknown name {quote(source)}: say which field, e.g. {root}.display_name")
@@ -234,7 +239,8 @@ def _check_path(path: tuple[str, ...], source: str) -> None:
     if fld not in ROOTS[root]:
         known = ", ".join(sorted(ROOTS[root]))
         raise TemplateError(
-            f"unknown name {quote(source)}: {root} has no field {quote(fld)} (known: {known})"
+            f"unknown name {quote(source)}: {root} has no field {quote(fld)}{did_you_mean(fld, ROOTS[root])}"
+            f" (known: {known})"
         )
     if fld == "freeform_tags" and len(path) != 3:
         raise TemplateError(f"unknown name {quote(source)}: write {root}.freeform_tags.<key>")
