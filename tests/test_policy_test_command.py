@@ -278,7 +278,11 @@ def test_the_kind_comes_from_the_ocid_and_reaches_the_planner(tmp_path: Path, oc
     assert loaded.backup["display_name"] == GROUP_BACKUP["displayName"]  # unwrapped, in snake_case
     result = run_case(load_policy_file(POLICY), loaded, None)
     assert result.context["backup"]["kind"] == kind  # what the planner was given
-    assert result.status == "updated" and "provenance" in result.matched_rules
+    # The shipped policy has one rule per kind: the other kinds' rules do not match.
+    rules = {"volume_backup": "volume-backups", "boot_volume_backup": "boot-volume-backups"}
+    other_kinds = {r for k, r in rules.items() if k != kind} | ({"provenance"} if kind in rules else set())
+    assert result.status == "updated" and rules.get(kind, "provenance") in result.matched_rules
+    assert not other_kinds & set(result.matched_rules)
 
 
 def test_a_yaml_file_with_defaults_the_cli_wrapper_and_now(tmp_path: Path) -> None:
@@ -392,10 +396,12 @@ def test_verbose_shows_each_condition_with_its_value_and_each_templates_names(tm
     cases = write_cases(tmp_path / "c.json", [case("m", {"status": "updated"}, backup=manual, source=None)])
     code, out, _ = run_cli("test", POLICY, str(cases), "-v")
     assert code == 0
-    assert out.splitlines()[1:9] == [
+    assert out.splitlines()[1:11] == [
         "  rule 'rename-scheduled': not matched",
+        "    match.kind: saw 'volume_group_backup': holds",
         "    match.source_type: saw 'MANUAL': does not hold",
-        "  rule 'provenance': matched (no conditions)",
+        "  rule 'provenance': matched",
+        "    match.kind: saw 'volume_group_backup': holds",
         "    copies tags: no volume_group was given",
         "    freeform_tags.backup-kind: 'manual'",
         "      backup.source_type = 'MANUAL'",
@@ -494,7 +500,11 @@ def test_plan_explain_on_a_live_backup_read_from_the_emulator(
     code, out, err = run_cli("plan", "--policy", POLICY, "--backup", SAMPLE_BACKUP, "--explain")
     assert code == 0, err
     why = out[out.index("Why:") :]
-    assert "  rule 'rename-scheduled': matched\n    match.source_type: saw 'SCHEDULED': holds\n" in why
+    assert (
+        "  rule 'rename-scheduled': matched\n"
+        "    match.kind: saw 'volume_group_backup': holds\n"
+        "    match.source_type: saw 'SCHEDULED': holds\n"
+    ) in why
     assert "      volume_group.display_name = 'prod-db-vg'\n" in why  # read live, as the engine reads it
 
 

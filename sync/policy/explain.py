@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sync.policy.fields import backup_kind, with_kind
 from sync.policy.loader import Policy, Rule
 from sync.policy.planner import Plan
 from sync.policy.tagnames import ci_get
@@ -61,6 +62,13 @@ def _conditions(rule: Rule, context: Mapping[str, Any]) -> tuple[list[Seen], boo
     """Every condition of the rule, grouped as the rule's Match groups them (backup, volume_group...)."""
     seen: list[Seen] = []
     holds = True
+    kinds = rule.match.kinds
+    if kinds is not None:
+        backup = context.get("backup") or {}
+        kind = backup_kind(with_kind(backup))
+        held = kind in kinds
+        holds = held
+        seen.append(Seen("match.kind", kind, held))
     for group in dataclasses.fields(rule.match):
         conditions = getattr(rule.match, group.name)
         if not isinstance(conditions, tuple):
