@@ -126,7 +126,7 @@ def test_a_listed_backup_id_that_is_not_an_ocid_fails_without_a_request(
 
     server = make_emulator()
     policy = load_policy((ROOT / "tag_policy.yaml").read_text(), "tag_policy.yaml")
-    engine = Engine(Clients(OciSettings.from_env(server.client_env(api_key))), lambda: policy)
+    engine = Engine.on(Clients(OciSettings.from_env(server.client_env(api_key))), lambda: policy)
     hostile = f"{BACKUP_1}/../../volumeGroups/x"
     outcome = engine.sync_backup(hostile, dry_run=False, deadline=Deadline.after(10))
     assert outcome.status == "failed" and not outcome.transient

@@ -17,6 +17,7 @@ from typing import Any
 
 from sync.cloud.engine import Engine
 from sync.cloud.retry import Deadline
+from sync.domain.status import SweepStatus
 from sync.sweep.options import SweepOptions
 from sync.sweep.results import SweepProgress, SweepResult
 from sync.sweep.runner import run_sweep
@@ -32,8 +33,8 @@ class RegionSweep:
     error: str | None = None
 
     @property
-    def status(self) -> str:
-        return self.result.status if self.result is not None else "failed"
+    def status(self) -> SweepStatus:
+        return self.result.status if self.result is not None else SweepStatus.FAILED
 
     @property
     def reason(self) -> str | None:
@@ -42,7 +43,7 @@ class RegionSweep:
     def to_json(self) -> dict[str, Any]:
         if self.result is not None:
             return self.result.to_json()
-        return {"status": "failed", "region": self.region, "error": self.error}
+        return {"status": SweepStatus.FAILED.value, "region": self.region, "error": self.error}
 
 
 @dataclass
@@ -54,13 +55,13 @@ class RegionsResult:
     dry_run: bool = False
 
     @property
-    def status(self) -> str:
+    def status(self) -> SweepStatus:
         statuses = {r.status for r in self.regions}
-        if statuses <= {"swept"}:
-            return "swept"
-        if statuses <= {"failed", "rejected"}:
-            return "failed"
-        return "partial"
+        if statuses <= {SweepStatus.SWEPT}:
+            return SweepStatus.SWEPT
+        if statuses <= {SweepStatus.FAILED, SweepStatus.REJECTED}:
+            return SweepStatus.FAILED
+        return SweepStatus.PARTIAL
 
     def counts(self) -> dict[str, int]:
         total: Counter[str] = Counter()
@@ -82,7 +83,7 @@ class RegionsResult:
         return {
             r.region: r.result.resume_token if r.result is not None else None
             for r in self.regions
-            if r.status != "swept"
+            if r.status is not SweepStatus.SWEPT
         }
 
     @property
@@ -92,7 +93,7 @@ class RegionsResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "status": self.status,
+            "status": self.status.value,
             "regions": {r.region: r.to_json() for r in self.regions},
             "total": {"counts": self.counts(), "scanned": self.scanned},
             "resumeToken": self.resume_token,
@@ -111,8 +112,8 @@ def sweep_regions(
 ) -> RegionsResult:
     """Sweep every region in parallel; never raises (a region's problem is its row's reason).
 
-    engine_for(region) builds that region's engine (its own clients and limiter); whatever it
-    raises becomes the region's reason. resume: region -> its resume token.
+    engine_for(region) builds that region's engine (its own clients); each region's sweep has its
+    own limiter. Whatever engine_for raises becomes the region's reason. resume: region -> its resume token.
     """
     started = time.monotonic()
     tokens = dict(resume or {})
