@@ -7,6 +7,7 @@ answer has a row per region and a total; its resume token names the unfinished r
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import time
 from collections import Counter
@@ -131,5 +132,7 @@ def sweep_regions(
             return RegionSweep(region, error=f"internal error: {exc!r}"[:300])
 
     with ThreadPoolExecutor(max(1, len(regions)), thread_name_prefix="region") as pool:
-        rows = list(pool.map(one, regions))
+        # Each region logs with the caller's context (e.g. its Fn call id).
+        futures = [pool.submit(contextvars.copy_context().run, one, region) for region in regions]
+        rows = [f.result() for f in futures]
     return RegionsResult(rows, time.monotonic() - started, options.dry_run)

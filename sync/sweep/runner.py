@@ -29,6 +29,7 @@ transiently (or was cut off) keeps its page unfinished, so resuming retries it.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -277,7 +278,9 @@ class Sweep:
                             break
                         with self._lock:
                             self._scanned += 1
-                        fut = pool.submit(self._run_item, policy, backup, page)
+                        # The worker logs with this call's context (its Fn call id).
+                        context = contextvars.copy_context()
+                        fut = pool.submit(context.run, self._run_item, policy, backup, page)
                         fut.add_done_callback(lambda _f: in_flight.release())
                     if stop is not None:
                         break
