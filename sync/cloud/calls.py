@@ -6,10 +6,10 @@ import logging
 import random
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from sync.clock import clock_from_env
 from sync.cloud.outcome import CallFailed
 from sync.cloud.retry import Deadline, backoff_delay, parse_retry_after
 
@@ -105,14 +105,16 @@ class Retries:
     def __init__(
         self,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        self.sleep = sleep
+        # Default: the process's clock (sync/clock.py: the system's unless a test set one).
+        system = clock_from_env()
+        self.sleep = sleep or system.sleep
         self.rng = rng or random.Random()
         self._rng_lock = threading.Lock()
-        self.clock = clock
+        self.clock = clock or system.monotonic
 
     def call(
         self,

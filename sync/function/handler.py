@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sync import logs
+from sync.clock import clock_from_env
+from sync.cloud.calls import Retries
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import Engine, Outcome
 from sync.cloud.leanport import LeanPort
@@ -74,7 +76,8 @@ class App:
             self.config_error = str(exc)
             settings = OciSettings.from_env({**self.env, "OCI_AUTH": "config_file"})
         self.clients = Clients(settings)
-        self.port = LeanPort(self.clients)
+        self.clock = clock_from_env(self.env)
+        self.port = LeanPort(self.clients, Retries(sleep=self.clock.sleep, clock=self.clock.monotonic))
         self.source: PolicySource = source_from_env(self.env, lambda: self.clients, DEFAULT_POLICY)
         self.engine = Engine(self.port, self.load_policy, TagSchemaCache(self.port))
         self.metrics = MetricsPoster.from_env(self.port, self.env)
@@ -89,7 +92,7 @@ class App:
     ) -> tuple[int, dict[str, Any]]:
         """Answer one call: (HTTP status for Fn, JSON object). Never raises."""
         logs.set_context(fn_call_id=call_id)
-        deadline = Deadline.from_fn(deadline_iso)
+        deadline = Deadline.from_fn(deadline_iso, clock=self.clock.monotonic, wall=self.clock.time)
         started = time.monotonic()
         reply = self._answer(body, deadline)
         if self.metrics is not None:
