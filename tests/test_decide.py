@@ -100,7 +100,7 @@ def test_event_path_and_sweep_decide_the_same_on_200_random_backups(
     # The event path: GET each backup, read its volume group when a rule needs it, decide (dry run).
     event = {bid: shown(engine.sync_backup(bid, dry_run=True, deadline=deadline)) for bid in ids}
     # The sweep: decide each from the listed data, its volume group through the sweep's cache.
-    sources = SourceCache(engine.get_source)
+    sources = SourceCache(engine.port.get_source)
     options = SweepOptions(COMP, dry_run=True)
     swept: dict[str, tuple[Any, ...]] = {}
     page: str | None = None

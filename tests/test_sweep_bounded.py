@@ -80,7 +80,7 @@ def test_volume_group_cache_is_bounded(make_emulator: Callable[..., EmulatorServ
     server = make_emulator(seed=SEED)
     populate(server.backend, 4, groups=4)
     engine = engine_for(server, api_key)
-    cache = SourceCache(engine.get_source, size=2)
+    cache = SourceCache(engine.port.get_source, size=2)
     deadline = Deadline.after(30)
     ids = [f"ocid1.volumegroup.oc1..sweepvg{g:04d}" for g in (0, 1, 0, 2, 0, 1)]
     sources = [cache(SourceKind.VOLUME_GROUP, vg, None, deadline) for vg in ids]

@@ -86,16 +86,6 @@ class Engine:
         """The decision's tag schema check, bounded by `deadline`."""
         return lambda result: self.tag_schema.review(result, deadline)
 
-    def get_source(
-        self,
-        kind: SourceKind,
-        source_id: str,
-        backup_id: str | None,
-        deadline: Deadline,
-        limiter: Limiter | None = None,
-    ) -> Source | None:
-        return self.port.get_source(kind, source_id, backup_id, deadline, limiter)
-
     def sync_backup(
         self,
         backup_id: str,
@@ -124,7 +114,7 @@ class Engine:
         except PolicyError as exc:
             error = f"policy {exc.origin}: " + "; ".join(exc.errors)
             return Outcome(Status.REJECTED, backup_id, error=error)
-        lookup = sources or (lambda k, i, b, d: self.get_source(k, i, b, d, limiter))
+        lookup = sources or (lambda k, i, b, d: self.port.get_source(k, i, b, d, limiter))
         try:
             for round_ in range(MAX_ETAG_RETRIES + 1):
                 read = self.port.get_backup(kind, backup_id, deadline, limiter)

@@ -70,7 +70,23 @@ class NotWired(Exception):
     """A backup kind the port knows of but does not serve yet."""
 
 
-class OciPort(Protocol):
+class TagReads(Protocol):
+    """The Identity reads the tag schema needs (sync/cloud/tagschema.py); one attempt each."""
+
+    def tenancy_id(self) -> str | None: ...
+
+    def list_tag_namespaces(
+        self, tenancy_id: str, deadline: Deadline, page: str | None
+    ) -> Page[Mapping[str, Any]]: ...
+
+    def list_tags(
+        self, namespace_id: str, deadline: Deadline, page: str | None
+    ) -> Page[Mapping[str, Any]]: ...
+
+    def get_tag(self, namespace_id: str, name: str, deadline: Deadline) -> Mapping[str, Any]: ...
+
+
+class OciPort(TagReads, Protocol):
     """What the product asks of OCI. Failures raise CallFailed (or AuthError for credentials)."""
 
     def get_backup(
@@ -118,18 +134,6 @@ class OciPort(Protocol):
     ) -> Page[Compartment]: ...
 
     def list_region_subscriptions(self, tenancy_id: str, deadline: Deadline) -> list[RegionSubscription]: ...
-
-    def tenancy_id(self) -> str | None: ...
-
-    def list_tag_namespaces(
-        self, tenancy_id: str, deadline: Deadline, page: str | None
-    ) -> Page[Mapping[str, Any]]: ...
-
-    def list_tags(
-        self, namespace_id: str, deadline: Deadline, page: str | None
-    ) -> Page[Mapping[str, Any]]: ...
-
-    def get_tag(self, namespace_id: str, name: str, deadline: Deadline) -> Mapping[str, Any]: ...
 
     def invoke_function(
         self, endpoint: str, function_id: str, body: bytes, deadline: Deadline, *, detached: bool

@@ -10,8 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sync.cloud.port import TagReads
 from sync.cloud.retry import Deadline
-from sync.cloud.tagschema import Reader, SchemaReadError, TagReads, read_namespace, tenancy_of
+from sync.cloud.tagschema import Reader, SchemaReadError, read_namespace, tenancy_of
 from sync.policy.planner import Plan
 from sync.policy.tagcheck import apply_schema, changed_written
 from sync.policy.tagmodel import TagNamespace, TagSchema

@@ -6,10 +6,10 @@ import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sync.cloud.outcome import CallFailed
-from sync.cloud.port import Page
+from sync.cloud.port import Page, TagReads
 from sync.cloud.retry import Deadline
 from sync.domain.ocid import check_ocid
 from sync.policy.tagmodel import TagKey, TagNamespace, TagSchema, key_from_api
@@ -51,22 +51,6 @@ class SchemaReadError(Exception):
             code=failure.code,
             opc_request_id=failure.opc_request_id,
         )
-
-
-class TagReads(Protocol):
-    """The Identity reads the schema needs (OciPort has them)."""
-
-    def tenancy_id(self) -> str | None: ...
-
-    def list_tag_namespaces(
-        self, tenancy_id: str, deadline: Deadline, page: str | None
-    ) -> Page[Mapping[str, Any]]: ...
-
-    def list_tags(
-        self, namespace_id: str, deadline: Deadline, page: str | None
-    ) -> Page[Mapping[str, Any]]: ...
-
-    def get_tag(self, namespace_id: str, name: str, deadline: Deadline) -> Mapping[str, Any]: ...
 
 
 def safe_name(name: str) -> bool:

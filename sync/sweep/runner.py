@@ -96,7 +96,8 @@ class Sweep:
         self.progress = progress
         pace = self.limiter
         self.sources = SourceCache(
-            lambda kind, sid, bid, d: engine.get_source(kind, sid, bid, d, pace), options.volume_group_cache
+            lambda kind, sid, bid, d: engine.port.get_source(kind, sid, bid, d, pace),
+            options.volume_group_cache,
         )
         self.tally = Tally(options.max_failures)
         self.lister = Lister(engine.port, options, self.call_deadline, self._should_stop, self.limiter)
