@@ -1,7 +1,8 @@
-"""JSON log lines on a stream: one object per line, correlation ids set once, credentials scrubbed."""
+"""JSON log lines on a stream: one object per line, each call's correlation ids, credentials scrubbed."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -57,12 +58,16 @@ def _clean(value: Any, key: str = "") -> Any:
     return scrub(str(value))
 
 
+# Correlation fields (the Fn call id) added to every line of the current call. A context
+# variable, so each call (and each thread or task it hands work to with its context) carries
+# its own, and nothing leaks between concurrent calls.
+_CONTEXT: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "sync_log_context", default=None
+)
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object; `extra={...}` fields become top-level keys."""
-
-    def __init__(self, context: dict[str, Any] | None = None) -> None:
-        super().__init__()
-        self.context = context if context is not None else {}
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -71,25 +76,19 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(self.context)
+        entry.update(_CONTEXT.get() or {})
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             entry["exception"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
+            # The whole stack, scrubbed like every other value (_clean below).
+            entry["traceback"] = self.formatException(record.exc_info)
         # json.dumps escapes newlines and control characters, so values from OCI cannot
         # start a forged line of their own.
         return json.dumps(_clean(entry), ensure_ascii=True, default=str)
 
 
-class _Context:
-    """Correlation fields (the Fn call id) added to every line until changed."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, Any] = {}
-
-
-CONTEXT = _Context()
 _HANDLER_NAME = "backup-tag-sync"
 
 
@@ -104,7 +103,7 @@ def setup(level: str = "info", stream: TextIO | None = None) -> logging.Logger:
             logger.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(JsonFormatter(CONTEXT.fields))
+    handler.setFormatter(JsonFormatter())
     logger.addHandler(handler)
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -113,10 +112,10 @@ def setup(level: str = "info", stream: TextIO | None = None) -> logging.Logger:
     root = logging.getLogger()
     root.setLevel(logging.WARNING)
     for other in root.handlers:
-        other.setFormatter(JsonFormatter(CONTEXT.fields))
+        other.setFormatter(JsonFormatter())
     return logger
 
 
 def set_context(**fields: Any) -> None:
-    CONTEXT.fields.clear()
-    CONTEXT.fields.update({k: v for k, v in fields.items() if v is not None})
+    """The correlation fields of the current call (replacing any before)."""
+    _CONTEXT.set({k: v for k, v in fields.items() if v is not None})

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sync.clock import CLOCK_FILE_ENV, FileClock
 from sync.emulator import ApiKey, EmulatorServer, generate_api_key
 from sync.function.fnrunner import FdkProcess
 
@@ -22,8 +24,11 @@ def function_env(emulator: EmulatorServer, key: ApiKey, **extra: str) -> dict[st
 
 
 @pytest.fixture
-def fn(emulator: EmulatorServer, api_key: ApiKey) -> Iterator[FdkProcess]:
-    with FdkProcess(function_env(emulator, api_key)) as proc:
+def fn(emulator: EmulatorServer, api_key: ApiKey, tmp_path: Path) -> Iterator[FdkProcess]:
+    """The function on a test clock (sync/clock.py): its deadlines and backoff run in that time
+    only, so a loaded machine cannot eat a call's budget."""
+    clock = FileClock(str(tmp_path / "clock"), start=time.time())
+    with FdkProcess(function_env(emulator, api_key, **{CLOCK_FILE_ENV: clock.path})) as proc:
         yield proc
 
 

@@ -123,10 +123,11 @@ def test_monitoring_outage_changes_neither_answer_nor_latency_beyond_the_cap(
 
 def test_the_real_endpoint_is_the_regions_telemetry_ingestion_host(api_key: ApiKey) -> None:
     from sync.cloud.clients import Clients, OciSettings
+    from sync.cloud.leanport import LeanPort
     from sync.function.metrics import MetricsPoster
 
     settings = OciSettings.from_env({"OCI_AUTH": "config_file", "OCI_CONFIG_FILE": str(api_key.config_path)})
-    poster = MetricsPoster(Clients(settings), {"METRICS_COMPARTMENT_ID": METRICS_COMP})
+    poster = MetricsPoster(LeanPort(Clients(settings)), {"METRICS_COMPARTMENT_ID": METRICS_COMP})
     # The key's config names us-ashburn-1; PostMetricData is not served on telemetry.<region>.
     assert (
         poster._base_client().endpoint == "https://telemetry-ingestion.us-ashburn-1.oraclecloud.com/20180401"

@@ -1,6 +1,6 @@
 """The import direction the README's Layout section promises, read from the code with ast.
 
-Entry points (cli, function) -> sweep, sources -> cloud -> policy -> requests (plain data).
+Entry points (cli, function) -> sweep, sources -> cloud -> policy -> requests -> domain (plain data).
 The emulator imports nothing of the engine but the policy's limits (and the unix-socket helper); only the command line
 imports the emulator (the function image leaves sync/emulator out).
 """
@@ -21,15 +21,17 @@ HELPERS = {f"sync.{p.stem}" for p in SYNC.glob("*.py") if p.stem not in ("__init
 LOW = {"sync"} | HELPERS  # the package itself (its version) and the plain helpers
 ALLOWED: dict[str, set[str]] = {
     **{helper: {"sync"} | HELPERS for helper in HELPERS},
-    "sync.requests": LOW,
-    "sync.policy": LOW | {"sync.requests"},
-    "sync.cloud": LOW | {"sync.policy", "sync.requests"},
-    "sync.sources": LOW | {"sync.cloud", "sync.policy", "sync.requests"},
-    "sync.sweep": LOW | {"sync.cloud", "sync.policy", "sync.requests"},
-    "sync.function": LOW | {"sync.sweep", "sync.sources", "sync.cloud", "sync.policy", "sync.requests"},
+    "sync.domain": LOW,
+    "sync.requests": LOW | {"sync.domain"},
+    "sync.policy": LOW | {"sync.requests", "sync.domain"},
+    "sync.cloud": LOW | {"sync.policy", "sync.requests", "sync.domain"},
+    "sync.sources": LOW | {"sync.cloud", "sync.policy", "sync.requests", "sync.domain"},
+    "sync.sweep": LOW | {"sync.cloud", "sync.policy", "sync.requests", "sync.domain"},
+    "sync.function": LOW
+    | {"sync.sweep", "sync.sources", "sync.cloud", "sync.policy", "sync.requests", "sync.domain"},
     "sync.cli": LOW
     | {"sync.function", "sync.sweep", "sync.sources", "sync.cloud", "sync.policy", "sync.requests"}
-    | {"sync.emulator"},
+    | {"sync.domain", "sync.emulator"},
     "sync.emulator": {"sync.policy.limits", "sync.unixhttp"},
     "sync.__main__": {"sync.cli"},
 }
@@ -105,6 +107,8 @@ def test_the_checker_sees_what_it_must(tmp_path: Path) -> None:
     # The rules must be able to fail: an upward and a lazy import are both caught.
     assert not allowed("sync.policy.planner", "sync.cloud.engine")
     assert not allowed("sync.requests.bodies", "sync.policy")
+    assert not allowed("sync.domain.resources", "sync.requests.bodies")
+    assert not allowed("sync.policy.decide", "sync.cloud.port")
     assert not allowed("sync.emulator.http", "sync.cloud.engine")
     assert not allowed("sync.function.handler", "sync.emulator")
     assert not allowed("sync.sweep.runner", "sync.sources.select")

@@ -71,3 +71,45 @@ def test_root_handlers_write_json_too() -> None:
         assert entry["message"] == "plain from the fdk" and entry["level"] == "warning"
     finally:
         root.removeHandler(handler)
+
+
+def test_an_exception_logs_its_scrubbed_stack() -> None:
+    log, stream = capture()
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXNvdXJjZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+
+    def inner() -> None:
+        raise KeyError(f"token {jwt}")
+
+    try:
+        inner()
+    except KeyError:
+        log.exception("unexpected error")
+    (entry,) = lines(stream)
+    assert entry["exception"].startswith("KeyError:")
+    assert "Traceback (most recent call last)" in entry["traceback"]
+    assert (
+        "in inner" in entry["traceback"] and "test_an_exception_logs_its_scrubbed_stack" in entry["traceback"]
+    )
+    assert jwt not in stream.getvalue() and "[redacted]" in entry["traceback"]
+
+
+def test_the_context_belongs_to_the_call_not_the_process() -> None:
+    import contextvars
+    import threading
+
+    log, stream = capture()
+    seen: dict[str, object] = {}
+
+    def other_call() -> None:
+        logs.set_context(fn_call_id="CALL2")
+        log.info("from call 2")
+        seen["done"] = True
+
+    logs.set_context(fn_call_id="CALL1")
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(other_call,))
+    thread.start()
+    thread.join()
+    log.info("from call 1")
+    out = {e["message"]: e.get("fn_call_id") for e in lines(stream)}
+    assert seen["done"] and out == {"from call 2": "CALL2", "from call 1": "CALL1"}
+    logs.set_context()

@@ -8,7 +8,7 @@ import pytest
 
 from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
 
-# Copies of ../shared/events, so the tests do not depend on where shared/ is laid.
+# Sample OCI event bodies kept in the repository (tests/data/events).
 EVENTS = Path(__file__).resolve().parent / "data" / "events"
 BACKUP_1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"
 BACKUP_2 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000002"

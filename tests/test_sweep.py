@@ -12,7 +12,6 @@ import pytest
 
 from sync.cloud.clients import Clients, OciSettings
 from sync.cloud.engine import Engine
-from sync.cloud.limiter import AdaptiveLimiter
 from sync.cloud.retry import Deadline
 from sync.emulator import ApiKey, Backend, EmulatorServer, Faults
 from sync.function.fnrunner import FdkProcess
@@ -98,7 +97,7 @@ def engine_for(server: EmulatorServer, key: ApiKey, policy: Policy = POLICY) -> 
     settings = OciSettings.from_env(server.client_env(key))
     clients = Clients(settings)
     clients.blockstorage()  # built before a test's deadline starts (slow on a busy machine)
-    return Engine(clients, lambda: policy, limiter=AdaptiveLimiter())
+    return Engine.on(clients, lambda: policy)
 
 
 def stale_ids(backend: Backend, policy: Policy = POLICY) -> list[str]:

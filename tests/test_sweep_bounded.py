@@ -13,10 +13,13 @@ from sync.cloud.clients import OciSettings
 from sync.cloud.engine import Outcome
 from sync.cloud.regions import RegionError, parse_regions, region_settings
 from sync.cloud.retry import Deadline
+from sync.domain.resources import SourceKind
+from sync.domain.status import Status, SweepStatus
 from sync.emulator import ApiKey, EmulatorServer, Faults
 from sync.function.fnrunner import FdkProcess
 from sync.sweep.options import SweepError, SweepOptions
 from sync.sweep.results import SweepResult, Tally
+from sync.sweep.sources import SourceCache
 from sync.sweep.tokens import (
     Position,
     decode_regions_token,
@@ -25,7 +28,6 @@ from sync.sweep.tokens import (
     encode_token,
     token_region,
 )
-from sync.sweep.volume_groups import VolumeGroupCache
 from tests.scale import TENANCY, peak_rss_mb, populate_tenancy
 from tests.test_sweep import COMP, SEED, engine_for, populate, sweep
 
@@ -60,11 +62,11 @@ def test_many_failures_answer_lists_n_and_counts_the_rest(
 def test_tally_keeps_first_n_and_exit_relevant_counts() -> None:
     tally = Tally(max_failures=2)
     for i in range(5):
-        tally.add(Outcome("failed", f"b{i}", error="x", opc_request_id=f"r{i}", transient=i % 2 == 0))
-    tally.add(Outcome("updated", "u"))
+        tally.add(Outcome(Status.FAILED, f"b{i}", error="x", opc_request_id=f"r{i}", transient=i % 2 == 0))
+    tally.add(Outcome(Status.UPDATED, "u"))
     assert [f["id"] for f in tally.failures] == ["b0", "b1"] and tally.omitted == 3
     assert tally.permanent == 2 and tally.done == 6 and tally.transient_in_a_row == 0
-    result = SweepResult("swept", tally, listing_failures=[{"error": "e", "transient": False}])
+    result = SweepResult(SweepStatus.SWEPT, tally, listing_failures=[{"error": "e", "transient": False}])
     assert result.failures_omitted == 4 and result.permanent_failures == 3
 
 
@@ -78,10 +80,11 @@ def test_volume_group_cache_is_bounded(make_emulator: Callable[..., EmulatorServ
     server = make_emulator(seed=SEED)
     populate(server.backend, 4, groups=4)
     engine = engine_for(server, api_key)
-    cache = VolumeGroupCache(engine, size=2)
+    cache = SourceCache(engine.port.get_source, size=2)
     deadline = Deadline.after(30)
     ids = [f"ocid1.volumegroup.oc1..sweepvg{g:04d}" for g in (0, 1, 0, 2, 0, 1)]
-    names = [(cache(vg, None, deadline) or {}).get("display_name") for vg in ids]
+    sources = [cache(SourceKind.VOLUME_GROUP, vg, None, deadline) for vg in ids]
+    names = [s.display_name if s else None for s in sources]
 
     assert names == ["vg-0", "vg-1", "vg-0", "vg-2", "vg-0", "vg-1"]
     assert len(cache) == 2

@@ -13,6 +13,7 @@ from sync.cli.progress import ProgressBar
 from sync.cli.sweep import sweep_exit_code
 from sync.cloud.limiter import DECREASE_FACTOR, AdaptiveLimiter
 from sync.cloud.retry import Deadline
+from sync.domain.status import SweepStatus
 from sync.sweep.runner import (
     Position,
     SweepError,
@@ -161,8 +162,8 @@ def test_progress_bar_tty_and_plain() -> None:
 
 
 def test_exit_codes() -> None:
-    assert sweep_exit_code(SweepResult("swept")) == 0
-    assert sweep_exit_code(SweepResult("partial", resume_token="t")) == 3
-    assert sweep_exit_code(SweepResult("rejected", error="x")) == 2
-    failed = SweepResult("swept", listing_failures=[{"error": "404", "transient": False}])
+    assert sweep_exit_code(SweepResult(SweepStatus.SWEPT)) == 0
+    assert sweep_exit_code(SweepResult(SweepStatus.PARTIAL, resume_token="t")) == 3
+    assert sweep_exit_code(SweepResult(SweepStatus.REJECTED, error="x")) == 2
+    failed = SweepResult(SweepStatus.SWEPT, listing_failures=[{"error": "404", "transient": False}])
     assert sweep_exit_code(failed) == 1

@@ -12,6 +12,7 @@ import pytest
 
 from sync.cli.main import main
 from sync.cloud.clients import Clients, OciSettings
+from sync.cloud.leanport import LeanPort
 from sync.cloud.retry import Deadline
 from sync.cloud.tagcache import TagSchemaCache
 from sync.emulator import ApiKey, EmulatorServer
@@ -138,7 +139,7 @@ def test_schema_read_failure_never_blocks_the_update(emulator: EmulatorServer, a
 
 def test_calls_per_event_cold_and_warm(emulator: EmulatorServer, api_key: ApiKey) -> None:
     clients = Clients(OciSettings.from_env(function_env(emulator, api_key)))
-    cache = TagSchemaCache(clients, refresh=900)
+    cache = TagSchemaCache(LeanPort(clients), refresh=900)
     policy = load_policy(WRONG_CASE)
     backup = emulator.backend.get_volume_group_backup(BACKUP_1)[0]
     from sync.policy.fields import from_api_json

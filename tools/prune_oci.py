@@ -1,9 +1,9 @@
 """Prune a `pip install --target DIR -r requirements.txt` tree to what the function imports.
 
 The `oci` wheel carries ~200 service packages (~500 MB installed). The function's own clients
-for Block Storage, Identity and Object Storage are built on the SDK's `BaseClient`
-(sync/cloud/lean.py), so the only generated service it imports is `functions` (a sweep's
-continuation, sync/function/continuation.py). This keeps that, every non-service part of the
+(Block Storage, Identity, Object Storage, Monitoring, Functions invoke) are built on the SDK's
+`BaseClient` (sync/cloud/lean.py), so it imports no generated service. This keeps whatever
+services --keep names (none by default), every non-service part of the
 SDK (auth, signer, retry, vendored requests...) and any service a kept module imports, and
 deletes the rest. Kept modules are scanned with `ast` (imports, relative imports and `oci.X`
 attribute uses, repeated until nothing new appears), so names in docstrings and comments
@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 # Generated services the function imports (grep `from oci` in sync/, not emulator/ or cli/).
-DEFAULT_SERVICES = ("functions",)
+DEFAULT_SERVICES: tuple[str, ...] = ()
 
 # Installed only because fdk 0.1.128 lists its test tools as dependencies (and pbr needs
 # setuptools); the function never imports them. Names are top-level entries in DIR.

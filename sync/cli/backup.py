@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TextIO
 
 from sync.cli.common import (
@@ -26,7 +27,8 @@ from sync.cli.options import LiveError, shown
 from sync.cli.table import change_rows, render_plan, render_table
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.retry import Deadline
-from sync.policy.planner import needs_volume_group
+from sync.domain.resources import Kind
+from sync.policy.decide import source_to_read, views
 from sync.policy.planner import plan as make_plan
 
 # -- plan --backup -----------------------------------------------------------------------------
@@ -39,45 +41,37 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with cli_logging(getattr(args, "log_file", None), env):
         clients = build_clients(env)
         policy = policy_loader(args.policy, env, clients)()
-        engine = Engine(clients, lambda: policy)
+        engine = Engine.on(clients, lambda: policy)
         deadline = Deadline.after(args.timeout)
-        client = clients.blockstorage()
+        kind = Kind.of(backup_id) or Kind.VOLUME_GROUP_BACKUP  # ocid_arg checked it
+        clients.blockstorage()
         try:
-            got = engine.call(
-                "GetVolumeGroupBackup",
-                client.get_volume_group_backup,
-                backup_id,
-                deadline,
-                volume_group_backup_id=backup_id,
-            )
-            from oci.util import to_dict
-
-            backup = to_dict(got.data)
-            vg = None
-            if backup.get("volume_group_id") and needs_volume_group(policy, backup):
-                vg = engine.get_volume_group(backup["volume_group_id"], backup_id, deadline)
+            backup = engine.port.get_backup(kind, backup_id, deadline).value
+            # Planned whatever the backup's state (a note below says it): the table shows what would change.
+            wanted = source_to_read(policy, replace(backup, lifecycle_state=None))
+            source = engine.port.get_source(wanted[0], wanted[1], backup_id, deadline) if wanted else None
         except CallFailed as failure:
             print(shown(f"error: {failure_line(failure)}"), file=err)
             return EXIT_FAILED
-        result = make_plan(policy, backup, vg, None)
+        review = engine.review(deadline)
         if getattr(args, "tag_schema", None):  # a schema file instead of the tenancy's
             from sync.cli.lint_live import SchemaFileError, load_schema_file
             from sync.policy.tagcheck import apply_schema
 
             try:
-                result = apply_schema(result, load_schema_file(args.tag_schema))
+                schema = load_schema_file(args.tag_schema)
             except SchemaFileError as exc:
                 raise LiveError(str(exc)) from None
-        else:
-            result = engine.tag_schema.review(result, deadline)
+            review = lambda result: apply_schema(result, schema)  # noqa: E731
+        backup_view, source_view = views(backup, source)
+        result = review(make_plan(policy, backup_view, source_view))
         print(render_plan(result), file=out)
         if getattr(args, "explain", False):
             from sync.policy.explain import explain_text
 
-            print(
-                explain_text(policy, {"backup": backup, "volume_group": vg, "event": None}, result), file=out
-            )
-        state = backup.get("lifecycle_state")
+            context = {"backup": backup_view, "volume_group": source_view, "event": None}
+            print(explain_text(policy, context, result), file=out)
+        state = backup.lifecycle_state
         if state != "AVAILABLE":
             print(shown(f"note: the backup is {state}"), file=out)
     return EXIT_OK
@@ -107,7 +101,7 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     backup_id = ocid_arg(args.backup, "volumegroupbackup")
     with cli_logging(args.log_file, env):
         clients = build_clients(env)
-        engine = Engine(clients, policy_loader(args.policy, env, clients))
+        engine = Engine.on(clients, policy_loader(args.policy, env, clients))
         outcome = engine.sync_backup(backup_id, dry_run=args.dry_run, deadline=Deadline.after(args.timeout))
     if args.output == "json":
         print(json.dumps(outcome.to_json(), indent=2), file=out)

@@ -13,8 +13,8 @@ from sync import logs
 from sync.cli.options import LiveError, seconds_arg
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed
+from sync.domain.ocid import check_ocid
 from sync.policy.loader import Policy
-from sync.requests.bodies import check_ocid
 from sync.sources.bundled import DEFAULT_POLICY
 from sync.sources.select import load_policy_from, source_from_env
 

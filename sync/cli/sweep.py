@@ -27,7 +27,6 @@ from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_com
 from sync.cli.progress import progress_display
 from sync.cli.table import render_table
 from sync.cloud.engine import Engine
-from sync.cloud.limiter import AdaptiveLimiter
 from sync.cloud.retry import Deadline
 from sync.sweep.runner import (
     DEFAULT_CONCURRENCY,
@@ -88,7 +87,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     options = sweep_options(args, compartment, since, args.resume)
     with cli_logging(args.log_file, env):
         clients = build_clients(env, identity=args.recursive)
-        engine = Engine(clients, policy_loader(args.policy, env, clients), limiter=AdaptiveLimiter())
+        engine = Engine.on(clients, policy_loader(args.policy, env, clients))
         bar = None if args.no_progress else progress_display(err)
         try:
             timeout = NO_TIMEOUT if args.timeout is None else args.timeout

@@ -27,11 +27,11 @@ from sync.cli.progress import progress_display
 from sync.cli.table import render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed, Engine
-from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.leanport import LeanPort
 from sync.cloud.regions import REGION_RE, RegionError, parse_regions, region_settings, subscribed_regions
 from sync.cloud.retry import Deadline
+from sync.domain.ocid import check_ocid, ocid_kind
 from sync.policy.loader import Policy
-from sync.requests.bodies import check_ocid, ocid_kind
 from sync.sweep.options import DEFAULT_MAX_FAILURES, SweepError
 from sync.sweep.regions import RegionsResult, sweep_regions
 from sync.sweep.results import SweepProgress
@@ -215,7 +215,7 @@ def _engine_factory(
             raise
         except Exception as exc:  # the SDK's setup errors, as one line
             raise AuthError(f"OCI client setup failed: {type(exc).__name__}: {exc}") from None
-        return Engine(clients, policy, limiter=AdaptiveLimiter())
+        return Engine.on(clients, policy)
 
     return engine_for
 
@@ -253,7 +253,7 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             try:
                 ask = Deadline.after(min(timeout, args.call_budget))  # a 5xx storm must not hang here
-                regions = subscribed_regions(Engine(clients, policy), tenancy_of(compartment, base), ask)
+                regions = subscribed_regions(LeanPort(clients), tenancy_of(compartment, base), ask)
             except CallFailed as failure:
                 raise LiveError(f"ListRegionSubscriptions: {failure_line(failure)}") from None
             if not regions:

@@ -6,14 +6,14 @@ import logging
 import random
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from sync.clock import clock_from_env
 from sync.cloud.outcome import CallFailed
 from sync.cloud.retry import Deadline, backoff_delay, parse_retry_after
 
-log = logging.getLogger("sync.cloud.engine")
+log = logging.getLogger("sync.cloud.calls")
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 TRANSIENT_409_CODES = frozenset({"IncorrectState", "Conflict"})
@@ -21,7 +21,7 @@ TRANSIENT_409_CODES = frozenset({"IncorrectState", "Conflict"})
 MIN_CALL_SECONDS = 0.1
 # A refused or unreachable endpoint is not retried past this many seconds after the first try.
 CONNECT_GIVE_UP_SECONDS = 4.0
-WRITE_OPERATIONS = frozenset({"UpdateVolumeGroupBackup"})
+WRITE_OPERATIONS = frozenset({"UpdateVolumeGroupBackup", "UpdateVolumeBackup", "UpdateBootVolumeBackup"})
 
 _CONNECT_ERRORS = frozenset(
     {"NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectTimeout"}
@@ -99,22 +99,22 @@ def _describe(chain: list[BaseException], connect_failed: bool, timed_out: bool)
     return f"{what} ({reason})" + (f": {endpoint}" if endpoint else "")
 
 
-class Calls:
-    """`call()`: one SDK call with deadline-bounded retries; Engine and the sweep share it."""
+class Retries:
+    """One OCI call with deadline-bounded retries: the only path any OCI call takes (the port holds one)."""
 
     def __init__(
         self,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
-        limiter: Limiter | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        self.sleep = sleep
+        # Default: the process's clock (sync/clock.py: the system's unless a test set one).
+        system = clock_from_env()
+        self.sleep = sleep or system.sleep
         self.rng = rng or random.Random()
         self._rng_lock = threading.Lock()
-        self.limiter = limiter
-        self.clock = clock
+        self.clock = clock or system.monotonic
 
     def call(
         self,
@@ -122,12 +122,17 @@ class Calls:
         fn: Callable[..., Any],
         backup_id: str | None,
         deadline: Deadline,
+        *,
+        limiter: Limiter | None = None,
+        retry: bool = True,
         **kwargs: Any,
     ) -> Any:
-        """Run one SDK call, retrying transient failures with backoff inside the deadline.
+        """Run one call, retrying transient failures with backoff inside the deadline.
 
         No attempt starts with less than MIN_CALL_SECONDS left, and each attempt's connect and
-        read timeouts are capped by the time left (sync/cloud/lean.py's `bounded`).
+        read timeouts are capped by the time left (sync/cloud/lean.py's `bounded`). limiter:
+        the sweep's shared pacing. retry=False: one attempt, its failure raised unlogged (the
+        caller reports it, e.g. a tag schema read that must never hold an update back).
         """
         from sync.cloud.lean import bounded
 
@@ -135,7 +140,7 @@ class Calls:
         first_try: float | None = None
         while True:
             if deadline.remaining() < MIN_CALL_SECONDS or (
-                self.limiter is not None and not self.limiter.acquire(deadline)
+                limiter is not None and not limiter.acquire(deadline)
             ):
                 raise CallFailed(operation, None, "DeadlineExceeded", "no time left for the call", None, True)
             if first_try is None:
@@ -145,8 +150,10 @@ class Calls:
                     return fn(**kwargs)
             except Exception as exc:
                 failure = failure_from(operation, exc)
-            if failure.status == 429 and self.limiter is not None:
-                self.limiter.throttled(failure.retry_after)
+            if not retry:
+                raise failure
+            if failure.status == 429 and limiter is not None:
+                limiter.throttled(failure.retry_after)
             with self._rng_lock:
                 delay = backoff_delay(attempt, failure.retry_after, self.rng)
             will_retry = failure.transient and delay + MIN_CALL_SECONDS <= deadline.remaining()
@@ -161,7 +168,7 @@ class Calls:
     def _log_failure(
         self, failure: CallFailed, backup_id: str | None, attempt: int, will_retry: bool
     ) -> None:
-        # The line's "message" is OCI's own message, as PRODUCT.md's log contract says.
+        # The line's "message" is OCI's own message, as the README's log section promises.
         log.error(
             failure.message or f"{failure.operation} failed",
             extra={

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-import sys
 import threading
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sync.cloud.lean import LeanBlockstorage, LeanIdentity, LeanMonitoring, LeanObjectStorage
+    from sync.cloud.lean import (
+        LeanBlockstorage,
+        LeanFunctionsInvoke,
+        LeanIdentity,
+        LeanMonitoring,
+        LeanObjectStorage,
+    )
 
 AUTH_MODES = ("resource_principal", "instance_principal", "config_file")
 
@@ -20,70 +23,6 @@ AUTH_MODES = ("resource_principal", "instance_principal", "config_file")
 CLIENT_TIMEOUT = (5.0, 20.0)
 # Overrides the read timeout (seconds, > 0), e.g. for fault tests with slow answers.
 READ_TIMEOUT_ENV = "OCI_READ_TIMEOUT_SECONDS"
-
-
-def _defer_oci_pagination() -> None:
-    """Load oci.pagination on first use, as the SDK loads its services.
-
-    `import oci` imports it eagerly, and it imports the whole dns and object_storage services
-    (~60 ms, ~8 MB) for list helpers we never call. A placeholder in sys.modules lets `import
-    oci` finish without it; the first attribute read imports the real module.
-    """
-    if "oci" in sys.modules or "oci.pagination" in sys.modules:
-        return
-    placeholder = types.ModuleType("oci.pagination")
-
-    def load(name: str) -> Any:
-        if sys.modules.get("oci.pagination") is placeholder:
-            del sys.modules["oci.pagination"]
-        real = importlib.import_module("oci.pagination")
-        setattr(sys.modules["oci"], "pagination", real)  # noqa: B010
-        return getattr(real, name)
-
-    placeholder.__getattr__ = load  # type: ignore[method-assign]
-    sys.modules["oci.pagination"] = placeholder
-
-
-_PKCS11_SIGNER = "oci.auth.signers.pkcs11_signer"
-_PKCS11_NAMES = ("PKCS11RequestSigner", "PKCS11Signer")
-
-
-def _load_pkcs11_signer(name: str) -> Any:
-    """`oci.auth.signers.__getattr__` once deferred: the real PKCS#11 signer, imported on use."""
-    if name in _PKCS11_NAMES:
-        return getattr(importlib.import_module(_PKCS11_SIGNER), name)
-    raise AttributeError(f"module 'oci.auth.signers' has no attribute {name!r}")
-
-
-def _defer_oci_pkcs11_signer() -> None:
-    """Load the SDK's PKCS#11 (hardware key) signer on first use.
-
-    `oci.auth.signers` imports it eagerly, and it imports python-pkcs11 and asn1crypto (~23 ms)
-    for a signer the function never uses. The SDK already runs without them: that import sits
-    in a try/except that passes over a missing `pkcs11`. A one-shot placeholder answers that
-    import as missing, then gives `oci.auth.signers` a module `__getattr__` that imports the real
-    signer the first time `PKCS11Signer` or `PKCS11RequestSigner` is read.
-    """
-    if "oci" in sys.modules or _PKCS11_SIGNER in sys.modules:
-        return
-    placeholder = types.ModuleType(_PKCS11_SIGNER)
-
-    def missing(name: str) -> Any:
-        if name.startswith("__"):  # the import system's and tools' probes (__path__, __file__)
-            raise AttributeError(name)
-        if sys.modules.get(_PKCS11_SIGNER) is placeholder:
-            del sys.modules[_PKCS11_SIGNER]
-        signers = sys.modules.get("oci.auth.signers")
-        if signers is not None:
-            setattr(signers, "__getattr__", _load_pkcs11_signer)  # noqa: B010
-        raise ModuleNotFoundError("pkcs11 deferred until first use (sync.cloud.clients)", name="pkcs11")
-
-    placeholder.__getattr__ = missing  # type: ignore[method-assign]
-    sys.modules[_PKCS11_SIGNER] = placeholder
-
-
-_defer_oci_pagination()
-_defer_oci_pkcs11_signer()
 
 
 class AuthError(Exception):
@@ -170,7 +109,7 @@ class Clients:
             config = {**config, "region": self.settings.region}
         return config, signer
 
-    def _build(self, name: str, factory: Any, endpoint: str | None) -> Any:
+    def _build(self, name: str, factory: Any, endpoint: str | None, connect: float | None = None) -> Any:
         with self._lock:
             if name in self._clients:
                 return self._clients[name]
@@ -183,7 +122,7 @@ class Clients:
                 # A breaker opened by one bad minute would fail later invocations in this
                 # warm container without trying; our own retries are deadline-bounded.
                 "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
-                "timeout": (CLIENT_TIMEOUT[0], s.read_timeout),
+                "timeout": (connect or CLIENT_TIMEOUT[0], s.read_timeout),
             }
             if endpoint:
                 kwargs["service_endpoint"] = endpoint
@@ -215,6 +154,24 @@ class Clients:
 
         client: LeanIdentity = self._build("identity", LeanIdentity, self.settings.identity_endpoint)
         return client
+
+    def functions_invoke(self, endpoint: str, connect: float) -> LeanFunctionsInvoke:
+        """The client for one function's invoke endpoint (a sweep's continuation), `connect` s to connect."""
+        from sync.cloud.lean import LeanFunctionsInvoke
+
+        name = f"functions:{endpoint}"
+        client: LeanFunctionsInvoke = self._build(name, LeanFunctionsInvoke, endpoint, connect)
+        return client
+
+    def tenancy_id(self) -> str | None:
+        """The tenancy OCID the credentials belong to (config file, instance or resource principal)."""
+        config, signer = self.auth()
+        tenancy = config.get("tenancy")
+        if not tenancy and signer is not None:
+            tenancy = getattr(signer, "tenancy_id", None)
+            if not tenancy and hasattr(signer, "get_claim"):
+                tenancy = signer.get_claim("res_tenant")
+        return str(tenancy) if tenancy else None
 
 
 def _config_signer(config: dict[str, Any]) -> Any:

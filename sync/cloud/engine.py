@@ -1,45 +1,63 @@
-"""One backup, end to end: GET, plan, GET the volume group if needed, PUT with if-match, retry."""
+"""One backup, end to end: GET, read the source if a rule needs it, decide, PUT with if-match, 412 retry.
+
+The engine does the I/O only, through the port (sync/cloud/port.py); what to do with a backup is
+sync/policy/decide.py's `decide`, which the sweep calls too.
+"""
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
-from sync.cloud.calls import Calls, Limiter
+from sync.cloud.calls import Limiter, Retries
 from sync.cloud.clients import AuthError, Clients
+from sync.cloud.leanport import LeanPort
 from sync.cloud.outcome import STATUSES, CallFailed, Outcome
+from sync.cloud.port import OciPort, TagUpdate
 from sync.cloud.retry import Deadline
-from sync.cloud.tagcache import cache_for
+from sync.cloud.tagcache import TagSchemaCache
+from sync.domain.resources import Backup, Kind, Source, SourceKind
+from sync.domain.status import Status
+from sync.policy.decide import SKIPPED_STATES, Action, Decision, decide, source_to_read
 from sync.policy.loader import Policy, PolicyError
-from sync.policy.planner import Plan, needs_volume_group, plan
-from sync.requests.bodies import EventInfo, ocid_kind
+from sync.policy.planner import Plan
+from sync.requests.bodies import EventInfo
 
-__all__ = ["SKIPPED_STATES", "STATUSES", "CallFailed", "Engine", "Limiter", "Outcome", "VolumeGroupLookup"]
+__all__ = ["SKIPPED_STATES", "STATUSES", "CallFailed", "Engine", "Limiter", "Outcome", "SourceLookup"]
 
 log = logging.getLogger("sync.cloud.engine")
 
 MAX_ETAG_RETRIES = 4
-SKIPPED_STATES = frozenset({"TERMINATING", "TERMINATED", "FAULTY"})
 
-VolumeGroupLookup = Callable[[str, str | None, Deadline], dict[str, Any] | None]
-"""(volume_group_id, backup_id, deadline) -> the volume group (snake_case) or None; e.g. a sweep's cache."""
+SourceLookup = Callable[[SourceKind, str, str | None, Deadline], Source | None]
+"""(kind, source id, backup id, deadline) -> the source or None (404); e.g. a sweep's cache."""
 
 
-@dataclass(frozen=True)
-class _Extras:
-    warnings: list[str]
-    matched_rules: list[str]
+def update_of(result: Plan) -> TagUpdate:
+    """The update a plan sends: only the fields that change, whole maps (the API replaces them)."""
+    body = result.update_body()
+    return TagUpdate(body.get("displayName"), body.get("freeformTags"), body.get("definedTags"))
 
-    def outcome(
-        self, status: str, backup_id: str, changes: dict[str, Any] | None = None, **kw: Any
-    ) -> Outcome:
-        """An Outcome carrying the plan's warnings and matched rules."""
-        return Outcome(
-            status, backup_id, changes or {}, warnings=self.warnings, matched_rules=self.matched_rules, **kw
+
+def decision_outcome(decision: Decision, backup_id: str, opc_request_id: str | None = None) -> Outcome:
+    """The answer for a decision that needs no write (skip, reject, unchanged, dry run)."""
+    return Outcome(
+        decision.status,
+        backup_id,
+        decision.changes() if decision.action is Action.REPORT else {},
+        opc_request_id=opc_request_id,
+        error=decision.reason,
+        warnings=decision.warnings,
+        matched_rules=decision.matched_rules,
+    )
+
+
+def log_source_warning(decision: Decision, backup_id: str) -> None:
+    if decision.source_warning:
+        log.warning(
+            decision.source_warning,
+            extra={"volume_group_backup_id": backup_id, "operation": "GetVolumeGroup"},
         )
 
 
@@ -47,22 +65,26 @@ class _Retry(Exception):
     """Someone else wrote between our GET and PUT (412): read again and re-plan."""
 
 
-class Engine(Calls):
-    """Shared by every invocation in a container (and by sweep threads): holds no per-call state."""
+class Engine:
+    """Shared by every invocation in a container (and by sweep threads): holds no per-call state.
 
-    def __init__(
-        self,
-        clients: Clients,
-        policy: Callable[[], Policy],
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-        limiter: Limiter | None = None,
-    ) -> None:
-        super().__init__(sleep=sleep, rng=rng, limiter=limiter)
-        self.clients = clients
+    port: every OCI call; tag_schema: the container's tag schema cache (passed in, one per port).
+    """
+
+    def __init__(self, port: OciPort, policy: Callable[[], Policy], tag_schema: TagSchemaCache) -> None:
+        self.port = port
         self.policy = policy
-        self.tag_schema = cache_for(clients)  # shared by every engine on these clients
+        self.tag_schema = tag_schema
+
+    @classmethod
+    def on(cls, clients: Clients, policy: Callable[[], Policy], retries: Retries | None = None) -> Engine:
+        """An engine on the lean clients, with its own tag schema cache."""
+        port = LeanPort(clients, retries)
+        return cls(port, policy, TagSchemaCache(port))
+
+    def review(self, deadline: Deadline) -> Callable[[Plan], Plan]:
+        """The decision's tag schema check, bounded by `deadline`."""
+        return lambda result: self.tag_schema.review(result, deadline)
 
     def sync_backup(
         self,
@@ -71,103 +93,89 @@ class Engine(Calls):
         dry_run: bool,
         deadline: Deadline,
         event: EventInfo | None = None,
-        volume_groups: VolumeGroupLookup | None = None,
+        sources: SourceLookup | None = None,
+        limiter: Limiter | None = None,
     ) -> Outcome:
         """Bring one backup in line with the policy. Never raises.
 
-        volume_groups, when given, replaces GetVolumeGroup (a sweep shares one cache).
+        sources, when given, replaces the source GET (a sweep shares one cache); limiter: the
+        sweep's pacing.
         """
         from sync.cloud.lean import bounded
 
-        if ocid_kind(backup_id) != "volumegroupbackup":
+        kind = Kind.of(backup_id)
+        if kind is not Kind.VOLUME_GROUP_BACKUP:
             # Ids from list pages come from OCI: one that is not a backup's OCID never becomes a path.
             error = f"{str(backup_id)[:80]!r} is not a volume group backup OCID; nothing was sent"
-            return Outcome("failed", str(backup_id)[:255], error=error)
+            return Outcome(Status.FAILED, str(backup_id)[:255], error=error)
         try:
             with bounded(deadline.remaining):  # a policy fetched from Object Storage counts too
                 policy = self.policy()
         except PolicyError as exc:
-            return Outcome("rejected", backup_id, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
+            error = f"policy {exc.origin}: " + "; ".join(exc.errors)
+            return Outcome(Status.REJECTED, backup_id, error=error)
+        lookup = sources or (lambda k, i, b, d: self.port.get_source(k, i, b, d, limiter))
         try:
-            return self._sync(policy, backup_id, dry_run, deadline, event, volume_groups)
+            for round_ in range(MAX_ETAG_RETRIES + 1):
+                read = self.port.get_backup(kind, backup_id, deadline, limiter)
+                try:
+                    return self._act(
+                        policy, read.value, read.etag, read.request_id, dry_run, deadline, event, lookup,
+                        limiter, round_,
+                    )  # fmt: skip
+                except _Retry:
+                    continue
+            raise AssertionError("unreachable")  # pragma: no cover
         except CallFailed as failure:
-            status = "not_found" if failure.status == 404 else "failed"
-            return Outcome(
-                status,
-                backup_id,
-                opc_request_id=failure.opc_request_id,
-                error=str(failure),
-                transient=failure.transient and status == "failed",
-            )
+            return Outcome.of_failure(backup_id, failure)
         except AuthError as exc:
             log.error("authentication failed", extra={"error": str(exc)})
-            return Outcome("failed", backup_id, error=str(exc))
+            return Outcome(Status.FAILED, backup_id, error=str(exc))
 
-    def _sync(
+    def _act(
         self,
         policy: Policy,
-        backup_id: str,
+        backup: Backup,
+        etag: str | None,
+        request_id: str | None,
         dry_run: bool,
         deadline: Deadline,
         event: EventInfo | None,
-        volume_groups: VolumeGroupLookup | None = None,
-    ) -> Outcome:
-        event_ctx = event.as_context() if event else None
-        for round_ in range(MAX_ETAG_RETRIES + 1):
-            got = self.call(
-                "GetVolumeGroupBackup",
-                self.clients.blockstorage().get_volume_group_backup,
-                backup_id,
-                deadline,
-                volume_group_backup_id=backup_id,
-            )
-            try:
-                return self._decide(
-                    policy, backup_id, got, dry_run, deadline, event_ctx, volume_groups, round_
-                )
-            except _Retry:
-                continue
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _decide(
-        self,
-        policy: Policy,
-        backup_id: str,
-        got: Any,
-        dry_run: bool,
-        deadline: Deadline,
-        event_ctx: dict[str, Any] | None,
-        volume_groups: VolumeGroupLookup | None,
+        sources: SourceLookup,
+        limiter: Limiter | None,
         round_: int,
     ) -> Outcome:
-        """What to answer for the backup just read: skip, reject, report, or write."""
-        backup = _to_dict(got.data)
-        state = backup.get("lifecycle_state")
-        if state in SKIPPED_STATES:
-            return Outcome("ignored", backup_id, opc_request_id=got.request_id, error=f"backup is {state}")
-        result = self._plan(policy, backup, deadline, event_ctx, volume_groups)
-        base = _Extras(list(result.warnings), list(result.matched_rules))
-        if result.error:
-            return base.outcome("rejected", backup_id, opc_request_id=got.request_id, error=result.error)
-        if not result.changed:
-            return base.outcome("unchanged", backup_id, opc_request_id=got.request_id)
-        if dry_run:
-            log.info(
-                "planned (dry run)", extra={"volume_group_backup_id": backup_id, "changes": result.changes()}
-            )
-            return base.outcome("planned", backup_id, result.changes(), opc_request_id=got.request_id)
-        etag = got.headers.get("etag")
+        """Decide on the backup just read, and write when the decision says so."""
+        wanted = source_to_read(policy, backup)
+        source = sources(wanted[0], wanted[1], backup.id, deadline) if wanted else None
+        event_view = event.as_context() if event else None
+        decision = decide(policy, backup, source, event_view, review=self.review(deadline), dry_run=dry_run)
+        log_source_warning(decision, backup.id)
+        if decision.action is not Action.WRITE or decision.plan is None:
+            if decision.action is Action.REPORT:
+                log.info(
+                    "planned (dry run)",
+                    extra={"volume_group_backup_id": backup.id, "changes": decision.changes()},
+                )
+            return decision_outcome(decision, backup.id, request_id)
         if not etag:
             # Without an etag the write could undo someone else's change: refuse it.
             error = "GetVolumeGroupBackup returned no etag; refusing an unguarded update"
-            return base.outcome("failed", backup_id, opc_request_id=got.request_id, error=error)
-        return self._write(backup_id, result, etag, deadline, round_, base)
+            return _with(decision, Status.FAILED, backup.id, opc_request_id=request_id, error=error)
+        return self._write(backup, decision, decision.plan, etag, deadline, limiter, round_)
 
     def _write(
-        self, backup_id: str, result: Plan, etag: str, deadline: Deadline, round_: int, base: _Extras
+        self,
+        backup: Backup,
+        decision: Decision,
+        result: Plan,
+        etag: str,
+        deadline: Deadline,
+        limiter: Limiter | None,
+        round_: int,
     ) -> Outcome:
         try:
-            put = self._put(backup_id, result, etag, deadline)
+            put = self.port.update_backup(backup.kind, backup.id, update_of(result), etag, deadline, limiter)
         except CallFailed as failure:
             if failure.status == 412 and round_ < MAX_ETAG_RETRIES and not deadline.expired():
                 raise _Retry() from None
@@ -180,22 +188,24 @@ class Engine(Calls):
                     f"{failure}: the backup was readable a moment ago, so the function"
                     " most likely lacks VOLUME_GROUP_BACKUP_UPDATE on it (or it was just deleted)"
                 )
-                return base.outcome("failed", backup_id, opc_request_id=failure.opc_request_id, error=error)
+                return _with(
+                    decision, Status.FAILED, backup.id, opc_request_id=failure.opc_request_id, error=error
+                )
             if failure.outcome_unknown:
-                return self._unknown(backup_id, result, failure, base)
+                return self._unknown(backup.id, decision, result, failure)
             raise
         log.info(
             "updated",
             extra={
                 "operation": "UpdateVolumeGroupBackup",
-                "volume_group_backup_id": backup_id,
+                "volume_group_backup_id": backup.id,
                 "opc_request_id": put.request_id,
                 "changes": result.changes(),
             },
         )
-        return base.outcome("updated", backup_id, result.changes(), opc_request_id=put.request_id)
+        return _with(decision, Status.UPDATED, backup.id, result.changes(), opc_request_id=put.request_id)
 
-    def _unknown(self, backup_id: str, result: Plan, failure: CallFailed, base: _Extras) -> Outcome:
+    def _unknown(self, backup_id: str, decision: Decision, result: Plan, failure: CallFailed) -> Outcome:
         """The PUT was sent and no answer came: it may have landed. Transient: the next try re-reads."""
         log.error(
             "UpdateVolumeGroupBackup outcome unknown",
@@ -210,80 +220,18 @@ class Engine(Calls):
         error = (
             f"{failure}; the update may or may not have been applied (the next delivery re-reads the backup)"
         )
-        return Outcome(
-            "failed",
-            backup_id,
-            error=error,
-            warnings=base.warnings,
-            matched_rules=base.matched_rules,
-            transient=True,
-        )
-
-    def _plan(
-        self,
-        policy: Policy,
-        backup: dict[str, Any],
-        deadline: Deadline,
-        event_ctx: dict[str, Any] | None,
-        volume_groups: VolumeGroupLookup | None = None,
-    ) -> Plan:
-        volume_group = None
-        vg_id = backup.get("volume_group_id")
-        warning = None
-        if vg_id and needs_volume_group(policy, backup):
-            if ocid_kind(str(vg_id)) == "volumegroup":
-                lookup = volume_groups or self.get_volume_group
-                volume_group = lookup(vg_id, backup.get("id"), deadline)
-            else:
-                warning = _bad_volume_group_id(vg_id, backup.get("id"))
-        result = self.tag_schema.review(plan(policy, backup, volume_group, event_ctx), deadline)
-        return replace(result, warnings=(*result.warnings, warning)) if warning else result
-
-    def get_volume_group(
-        self, vg_id: str, backup_id: str | None, deadline: Deadline
-    ) -> dict[str, Any] | None:
-        if ocid_kind(str(vg_id)) != "volumegroup":
-            _bad_volume_group_id(vg_id, backup_id)
-            return None
-        client = self.clients.blockstorage()
-        try:
-            got = self.call(
-                "GetVolumeGroup", client.get_volume_group, backup_id, deadline, volume_group_id=vg_id
-            )
-        except CallFailed as failure:
-            if failure.status == 404:
-                # The volume group may be gone while its backups live on: plan without it.
-                return None
-            raise
-        return _to_dict(got.data)
-
-    def _put(self, backup_id: str, result: Plan, etag: str, deadline: Deadline) -> Any:
-        return self.call(
-            "UpdateVolumeGroupBackup",
-            self.clients.blockstorage().update_volume_group_backup,
-            backup_id,
-            deadline,
-            volume_group_backup_id=backup_id,
-            update_volume_group_backup_details=result.update_body(),
-            if_match=etag,
-        )
+        return _with(decision, Status.FAILED, backup_id, error=error, transient=True)
 
 
-def _bad_volume_group_id(vg_id: Any, backup_id: Any) -> str:
-    """The warning (also logged) for a backup whose volumeGroupId is not a volume group's OCID."""
-    warning = (
-        f"the backup's volumeGroupId {str(vg_id)[:80]!r} is not a volume group OCID:"
-        " planned without the volume group (rules that need it do not match)"
+def _with(
+    decision: Decision, status: Status, backup_id: str, changes: dict[str, Any] | None = None, **kw: Any
+) -> Outcome:
+    """An Outcome carrying the decision's warnings and matched rules."""
+    return Outcome(
+        status,
+        backup_id,
+        changes or {},
+        warnings=decision.warnings,
+        matched_rules=decision.matched_rules,
+        **kw,
     )
-    log.warning(warning, extra={"volume_group_backup_id": backup_id, "operation": "GetVolumeGroup"})
-    return warning
-
-
-def _to_dict(data: Any) -> dict[str, Any]:
-    """A resource from a lean client (already a dict) or an SDK model, in to_dict's shape."""
-    if isinstance(data, dict):
-        return data
-    from oci.util import to_dict
-
-    converted = to_dict(data)
-    return converted if isinstance(converted, dict) else {}

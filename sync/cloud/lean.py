@@ -56,18 +56,35 @@ class _Base(BaseClient):  # type: ignore[misc]
         self._default_timeout = value
 
 
-_LINKS = {
-    "get_volume_group_backup": "iaas/20160918/VolumeGroupBackup/GetVolumeGroupBackup",
-    "update_volume_group_backup": "iaas/20160918/VolumeGroupBackup/UpdateVolumeGroupBackup",
-    "list_volume_group_backups": "iaas/20160918/VolumeGroupBackup/ListVolumeGroupBackups",
-    "get_volume_group": "iaas/20160918/VolumeGroup/GetVolumeGroup",
-    "list_compartments": "identity/20160918/Compartment/ListCompartments",
-    "get_tag": "identity/20160918/Tag/GetTag",
-    "list_tag_namespaces": "identity/20160918/TagNamespaceSummary/ListTagNamespaces",
-    "list_tags": "identity/20160918/TagSummary/ListTags",
-    "list_region_subscriptions": "identity/20160918/RegionSubscription/ListRegionSubscriptions",
-    "get_object": "objectstorage/20160918/Object/GetObject",
-    "post_metric_data": "monitoring/20180401/MetricData/PostMetricData",
+# operation -> (API reference page, the arguments the generated client lists as required_arguments).
+_OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "get_volume_group_backup": (
+        "iaas/20160918/VolumeGroupBackup/GetVolumeGroupBackup",
+        ("volumeGroupBackupId",),
+    ),
+    "update_volume_group_backup": (
+        "iaas/20160918/VolumeGroupBackup/UpdateVolumeGroupBackup",
+        ("volumeGroupBackupId",),
+    ),
+    "list_volume_group_backups": (
+        "iaas/20160918/VolumeGroupBackup/ListVolumeGroupBackups",
+        ("compartmentId",),
+    ),
+    "get_volume_group": ("iaas/20160918/VolumeGroup/GetVolumeGroup", ("volumeGroupId",)),
+    "list_compartments": ("identity/20160918/Compartment/ListCompartments", ("compartmentId",)),
+    "get_tag": ("identity/20160918/Tag/GetTag", ("tagNamespaceId", "tagName")),
+    "list_tag_namespaces": ("identity/20160918/TagNamespaceSummary/ListTagNamespaces", ("compartmentId",)),
+    "list_tags": ("identity/20160918/TagSummary/ListTags", ("tagNamespaceId",)),
+    "list_region_subscriptions": (
+        "identity/20160918/RegionSubscription/ListRegionSubscriptions",
+        ("tenancyId",),
+    ),
+    "get_object": (
+        "objectstorage/20160918/Object/GetObject",
+        ("namespaceName", "bucketName", "objectName"),
+    ),
+    "post_metric_data": ("monitoring/20180401/MetricData/PostMetricData", ()),
+    "invoke_function": ("functions/20260325/Function/InvokeFunction", ("functionId",)),
 }
 
 _JSON = {"accept": "application/json", "content-type": "application/json"}
@@ -98,7 +115,9 @@ class _Lean:
         headers: dict[str, Any] | None = None,
         body: Any = None,
         response_type: str = "object",
+        accept: dict[str, str] = _JSON,
     ) -> Any:
+        link, required = _OPERATIONS[operation]
         for name, value in (path_params or {}).items():
             if value is None or (isinstance(value, str) and not value.strip()):
                 raise ValueError(f"Parameter {name} cannot be None, whitespace or empty string")
@@ -107,13 +126,13 @@ class _Lean:
             method=method,
             path_params=path_params,
             query_params={k: v for k, v in (query or {}).items() if v is not None} or None,
-            header_params={k: v for k, v in {**_JSON, **(headers or {})}.items() if v is not None},
+            header_params={k: v for k, v in {**accept, **(headers or {})}.items() if v is not None},
             body=body,
             response_type=response_type,
             operation_name=operation,
-            api_reference_link=f"https://docs.oracle.com/iaas/api/#/en/{_LINKS[operation]}",
-            # Names the generated client marks required; only endpoint templates read them.
-            required_arguments=list(path_params or {}) or [k for k in (query or {}) if k == "compartmentId"],
+            api_reference_link=f"https://docs.oracle.com/iaas/api/#/en/{link}",
+            # As the generated client lists them; only endpoint templates read them.
+            required_arguments=list(required),
         )
 
 
@@ -301,3 +320,27 @@ class LeanMonitoring(_Lean):
     def post_metric_data(self, post_metric_data_details: dict[str, Any]) -> Any:
         """The body as JSON (camelCase); the answer is the service's JSON dict, not reshaped."""
         return self._call("post_metric_data", "POST", "/metrics", body=post_metric_data_details)
+
+
+class LeanFunctionsInvoke(_Lean):
+    """invoke_function (FunctionsInvokeClient's name) on a function's own invoke endpoint."""
+
+    service = "functions"
+    init: ClassVar[dict[str, Any]] = {
+        "regional_client": True,
+        "base_path": "/20260325",
+        "service_endpoint_template": "https://functions.{region}.oci.{secondLevelDomain}",
+        "service_endpoint_template_per_realm": {},
+        "service_uses_dualstack_endpoints_by_default": False,
+    }
+
+    def invoke_function(
+        self, function_id: str, invoke_function_body: bytes, fn_invoke_type: str | None = None
+    ) -> Any:
+        """The body as given (bytes); the answer's data is the streamed requests.Response, as in the SDK."""
+        p = {"functionId": function_id}
+        return self._call(
+            "invoke_function", "POST", "/functions/{functionId}/actions/invoke", p,
+            headers={"fn-invoke-type": fn_invoke_type}, body=invoke_function_body, response_type="stream",
+            accept={"accept": "*/*"},
+        )  # fmt: skip

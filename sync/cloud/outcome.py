@@ -5,25 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-STATUSES = ("updated", "unchanged", "planned", "ignored", "not_found", "rejected", "failed")
+from sync.domain.status import Status
+
+STATUSES = tuple(s.value for s in Status)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
-    """The answer for one backup, in the shape PRODUCT.md gives."""
+    """The answer for one backup, in the shape the README's "What it returns" gives."""
 
-    status: str
+    status: Status
     backup_id: str | None
     changes: dict[str, Any] = field(default_factory=dict)
     opc_request_id: str | None = None
     error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    matched_rules: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+    matched_rules: tuple[str, ...] = ()
     transient: bool = False  # a failure worth retrying later (answered as 502 by the function)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "status": self.status,
+            "status": self.status.value,
             "volumeGroupBackupId": self.backup_id,
             "changes": self.changes,
             "opcRequestId": self.opc_request_id,
@@ -31,10 +33,22 @@ class Outcome:
         if self.error:
             out["error"] = self.error
         if self.warnings:
-            out["warnings"] = self.warnings
+            out["warnings"] = list(self.warnings)
         if self.matched_rules:
-            out["matchedRules"] = self.matched_rules
+            out["matchedRules"] = list(self.matched_rules)
         return out
+
+    @classmethod
+    def of_failure(cls, backup_id: str | None, failure: CallFailed) -> Outcome:
+        """A call that failed for good: not_found for a 404, else failed (transient when worth a retry)."""
+        status = Status.NOT_FOUND if failure.status == 404 else Status.FAILED
+        return cls(
+            status,
+            backup_id,
+            opc_request_id=failure.opc_request_id,
+            error=str(failure),
+            transient=failure.transient and status is Status.FAILED,
+        )
 
 
 class CallFailed(Exception):

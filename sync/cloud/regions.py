@@ -17,10 +17,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from sync.cloud.clients import OciSettings
-from sync.cloud.engine import Engine
+from sync.cloud.port import OciPort
 from sync.cloud.retry import Deadline
 
 REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+-\d+$")
@@ -82,22 +81,11 @@ def region_settings(base: OciSettings, env: Mapping[str, str], region: str) -> O
     return dataclasses.replace(base, region=region, core_endpoint=core, identity_endpoint=identity)
 
 
-def _field(item: Any, snake: str, camel: str) -> Any:
-    if isinstance(item, dict):
-        return item.get(snake, item.get(camel))
-    return getattr(item, snake, None)
-
-
-def subscribed_regions(engine: Engine, tenancy_id: str, deadline: Deadline) -> list[str]:
+def subscribed_regions(port: OciPort, tenancy_id: str, deadline: Deadline) -> list[str]:
     """ListRegionSubscriptions: the tenancy's READY regions, home region first."""
-    identity = engine.clients.identity()
-    got = engine.call(
-        "ListRegionSubscriptions", identity.list_region_subscriptions, None, deadline, tenancy_id=tenancy_id
-    )
-    ready: list[tuple[bool, str]] = []
-    for item in got.data or []:
-        name = _field(item, "region_name", "regionName")
-        status = _field(item, "status", "status")
-        if isinstance(name, str) and REGION_RE.match(name) and status == "READY":
-            ready.append((not bool(_field(item, "is_home_region", "isHomeRegion")), name))
+    ready = [
+        (not sub.is_home_region, sub.region_name)
+        for sub in port.list_region_subscriptions(tenancy_id, deadline)
+        if REGION_RE.match(sub.region_name) and sub.status == "READY"
+    ]
     return [name for _, name in sorted(ready)]

@@ -27,7 +27,14 @@ class Deadline:
         return cls(clock() + seconds, clock)
 
     @classmethod
-    def from_fn(cls, deadline_iso: str | None, margin: float = DEADLINE_MARGIN_SECONDS) -> Deadline:
+    def from_fn(
+        cls,
+        deadline_iso: str | None,
+        margin: float = DEADLINE_MARGIN_SECONDS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> Deadline:
         """From Fn's `Fn-Deadline` (RFC 3339); the FDK does not enforce it, we do."""
         if deadline_iso:
             text = deadline_iso.strip().replace("Z", "+00:00")
@@ -36,9 +43,9 @@ class Deadline:
             except ValueError:
                 when = None
             if when is not None and when.tzinfo is not None:
-                seconds = when.timestamp() - time.time()
-                return cls.after(max(0.0, seconds - margin))
-        return cls.after(DEFAULT_BUDGET_SECONDS)
+                seconds = when.timestamp() - wall()
+                return cls.after(max(0.0, seconds - margin), clock)
+        return cls.after(DEFAULT_BUDGET_SECONDS, clock)
 
     def remaining(self) -> float:
         return max(0.0, self.at - self.clock())

@@ -6,11 +6,11 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sync.cloud.port import TagReads
 from sync.cloud.retry import Deadline
 from sync.cloud.tagschema import Reader, SchemaReadError, read_namespace, tenancy_of
 from sync.policy.planner import Plan
@@ -50,15 +50,15 @@ class TagSchemaCache:
 
     def __init__(
         self,
-        clients: Any,
+        port: TagReads,
         refresh: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.clients = clients
+        self.port = port
         self.refresh = refresh_seconds(os.environ) if refresh is None else refresh
         self.clock = clock
         self._lock = threading.Lock()
-        self._summaries: tuple[float, dict[str, dict[str, Any]]] | None = None
+        self._summaries: tuple[float, dict[str, Mapping[str, Any]]] | None = None
         self._namespaces: dict[str, _Entry] = {}
         self._failed_at: float | None = None
         self.calls = 0  # Identity calls made, for tests and benchmarks
@@ -80,14 +80,11 @@ class TagSchemaCache:
                     )
                     return None
                 try:
-                    from sync.cloud.lean import bounded
-
-                    with bounded(deadline.remaining):  # each Identity call's timeout capped too
-                        self._read(missing)
+                    self._read(missing, deadline)  # each Identity call's timeout capped by the deadline
                 except SchemaReadError as exc:
                     self._failed_at = self.clock()
-                    # A failed OCI call logs at error level with OCI's message (PRODUCT.md's log
-                    # contract); the write itself still goes on, and OCI judges it.
+                    # A failed OCI call logs at error level with OCI's message (the README's log
+                    # section); the write itself still goes on, and OCI judges it.
                     log.error(
                         exc.message or f"{exc.operation} failed",
                         extra={
@@ -124,8 +121,8 @@ class TagSchemaCache:
             and fold(ns) not in self._summaries[1]
         )
 
-    def _read(self, wanted: Mapping[str, set[str]]) -> None:
-        reader = Reader(self.clients.identity(), tenancy_of(self.clients))
+    def _read(self, wanted: Mapping[str, set[str]], deadline: Deadline) -> None:
+        reader = Reader(self.port, tenancy_of(self.port.tenancy_id()), deadline)
         try:
             if self._summaries is None or not self._fresh(self._summaries[0]):
                 self._summaries = (self.clock(), reader.namespaces())
@@ -151,17 +148,3 @@ class TagSchemaCache:
             wanted.setdefault(ns, set()).add(key)
         schema = self.schema_for(wanted, deadline)
         return result if schema is None else apply_schema(result, schema)
-
-
-_CACHES: weakref.WeakKeyDictionary[Any, TagSchemaCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def cache_for(clients: Any) -> TagSchemaCache:
-    """One cache per set of clients, so an engine's twins (sweeps) share the container's cache."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(clients)
-        if cache is None:
-            cache = TagSchemaCache(clients)
-            _CACHES[clients] = cache
-        return cache

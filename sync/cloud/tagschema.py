@@ -2,51 +2,55 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from sync.cloud.outcome import CallFailed
+from sync.cloud.port import Page, TagReads
+from sync.cloud.retry import Deadline
+from sync.domain.ocid import check_ocid
 from sync.policy.tagmodel import TagKey, TagNamespace, TagSchema, key_from_api
 from sync.policy.tagnames import fold
-from sync.requests.bodies import check_ocid
 
 PAGE_LIMIT = 1000
 MAX_PAGES = 100
 # Names go into a request path, and the SDK does not escape '/'; OCI-returned names are untrusted.
 _SAFE_NAME = re.compile(r"^[\x21-\x7e]{1,100}$")
 _UNSAFE_IN_PATH = frozenset("/?#%\\.")
+T = TypeVar("T")
 
 
 class SchemaReadError(Exception):
-    """An Identity call failed; carries what the log line needs."""
+    """An Identity call failed (or the tenancy is unknown); carries what the log line needs."""
 
-    def __init__(self, operation: str, exc: BaseException) -> None:
+    def __init__(
+        self,
+        operation: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str = "",
+        opc_request_id: str | None = None,
+    ) -> None:
         self.operation = operation
-        self.status = getattr(exc, "status", None)
-        self.code = str(getattr(exc, "code", "") or type(exc).__name__)
-        self.message = str(getattr(exc, "message", "") or exc)[:300]
-        self.opc_request_id = getattr(exc, "request_id", None)
+        self.status = status
+        self.code = code
+        self.message = message[:300]
+        self.opc_request_id = opc_request_id
         super().__init__(f"{operation}: {self.status} {self.code}: {self.message}")
 
-
-def as_dict(item: Any) -> dict[str, Any]:
-    """An SDK response model or a plain dict (lean clients) as a dict."""
-    if isinstance(item, dict):
-        return item
-    from oci.util import to_dict
-
-    data = to_dict(item)
-    return data if isinstance(data, dict) else {}
-
-
-def _data_and_next(response: Any) -> tuple[Any, str | None]:
-    data = getattr(response, "data", response)
-    next_page = getattr(response, "next_page", None)
-    headers = getattr(response, "headers", None)
-    if next_page is None and isinstance(headers, Mapping):
-        next_page = headers.get("opc-next-page")
-    return data, (str(next_page) if next_page else None)
+    @classmethod
+    def of(cls, failure: CallFailed) -> SchemaReadError:
+        return cls(
+            failure.operation,
+            failure.message,
+            status=failure.status,
+            code=failure.code,
+            opc_request_id=failure.opc_request_id,
+        )
 
 
 def safe_name(name: str) -> bool:
@@ -55,39 +59,39 @@ def safe_name(name: str) -> bool:
 
 @dataclass
 class Reader:
-    """One pass of Identity calls; counts them (`calls`) so their number can be reported."""
+    """One pass of Identity calls inside `deadline`; counts them (`calls`) so their number can be reported."""
 
-    identity: Any
+    port: TagReads
     tenancy_id: str
+    deadline: Deadline
     calls: int = 0
     operations: list[str] = field(default_factory=list)
 
-    def _call(self, operation: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    def _call(self, operation: str, fn: Callable[[], T]) -> T:
         self.calls += 1
         self.operations.append(operation)
         try:
-            return fn(**kwargs)
-        except Exception as exc:  # ServiceError, connection errors: the caller decides
-            raise SchemaReadError(operation, exc) from None
+            return fn()
+        except CallFailed as failure:  # the caller decides what a failed read means
+            raise SchemaReadError.of(failure) from None
 
-    def _pages(self, operation: str, fn: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, operation: str, fn: Callable[[str | None], Page[Mapping[str, Any]]]
+    ) -> Iterator[Mapping[str, Any]]:
         page: str | None = None
         for _ in range(MAX_PAGES):
-            extra = {"page": page} if page else {}
-            data, page = _data_and_next(self._call(operation, fn, limit=PAGE_LIMIT, **kwargs, **extra))
-            for item in data or []:
-                yield as_dict(item)
+            got = self._call(operation, functools.partial(fn, page))
+            yield from got.items
+            page = got.next_page
             if not page:
                 return
 
-    def namespaces(self) -> dict[str, dict[str, Any]]:
+    def namespaces(self) -> dict[str, Mapping[str, Any]]:
         """Every namespace of the tenancy (ListTagNamespaces, paged): folded name -> summary."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, Mapping[str, Any]] = {}
+        reads = self.port
         for ns in self._pages(
-            "ListTagNamespaces",
-            self.identity.list_tag_namespaces,
-            compartment_id=self.tenancy_id,
-            include_subcompartments=True,
+            "ListTagNamespaces", lambda page: reads.list_tag_namespaces(self.tenancy_id, self.deadline, page)
         ):
             name = ns.get("name")
             if isinstance(name, str) and name:
@@ -98,7 +102,8 @@ class Reader:
         """The keys of one namespace (ListTags, paged; TagSummary has no validator)."""
         check_ocid(namespace_id, "tagnamespace")
         out: dict[str, TagKey] = {}
-        for tag in self._pages("ListTags", self.identity.list_tags, tag_namespace_id=namespace_id):
+        reads = self.port
+        for tag in self._pages("ListTags", lambda page: reads.list_tags(namespace_id, self.deadline, page)):
             key = key_from_api(tag)
             if key.name:
                 out[fold(key.name)] = key
@@ -107,18 +112,18 @@ class Reader:
     def tag(self, namespace_id: str, name: str) -> TagKey:
         """One key with its validator (GetTag)."""
         check_ocid(namespace_id, "tagnamespace")
-        data, _ = _data_and_next(
-            self._call("GetTag", self.identity.get_tag, tag_namespace_id=namespace_id, tag_name=name)
+        return key_from_api(
+            self._call("GetTag", lambda: self.port.get_tag(namespace_id, name, self.deadline))
         )
-        return key_from_api(as_dict(data))
 
 
 def namespace_of(summary: Mapping[str, Any], keys: Mapping[str, TagKey], complete: bool) -> TagNamespace:
+    """A TagNamespaceSummary (snake_case, as the lean client returns it) with the keys read."""
     return TagNamespace(
         str(summary.get("name", "")),
         str(summary.get("id", "")),
-        bool(summary.get("is_retired", summary.get("isRetired", False))),
-        str(summary.get("lifecycle_state", summary.get("lifecycleState", "ACTIVE")) or "ACTIVE"),
+        bool(summary.get("is_retired", False)),
+        str(summary.get("lifecycle_state", "ACTIVE") or "ACTIVE"),
         dict(keys),
         complete,
     )
@@ -151,14 +156,11 @@ def read_schema(reader: Reader, wanted: Mapping[str, set[str]]) -> TagSchema:
     return TagSchema(namespaces)
 
 
-def tenancy_of(clients: Any) -> str:
-    """The tenancy OCID the credentials belong to (config file, instance or resource principal)."""
-    config, signer = clients.auth()
-    tenancy = config.get("tenancy") if isinstance(config, Mapping) else None
-    if not tenancy and signer is not None:
-        tenancy = getattr(signer, "tenancy_id", None)
-        if not tenancy and hasattr(signer, "get_claim"):
-            tenancy = signer.get_claim("res_tenant")
-    if not tenancy:
-        raise SchemaReadError("ListTagNamespaces", ValueError("the tenancy OCID is unknown"))
-    return check_ocid(str(tenancy), "tenancy")
+def tenancy_of(tenancy_id: str | None) -> str:
+    """The credentials' tenancy OCID (OciPort.tenancy_id()), checked; SchemaReadError when unknown."""
+    if not tenancy_id:
+        raise SchemaReadError("ListTagNamespaces", "the tenancy OCID is unknown")
+    try:
+        return check_ocid(tenancy_id, "tenancy")
+    except ValueError as exc:
+        raise SchemaReadError("ListTagNamespaces", str(exc)) from None

@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sync.cloud.clients import Clients
+from sync.cloud.clients import AuthError
+from sync.cloud.outcome import CallFailed
+from sync.cloud.port import OciPort
 from sync.cloud.retry import Deadline
+from sync.domain.status import SweepStatus
 from sync.requests.bodies import MAX_CONTINUATION, SweepRequest
 from sync.requests.since import rfc3339
+
+if TYPE_CHECKING:
+    from sync.sweep.results import SweepResult
 
 log = logging.getLogger("sync.function.continuation")
 
 DEFAULT_MAX_CONTINUATIONS = 20
 # Kept back from the sweep's deadline for the detached invoke (which answers at once).
 RESERVE_SECONDS = 2.0
-CONNECT_SECONDS = 0.5
 MIN_INVOKE_SECONDS = 0.2
 # A sweep can end late (a call in flight at its deadline); the invoke may then use this much
 # of the 2 s Deadline keeps back from Fn's, before the metrics post (which gets what is left).
@@ -86,86 +90,91 @@ def continuation_body(request: SweepRequest, token: str, depth: int) -> dict[str
     return {"sweep": sweep}
 
 
-class Continuer:
-    """Invokes the function detached to carry a sweep on; one FunctionsInvokeClient per container."""
+@dataclass(frozen=True)
+class Continuation:
+    """What continuing a sweep did, as the answer's continuedAs / continuation / continuation* fields."""
 
-    def __init__(self, clients: Clients, settings: ContinuationSettings) -> None:
-        self.clients = clients
+    continued_as: str | None = None  # the invoke's opc-request-id
+    depth: int | None = None
+    stopped: str | None = None  # SWEEP_MAX_CONTINUATIONS reached
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.depth is not None:
+            out["continuedAs"] = self.continued_as
+            out["continuation"] = self.depth
+        if self.stopped:
+            out["continuationStopped"] = self.stopped
+        if self.error:
+            out["continuationError"] = self.error
+        return out
+
+
+class Continuer:
+    """Invokes the function detached to carry a sweep on, through the OCI port."""
+
+    def __init__(self, port: OciPort, settings: ContinuationSettings) -> None:
+        self.port = port
         self.settings = settings
-        self._client: Any = None
-        self._lock = threading.Lock()
         if settings.error:
             log.error(f"{settings.error}; using {settings.max_continuations}")
 
-    def _invoke_client(self) -> Any:
-        if self._client is None:
-            import oci
-            from oci.functions import FunctionsInvokeClient
-
-            config, signer = self.clients.auth()
-            self._client = FunctionsInvokeClient(
-                config,
-                signer=signer,
-                service_endpoint=self.settings.invoke_endpoint,
-                retry_strategy=oci.retry.NoneRetryStrategy(),
-                circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
-            )
-        return self._client
-
-    def after_sweep(self, request: SweepRequest, answer: dict[str, Any], deadline: Deadline) -> None:
-        """Continue a partial sweep if configured, noting it in the answer. Never raises."""
-        token = answer.get("resumeToken")
-        if not self.settings.enabled or not token or answer.get("status") != "partial":
-            return
+    def after_sweep(
+        self, request: SweepRequest, result: SweepResult, deadline: Deadline
+    ) -> Continuation | None:
+        """Continue a partial sweep if configured (None: nothing to continue). Never raises."""
+        token = result.resume_token
+        endpoint, function_id = self.settings.invoke_endpoint, self.settings.function_id
+        if not endpoint or not function_id or not token or result.status is not SweepStatus.PARTIAL:
+            return None
         depth = request.continuation + 1
-        body = continuation_body(request, str(token), depth)
+        body = continuation_body(request, token, depth)
         if request.continuation >= self.settings.max_continuations:
-            resume = continuation_body(request, str(token), 0)
+            resume = continuation_body(request, token, 0)
             log.error(
                 f"sweep stopped after {request.continuation} continuations (SWEEP_MAX_CONTINUATIONS);"
                 " resume it by invoking the function with the body in `resume_body`",
                 extra={"compartment_id": request.compartment_id, "resume_body": json.dumps(resume)},
             )
-            answer["continuationStopped"] = (
-                f"SWEEP_MAX_CONTINUATIONS ({self.settings.max_continuations}) reached"
+            return Continuation(
+                stopped=f"SWEEP_MAX_CONTINUATIONS ({self.settings.max_continuations}) reached"
             )
-            return
         left = min(RESERVE_SECONDS, deadline.remaining() + MARGIN_USABLE_SECONDS)
         if left < MIN_INVOKE_SECONDS:
             log.error("no time left to continue the sweep; resume it from resumeToken")
-            answer["continuationError"] = "no time left to invoke the continuation"
-            return
+            return Continuation(error="no time left to invoke the continuation")
         try:
-            with self._lock:
-                client = self._invoke_client()
-                client.base_client.timeout = (min(CONNECT_SECONDS, left), left)
-                resp = client.invoke_function(
-                    self.settings.function_id,
-                    invoke_function_body=json.dumps(body).encode(),
-                    fn_invoke_type="detached",
+            got = self.port.invoke_function(
+                endpoint, function_id, json.dumps(body).encode(), Deadline.after(left), detached=True
+            )
+        except CallFailed as failure:  # the sweep's answer stands; the token is in it
+            return Continuation(error=self._log_failure(failure))
+        except AuthError as exc:
+            return Continuation(
+                error=self._log_failure(
+                    CallFailed("InvokeFunction", None, "AuthError", str(exc), None, False)
                 )
-        except Exception as exc:  # the sweep's answer stands; the token is in it
-            answer["continuationError"] = self._log_failure(exc)
-            return
-        answer["continuedAs"] = resp.request_id
-        answer["continuation"] = depth
+            )
         log.info(
             f"sweep continues in a detached invocation (continuation {depth})",
-            extra={"operation": "InvokeFunction", "opc_request_id": resp.request_id, "status": resp.status},
+            extra={"operation": "InvokeFunction", "opc_request_id": got.request_id, "status": got.value},
         )
+        return Continuation(got.request_id, depth)
 
     @staticmethod
-    def _log_failure(exc: Exception) -> str:
-        from oci.exceptions import ServiceError
-
-        if isinstance(exc, ServiceError):
-            extra = {"status": exc.status, "code": exc.code, "opc_request_id": exc.request_id}
-            text = f"InvokeFunction: {exc.status} {exc.code}: {str(exc.message or '')[:200]}"
-        else:
-            extra = {"status": None, "code": type(exc).__name__, "opc_request_id": None}
-            text = f"InvokeFunction: {type(exc).__name__}: {str(exc)[:200]}"
+    def _log_failure(failure: CallFailed) -> str:
+        text = f"InvokeFunction: {failure.status} {failure.code}: {failure.message[:200]}"
+        if failure.status is None:
+            text = f"InvokeFunction: {failure.code}: {failure.message[:200]}"
         log.error(
             "could not continue the sweep; resume it from resumeToken",
-            extra={"operation": "InvokeFunction", "error": text, **extra},
+            extra={
+                "operation": "InvokeFunction",
+                "error": text,
+                "status": failure.status,
+                "code": failure.code,
+                "opc_request_id": failure.opc_request_id,
+            },
         )
         return text

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sync.clock import CLOCK_FILE_ENV, FileClock
 from sync.unixhttp import UnixHTTPConnection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,10 @@ class FdkProcess:
         if isinstance(body, str):
             body = body.encode("utf-8")
         call_id = call_id or uuid.uuid4().hex.upper()[:26]
-        deadline = datetime.now(UTC) + timedelta(seconds=deadline_seconds)
+        # With a test clock (sync/clock.py) the deadline is in its time, as the function reads it.
+        clock_file = self.env.get(CLOCK_FILE_ENV)
+        now = datetime.fromtimestamp(FileClock(clock_file).time(), UTC) if clock_file else datetime.now(UTC)
+        deadline = now + timedelta(seconds=deadline_seconds)
         headers = {
             "Fn-Call-Id": call_id,
             "Fn-Deadline": deadline.isoformat().replace("+00:00", "Z"),

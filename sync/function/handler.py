@@ -8,19 +8,28 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sync import logs
+from sync.clock import clock_from_env
+from sync.cloud.calls import Retries
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import Engine, Outcome
+from sync.cloud.leanport import LeanPort
 from sync.cloud.retry import Deadline
-from sync.function.continuation import ContinuationSettings, Continuer
+from sync.cloud.tagcache import TagSchemaCache
+from sync.domain.status import Status
+from sync.function.continuation import Continuation, ContinuationSettings, Continuer
 from sync.function.metrics import MetricsPoster, outcome_counts
 from sync.policy.loader import Policy
-from sync.requests.bodies import BackupRequest, Ignored, Rejected, SweepRequest, parse_request
+from sync.requests.bodies import BackupRequest, Ignored, Rejected, Request, SweepRequest, parse_request
 from sync.sources.base import PolicySource
 from sync.sources.bundled import DEFAULT_POLICY
 from sync.sources.select import source_from_env
+
+if TYPE_CHECKING:
+    from sync.sweep.results import SweepResult
 
 log = logging.getLogger("sync.function.handler")
 
@@ -31,8 +40,30 @@ def env_flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in TRUE
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One call's answer: the HTTP status for Fn, the JSON body, and whether it answers a sweep."""
+
+    http_status: int
+    body: dict[str, Any]
+    sweep: bool = False
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> Reply:
+        # Only a transient failure fails the invocation, so the platform counts (and may retry)
+        # it; permanent outcomes are answers, not errors.
+        return cls(502 if outcome.transient else 200, outcome.to_json())
+
+    @classmethod
+    def of_sweep(cls, result: SweepResult, continuation: Continuation | None) -> Reply:
+        body = result.to_json()
+        if continuation is not None:
+            body.update(continuation.to_json())
+        return cls(200, body, sweep=True)
+
+
 class App:
-    """What a warm container keeps between invocations: settings, clients, policy cache."""
+    """What a warm container keeps between invocations: settings, the OCI port, policy cache."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = dict(env)
@@ -45,9 +76,11 @@ class App:
             self.config_error = str(exc)
             settings = OciSettings.from_env({**self.env, "OCI_AUTH": "config_file"})
         self.clients = Clients(settings)
+        self.clock = clock_from_env(self.env)
+        self.port = LeanPort(self.clients, Retries(sleep=self.clock.sleep, clock=self.clock.monotonic))
         self.source: PolicySource = source_from_env(self.env, lambda: self.clients, DEFAULT_POLICY)
-        self.engine = Engine(self.clients, self.load_policy)
-        self.metrics = MetricsPoster.from_env(self.clients, self.env)
+        self.engine = Engine(self.port, self.load_policy, TagSchemaCache(self.port))
+        self.metrics = MetricsPoster.from_env(self.port, self.env)
         self.continuation = ContinuationSettings.from_env(self.env)
         self._continuer: Continuer | None = None
 
@@ -59,68 +92,61 @@ class App:
     ) -> tuple[int, dict[str, Any]]:
         """Answer one call: (HTTP status for Fn, JSON object). Never raises."""
         logs.set_context(fn_call_id=call_id)
-        deadline = Deadline.from_fn(deadline_iso)
+        deadline = Deadline.from_fn(deadline_iso, clock=self.clock.monotonic, wall=self.clock.time)
         started = time.monotonic()
-        status, answer, is_sweep = self._answer(body, deadline)
+        reply = self._answer(body, deadline)
         if self.metrics is not None:
             # After the answer is made, inside the deadline's margin, never failing the call.
-            counts, figures = outcome_counts(answer, is_sweep, time.monotonic() - started)
+            counts, figures = outcome_counts(reply.body, reply.sweep, time.monotonic() - started)
             self.metrics.post(counts, deadline, figures)
-        return status, answer
+        return reply.http_status, reply.body
 
-    def _answer(self, body: bytes, deadline: Deadline) -> tuple[int, dict[str, Any], bool]:
+    def _answer(self, body: bytes, deadline: Deadline) -> Reply:
         try:
             request = parse_request(body)
-            outcome = self._dispatch(request, deadline)
+            reply = self._dispatch(request, deadline)
         except Exception as exc:  # a bug must still answer JSON, not a traceback
             log.exception("unexpected error", extra={"error_type": type(exc).__name__})
-            return 502, {"status": "failed", "error": f"internal error: {type(exc).__name__}"}, False
-        if isinstance(outcome, dict):  # a sweep's answer: log its summary, not every backup
-            summary = {
-                k: outcome.get(k)
-                for k in ("status", "counts", "scanned", "resumeToken", "continuedAs", "continuation")
-            }
-            log.info(f"answered sweep {outcome.get('status')}", extra={"answer": summary})
-            return 200, outcome, True
-        answer = outcome.to_json()
-        level = logging.ERROR if outcome.status == "failed" else logging.INFO
-        log.log(level, f"answered {outcome.status}", extra={"answer": answer})
-        # Only a transient failure fails the invocation, so the platform counts (and may retry)
-        # it; permanent outcomes are answers, not errors.
-        return (502 if outcome.transient else 200), answer, False
+            return Reply(502, {"status": "failed", "error": f"internal error: {type(exc).__name__}"})
+        status = reply.body.get("status")
+        if reply.sweep:  # a sweep's answer: log its summary, not every backup
+            keys = ("status", "counts", "scanned", "resumeToken", "continuedAs", "continuation")
+            summary = {k: reply.body.get(k) for k in keys}
+            log.info(f"answered sweep {status}", extra={"answer": summary})
+        else:
+            level = logging.ERROR if status == Status.FAILED else logging.INFO
+            log.log(level, f"answered {status}", extra={"answer": reply.body})
+        return reply
 
-    def _dispatch(self, request: Any, deadline: Deadline) -> Outcome | dict[str, Any]:
+    def _dispatch(self, request: Request, deadline: Deadline) -> Reply:
         if isinstance(request, Rejected):
-            return Outcome("rejected", None, error=request.error)
+            return Reply.of(Outcome(Status.REJECTED, None, error=request.error))
         if isinstance(request, Ignored):
-            return Outcome("ignored", request.backup_id, error=request.reason)
+            return Reply.of(Outcome(Status.IGNORED, request.backup_id, error=request.reason))
         if self.config_error:
-            return Outcome("rejected", None, error=f"configuration: {self.config_error}")
+            return Reply.of(Outcome(Status.REJECTED, None, error=f"configuration: {self.config_error}"))
         if isinstance(request, BackupRequest):
-            return self.engine.sync_backup(
+            outcome = self.engine.sync_backup(
                 request.backup_id,
                 dry_run=request.dry_run or self.dry_run,
                 deadline=deadline,
                 event=request.event,
             )
-        if isinstance(request, SweepRequest):
-            return self._sweep_and_continue(request, deadline)
-        return Outcome("rejected", None, error="unsupported request")
+            return Reply.of(outcome)
+        return self._sweep_and_continue(request, deadline)
 
-    def _sweep_and_continue(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
-        result = self._sweep(request, self.continuation.sweep_deadline(deadline))
-        if isinstance(result, dict) and self.continuation.enabled:
-            if self._continuer is None:
-                self._continuer = Continuer(self.clients, self.continuation)
-            self._continuer.after_sweep(request, result, deadline)
-        return result
-
-    def _sweep(self, request: SweepRequest, deadline: Deadline) -> Outcome | dict[str, Any]:
+    def _sweep_and_continue(self, request: SweepRequest, deadline: Deadline) -> Reply:
         from sync.sweep.function_sweep import max_failures_from, sweep_for_function  # only sweeps import it
 
         limit = max_failures_from(self.env)
-        result: dict[str, Any] = sweep_for_function(self.engine, request, deadline, self.dry_run, limit)
-        return result
+        sweep_deadline = self.continuation.sweep_deadline(deadline)
+        result = sweep_for_function(self.engine, request, sweep_deadline, self.dry_run, limit)
+        continuation = None
+        if self.continuation.enabled:
+            if self._continuer is None:
+                self._continuer = Continuer(self.port, self.continuation)
+            continuation = self._continuer.after_sweep(request, result, deadline)
+        return Reply.of_sweep(result, continuation)
 
 
 _APP: App | None = None

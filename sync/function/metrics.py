@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.cloud.clients import Clients
+from sync.cloud.calls import MIN_CALL_SECONDS
+from sync.cloud.clients import AuthError
+from sync.cloud.leanport import LeanPort
+from sync.cloud.outcome import CallFailed
 from sync.cloud.retry import Deadline
 
 log = logging.getLogger("sync.function.metrics")
@@ -31,7 +34,7 @@ POST_BUDGET_SECONDS = 1.0
 # Deadline keeps DEADLINE_MARGIN_SECONDS (2 s) back from Fn's deadline for answering; the
 # post may use this much of it, so the answer still leaves in time.
 MARGIN_USABLE_SECONDS = 1.0
-MIN_BUDGET_SECONDS = 0.05
+MIN_BUDGET_SECONDS = MIN_CALL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -79,18 +82,18 @@ def metric_data(
 class MetricsPoster:
     """Posts an invocation's counts; built only when METRICS_COMPARTMENT_ID is set."""
 
-    def __init__(self, clients: Clients, env: Mapping[str, str]) -> None:
-        self.clients = clients
+    def __init__(self, port: LeanPort, env: Mapping[str, str]) -> None:
+        self.port = port
         self.compartment_id = env["METRICS_COMPARTMENT_ID"].strip()
         self.function = function_name(env)
 
     @classmethod
-    def from_env(cls, clients: Clients, env: Mapping[str, str]) -> MetricsPoster | None:
-        return cls(clients, env) if (env.get("METRICS_COMPARTMENT_ID") or "").strip() else None
+    def from_env(cls, port: LeanPort, env: Mapping[str, str]) -> MetricsPoster | None:
+        return cls(port, env) if (env.get("METRICS_COMPARTMENT_ID") or "").strip() else None
 
     def _base_client(self) -> Any:
         """The SDK BaseClient under the lean Monitoring client (its endpoint, for tests)."""
-        return self.clients.monitoring().base_client
+        return self.port.clients.monitoring().base_client
 
     def post(self, counts: Mapping[str, int], deadline: Deadline, sweep: SweepFigures | None = None) -> bool:
         """One PostMetricData, at most POST_BUDGET_SECONDS; False (logged) on any failure. Never raises."""
@@ -101,53 +104,42 @@ class MetricsPoster:
         if budget < MIN_BUDGET_SECONDS:
             log.warning("no time left to post metrics; dropped", extra={"operation": "PostMetricData"})
             return False
-        # Imported here, after logging is set up: importing the SDK logs (oci.circuit_breaker).
-        from sync.cloud.lean import bounded
-
         try:
-            # The lean client caps this thread's connect and read timeouts by the budget.
-            with bounded(Deadline.after(budget).remaining):
-                resp = self.clients.monitoring().post_metric_data({"metricData": data})
-        except Exception as exc:  # an outage of Monitoring must never fail the invocation
-            self._log_failure(exc)
+            # One attempt; its connect and read timeouts are capped by the budget.
+            got = self.port.post_metric_data(data, Deadline.after(budget))
+        except CallFailed as failure:  # an outage of Monitoring must never fail the invocation
+            self._log_failure(failure.status, failure.code, failure.opc_request_id, failure.message)
             return False
-        failed = (resp.data or {}).get("failedMetricsCount", 0) if isinstance(resp.data, dict) else 0
+        except AuthError as exc:
+            self._log_failure(None, "AuthError", None, str(exc))
+            return False
+        failed = got.value.get("failedMetricsCount", 0)
         if failed:
             log.warning(
                 "Monitoring refused some datapoints",
                 extra={
                     "operation": "PostMetricData",
-                    "opc_request_id": resp.request_id,
-                    "failed_metrics": str(resp.data.get("failedMetrics"))[:500],
+                    "opc_request_id": got.request_id,
+                    "failed_metrics": str(got.value.get("failedMetrics"))[:500],
                 },
             )
         else:
             log.debug(
-                "metrics posted", extra={"operation": "PostMetricData", "opc_request_id": resp.request_id}
+                "metrics posted", extra={"operation": "PostMetricData", "opc_request_id": got.request_id}
             )
         return not failed
 
     @staticmethod
-    def _log_failure(exc: Exception) -> None:
-        from oci.exceptions import ServiceError
-
-        if isinstance(exc, ServiceError):
-            extra = {
-                "status": exc.status,
-                "code": exc.code,
-                "opc_request_id": exc.request_id,
-                "error": str(exc.message or "")[:300],
-            }
-        else:  # timeout or connection error: no answer, no request id
-            extra = {
-                "status": None,
-                "code": type(exc).__name__,
-                "opc_request_id": None,
-                "error": str(exc)[:300],
-            }
+    def _log_failure(status: int | None, code: str, opc_request_id: str | None, message: str) -> None:
         log.error(
             "PostMetricData failed; metrics for this invocation dropped",
-            extra={"operation": "PostMetricData", **extra},
+            extra={
+                "operation": "PostMetricData",
+                "status": status,
+                "code": code,
+                "opc_request_id": opc_request_id,
+                "error": message[:300],
+            },
         )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.policy.fields import from_api_json
 from sync.policy.tagnames import fold
 
 ACTIVE = "ACTIVE"
@@ -76,18 +77,11 @@ def shown(values: Iterable[str]) -> str:
 # -- reading a schema ---------------------------------------------------------------------
 
 
-def _flag(data: Mapping[str, Any], snake: str, camel: str, default: Any = None) -> Any:
-    """A field from a camelCase API/seed object or a snake_case SDK dict."""
-    if camel in data:
-        return data[camel]
-    return data.get(snake, default)
-
-
 def validator_values(validator: Any) -> tuple[str, ...] | None:
     """The allowed values of an ENUM validator; None for DEFAULT or no validator."""
     if not isinstance(validator, Mapping):
         return None
-    kind = _flag(validator, "validator_type", "validatorType")
+    kind = validator.get("validator_type")
     if str(kind).upper() != "ENUM":
         return None
     values = validator.get("values") or []
@@ -95,12 +89,12 @@ def validator_values(validator: Any) -> tuple[str, ...] | None:
 
 
 def key_from_api(data: Mapping[str, Any]) -> TagKey:
-    """A Tag or TagSummary (camelCase JSON, or snake_case from oci.util.to_dict)."""
+    """A Tag or TagSummary in oci.util.to_dict's snake_case shape (what the lean clients return)."""
     return TagKey(
         name=str(data.get("name", "")),
-        is_retired=bool(_flag(data, "is_retired", "isRetired", False)),
-        lifecycle_state=str(_flag(data, "lifecycle_state", "lifecycleState", ACTIVE) or ACTIVE),
-        is_cost_tracking=bool(_flag(data, "is_cost_tracking", "isCostTracking", False)),
+        is_retired=bool(data.get("is_retired", False)),
+        lifecycle_state=str(data.get("lifecycle_state", ACTIVE) or ACTIVE),
+        is_cost_tracking=bool(data.get("is_cost_tracking", False)),
         allowed=validator_values(data.get("validator")),
     )
 
@@ -130,10 +124,14 @@ def schema_from_seed(data: Any) -> TagSchema:
         for key_name, key_spec in tags.items():
             if not isinstance(key_spec, Mapping):
                 raise ValueError(f"tag {ns_name}.{key_name}: expected an object")
-            validator = key_spec.get("validator")
+            # The seed is the API's JSON (camelCase): read it in the SDK's shape, as the API's answers.
+            spec_fields = from_api_json(key_spec)
+            validator = spec_fields.get("validator")
+            if isinstance(validator, Mapping):
+                validator = spec_fields["validator"] = from_api_json(validator)
             if validator is not None and validator_values(validator) == ():
                 raise ValueError(f"tag {ns_name}.{key_name}: an ENUM validator needs its values")
-            keys[fold(str(key_name))] = key_from_api({**key_spec, "name": str(key_name)})
+            keys[fold(str(key_name))] = key_from_api({**spec_fields, "name": str(key_name)})
         namespaces[fold(str(ns_name))] = TagNamespace(
             str(ns_name),
             str(spec.get("id", "")),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sync.domain.ocid import check_ocid
 from sync.printable import clip, quote, shown_key
 from sync.requests import since as since_parser
 
@@ -31,25 +31,7 @@ HANDLED_EVENT_TYPES = frozenset(
     }
 )
 
-_OCID = re.compile(r"ocid1\.([a-z0-9]+)\.[a-z0-9-]+\.[a-z0-9-]*(\.[a-z0-9-]+)*\.[a-z0-9_-]+")
 _FAILED_WORDS = ("fail",)
-
-
-def ocid_kind(value: str) -> str | None:
-    """The resource type of an OCID (`volumegroupbackup`), or None if it is not an OCID."""
-    if len(value) > 255:
-        return None
-    m = _OCID.fullmatch(value)
-    return m.group(1) if m else None
-
-
-def check_ocid(value: str, *kinds: str) -> str:
-    kind = ocid_kind(value)
-    if kind is None:
-        raise ValueError(f"{quote(value, 80)} is not an OCID")
-    if kind not in kinds:
-        raise ValueError(f"expected an ocid1.{' or ocid1.'.join(kinds)} OCID, got an ocid1.{kind}")
-    return value
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from sync.cloud.engine import Engine
 from sync.cloud.retry import Deadline
 from sync.requests.bodies import SweepRequest
 from sync.sweep.options import DEFAULT_MAX_FAILURES, MAX_FAILURES_LIMIT, SweepOptions
+from sync.sweep.results import SweepResult
 from sync.sweep.runner import run_sweep
 
 # Function config: how many failures an answer lists (the rest are counted, and logged).
@@ -31,8 +31,8 @@ def sweep_for_function(
     deadline: Deadline,
     dry_run_config: bool,
     max_failures: int = DEFAULT_MAX_FAILURES,
-) -> dict[str, Any]:
-    """The function's answer to {"sweep": {...}}: counts, the first failures, where to resume (HTTP 200)."""
+) -> SweepResult:
+    """The function's sweep: bounded (counts, the first failures, where to resume); answered with HTTP 200."""
     options = SweepOptions(
         compartment_id=request.compartment_id,
         recursive=request.recursive,
@@ -41,4 +41,4 @@ def sweep_for_function(
         resume_token=request.page,
         max_failures=max_failures,
     )
-    return run_sweep(engine, options, deadline).to_json()
+    return run_sweep(engine, options, deadline)

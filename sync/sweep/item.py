@@ -1,55 +1,52 @@
-"""One listed backup in a sweep: skip, plan from the listed data, or bring it in line through the engine."""
+"""One listed backup in a sweep: decided from the listed data, brought in line through the engine."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from sync.cloud.calls import Limiter
 from sync.cloud.clients import AuthError
-from sync.cloud.engine import SKIPPED_STATES, CallFailed, Engine, Outcome
+from sync.cloud.engine import CallFailed, Engine, Outcome, decision_outcome, log_source_warning
 from sync.cloud.retry import Deadline
+from sync.domain.resources import Backup
+from sync.domain.status import Status
+from sync.policy.decide import Action, decide, source_to_read
 from sync.policy.loader import Policy
-from sync.policy.planner import needs_volume_group, plan
 from sync.sweep.options import SweepOptions
-from sync.sweep.volume_groups import VolumeGroupCache
+from sync.sweep.sources import SourceCache
 
 
 def process_backup(
     engine: Engine,
     options: SweepOptions,
     policy: Policy,
-    backup: dict[str, Any],
-    volume_groups: VolumeGroupCache,
+    backup: Backup,
+    sources: SourceCache,
     deadline: Deadline,
+    limiter: Limiter | None = None,
 ) -> Outcome:
     """The backup's outcome. A compliant backup costs no call; a dry run sends nothing but listings."""
-    backup_id = str(backup.get("id"))
-    state = backup.get("lifecycle_state")
-    if state in SKIPPED_STATES:
-        return Outcome("ignored", backup_id, error=f"backup is {state}")
-    if options.available_only and state != "AVAILABLE":
-        return Outcome("ignored", backup_id, error=f"backup is {state} (available only)")
     try:
-        vg = None
-        vg_id = backup.get("volume_group_id")
-        if vg_id and needs_volume_group(policy, backup):
-            vg = volume_groups(vg_id, backup_id, deadline)
+        wanted = source_to_read(policy, backup, options.available_only)
+        source = sources(wanted[0], wanted[1], backup.id, deadline) if wanted else None
     except CallFailed as failure:
         return Outcome(
-            "failed",
-            backup_id,
+            Status.FAILED,
+            backup.id,
             opc_request_id=failure.opc_request_id,
             error=str(failure),
             transient=failure.transient,
         )
     except AuthError as exc:
-        return Outcome("failed", backup_id, error=str(exc))
+        return Outcome(Status.FAILED, backup.id, error=str(exc))
     # Checked against the tag schema (cached) so a dry run shows what would be rejected.
-    result = engine.tag_schema.review(plan(policy, backup, vg, None), deadline)
-    warnings, rules = list(result.warnings), list(result.matched_rules)
-    if result.error:
-        return Outcome("rejected", backup_id, error=result.error, warnings=warnings, matched_rules=rules)
-    if not result.changed:
-        return Outcome("unchanged", backup_id, warnings=warnings, matched_rules=rules)
-    if options.dry_run:
-        return Outcome("planned", backup_id, result.changes(), warnings=warnings, matched_rules=rules)
-    return engine.sync_backup(backup_id, dry_run=False, deadline=deadline, volume_groups=volume_groups)
+    decision = decide(
+        policy,
+        backup,
+        source,
+        review=engine.review(deadline),
+        dry_run=options.dry_run,
+        available_only=options.available_only,
+    )
+    if decision.action is not Action.WRITE:
+        log_source_warning(decision, backup.id)
+        return decision_outcome(decision, backup.id)
+    return engine.sync_backup(backup.id, dry_run=False, deadline=deadline, sources=sources, limiter=limiter)

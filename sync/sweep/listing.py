@@ -8,47 +8,37 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from sync.cloud.calls import Limiter
 from sync.cloud.clients import AuthError
-from sync.cloud.engine import CallFailed, Engine
+from sync.cloud.outcome import CallFailed
+from sync.cloud.port import Compartment, OciPort
 from sync.cloud.retry import Deadline
-from sync.policy.fields import from_api_json
-from sync.requests.bodies import ocid_kind
+from sync.domain.ocid import ocid_kind
+from sync.domain.resources import Backup, Kind
 from sync.sweep.options import SweepOptions
 from sync.sweep.tokens import Position
 
 log = logging.getLogger("sync.sweep.listing")
 
 # (position, backups in range, None) per page; (position, [], error or Stop) ends a compartment.
-PageItem = tuple[Position, list[dict[str, Any]], "CallFailed | AuthError | Stop | None"]
+PageItem = tuple[Position, list[Backup], "CallFailed | AuthError | Stop | None"]
 
 
 class Stop:
     """The deadline (or the sweep's own stop) is near: stop listing here."""
 
 
-def plain(item: Any) -> dict[str, Any]:
-    """A resource as a snake_case dict, from an SDK model or a plain dict (either key style)."""
-    if isinstance(item, dict):
-        return from_api_json(item) if any(k != k.lower() for k in item) else item
-    from oci.util import to_dict
-
-    data = to_dict(item)
-    return data if isinstance(data, dict) else {}
-
-
-def compartment_ids(found: list[dict[str, Any]]) -> list[str]:
+def compartment_ids(found: list[Compartment]) -> list[str]:
     """Ids of listed compartments that are compartment OCIDs (others never become a path)."""
-    ids = [str(c.get("id")) for c in found]
+    ids = [c.id for c in found]
     for bad in (i for i in ids if ocid_kind(i) != "compartment"):
         log.warning(f"skipped a listed compartment whose id {bad[:80]!r} is not a compartment OCID")
     return [i for i in ids if ocid_kind(i) == "compartment"]
 
 
-def created(backup: dict[str, Any]) -> datetime | None:
-    value = backup.get("time_created")
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and value:
+def created(backup: Backup) -> datetime | None:
+    value = backup.time_created
+    if value:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -72,60 +62,49 @@ def listing_failure(failure: CallFailed | AuthError, compartment_id: str) -> dic
 
 
 class Lister:
-    """Listing calls for one sweep, counted in `calls`; `deadline()` bounds each call."""
+    """Listing calls for one sweep, counted in `calls`; `deadline()` bounds each call, `limiter` paces it."""
 
     def __init__(
         self,
-        engine: Engine,
+        port: OciPort,
         options: SweepOptions,
         deadline: Callable[[], Deadline],
         should_stop: Callable[[], bool],
+        limiter: Limiter | None = None,
     ) -> None:
-        self.engine = engine
+        self.port = port
         self.options = options
         self.deadline = deadline
         self.should_stop = should_stop
+        self.limiter = limiter
         self.calls: Counter[str] = Counter()
 
-    def _list_all(self, fn: Callable[..., Any], operation: str, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    def _children(self, parent: str, subtree: bool) -> list[str]:
+        found: list[Compartment] = []
         page: str | None = None
         while True:
-            resp = self.engine.call(operation, fn, None, self.deadline(), page=page, **kwargs)
-            self.calls[operation] += 1
-            items.extend(plain(c) for c in resp.data or [])
-            page = resp.next_page
+            got = self.port.list_compartments(
+                parent, self.deadline(), subtree=subtree, page=page, limiter=self.limiter
+            )
+            self.calls["ListCompartments"] += 1
+            found.extend(got.items)
+            page = got.next_page
             if not page:
-                return items
+                return compartment_ids(found)
 
     def compartments(self) -> list[str]:
         """The root, then (recursive) its ACTIVE descendants, in a stable order."""
         root = self.options.compartment_id
         if not self.options.recursive:
             return [root]
-        identity = self.engine.clients.identity()
         if ocid_kind(root) == "tenancy":
-            found = self._list_all(
-                identity.list_compartments,
-                "ListCompartments",
-                compartment_id=root,
-                compartment_id_in_subtree=True,
-                access_level="ACCESSIBLE",
-                lifecycle_state="ACTIVE",
-            )
-            return [root, *sorted(i for i in compartment_ids(found) if i != root)]
+            return [root, *sorted(i for i in self._children(root, subtree=True) if i != root)]
         ordered = [root]
         seen = {root}
         queue = [root]
         while queue:
             parent = queue.pop(0)
-            children = self._list_all(
-                identity.list_compartments,
-                "ListCompartments",
-                compartment_id=parent,
-                lifecycle_state="ACTIVE",
-            )
-            for child in sorted(compartment_ids(children)):
+            for child in sorted(self._children(parent, subtree=False)):
                 if child not in seen:
                     seen.add(child)
                     ordered.append(child)
@@ -134,25 +113,21 @@ class Lister:
 
     def pages(self, compartment_id: str, page_token: str | None) -> Iterator[PageItem]:
         """(position, backups in range, None) per page; (position, [], error or Stop) ends it."""
-        client = None
         since = self.options.since
+        kind = Kind.VOLUME_GROUP_BACKUP
         while True:
             position = Position(compartment_id, page_token)
             if self.should_stop():
                 yield position, [], Stop()
                 return
             try:
-                client = client or self.engine.clients.blockstorage()
-                resp = self.engine.call(
-                    "ListVolumeGroupBackups",
-                    client.list_volume_group_backups,
-                    None,
+                got = self.port.list_backups(
+                    kind,
+                    compartment_id,
                     self.deadline(),
-                    compartment_id=compartment_id,
-                    limit=self.options.page_size,
                     page=page_token,
-                    sort_by="TIMECREATED",
-                    sort_order="DESC",
+                    limit=self.options.page_size,
+                    limiter=self.limiter,
                 )
             except CallFailed as exc:
                 # The limiter refused the call for lack of time: a stop, not a failure.
@@ -162,14 +137,13 @@ class Lister:
                 yield position, [], exc
                 return
             self.calls["ListVolumeGroupBackups"] += 1
-            items: list[dict[str, Any]] = []
-            for model in resp.data or []:
-                backup = plain(model)
+            items: list[Backup] = []
+            for backup in got.items:
                 when = created(backup)
                 if since is not None and when is not None and when < since:
                     continue
                 items.append(backup)
             yield position, items, None
-            page_token = resp.next_page
+            page_token = got.next_page
             if not page_token:
                 return

@@ -7,6 +7,7 @@ answer has a row per region and a total; its resume token names the unfinished r
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import time
 from collections import Counter
@@ -17,6 +18,7 @@ from typing import Any
 
 from sync.cloud.engine import Engine
 from sync.cloud.retry import Deadline
+from sync.domain.status import SweepStatus
 from sync.sweep.options import SweepOptions
 from sync.sweep.results import SweepProgress, SweepResult
 from sync.sweep.runner import run_sweep
@@ -32,8 +34,8 @@ class RegionSweep:
     error: str | None = None
 
     @property
-    def status(self) -> str:
-        return self.result.status if self.result is not None else "failed"
+    def status(self) -> SweepStatus:
+        return self.result.status if self.result is not None else SweepStatus.FAILED
 
     @property
     def reason(self) -> str | None:
@@ -42,7 +44,7 @@ class RegionSweep:
     def to_json(self) -> dict[str, Any]:
         if self.result is not None:
             return self.result.to_json()
-        return {"status": "failed", "region": self.region, "error": self.error}
+        return {"status": SweepStatus.FAILED.value, "region": self.region, "error": self.error}
 
 
 @dataclass
@@ -54,13 +56,13 @@ class RegionsResult:
     dry_run: bool = False
 
     @property
-    def status(self) -> str:
+    def status(self) -> SweepStatus:
         statuses = {r.status for r in self.regions}
-        if statuses <= {"swept"}:
-            return "swept"
-        if statuses <= {"failed", "rejected"}:
-            return "failed"
-        return "partial"
+        if statuses <= {SweepStatus.SWEPT}:
+            return SweepStatus.SWEPT
+        if statuses <= {SweepStatus.FAILED, SweepStatus.REJECTED}:
+            return SweepStatus.FAILED
+        return SweepStatus.PARTIAL
 
     def counts(self) -> dict[str, int]:
         total: Counter[str] = Counter()
@@ -82,7 +84,7 @@ class RegionsResult:
         return {
             r.region: r.result.resume_token if r.result is not None else None
             for r in self.regions
-            if r.status != "swept"
+            if r.status is not SweepStatus.SWEPT
         }
 
     @property
@@ -92,7 +94,7 @@ class RegionsResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "status": self.status,
+            "status": self.status.value,
             "regions": {r.region: r.to_json() for r in self.regions},
             "total": {"counts": self.counts(), "scanned": self.scanned},
             "resumeToken": self.resume_token,
@@ -111,8 +113,8 @@ def sweep_regions(
 ) -> RegionsResult:
     """Sweep every region in parallel; never raises (a region's problem is its row's reason).
 
-    engine_for(region) builds that region's engine (its own clients and limiter); whatever it
-    raises becomes the region's reason. resume: region -> its resume token.
+    engine_for(region) builds that region's engine (its own clients); each region's sweep has its
+    own limiter. Whatever engine_for raises becomes the region's reason. resume: region -> its resume token.
     """
     started = time.monotonic()
     tokens = dict(resume or {})
@@ -130,5 +132,7 @@ def sweep_regions(
             return RegionSweep(region, error=f"internal error: {exc!r}"[:300])
 
     with ThreadPoolExecutor(max(1, len(regions)), thread_name_prefix="region") as pool:
-        rows = list(pool.map(one, regions))
+        # Each region logs with the caller's context (e.g. its Fn call id).
+        futures = [pool.submit(contextvars.copy_context().run, one, region) for region in regions]
+        rows = [f.result() for f in futures]
     return RegionsResult(rows, time.monotonic() - started, options.dry_run)

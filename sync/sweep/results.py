@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.cloud.engine import Outcome
+from sync.cloud.outcome import Outcome
+from sync.domain.status import Status, SweepStatus
 from sync.sweep.options import DEFAULT_MAX_FAILURES
 
 log = logging.getLogger("sync.sweep.results")
 
 # Per-backup log line levels: a backup already compliant (or skipped) is routine.
-_QUIET = frozenset({"unchanged", "ignored"})
+_QUIET = frozenset({Status.UNCHANGED, Status.IGNORED})
 
 
 @dataclass
@@ -33,7 +34,7 @@ class SweepProgress:
 def failure_json(o: Outcome) -> dict[str, Any]:
     return {
         "id": o.backup_id,
-        "status": o.status,
+        "status": o.status.value,
         "error": o.error,
         "opcRequestId": o.opc_request_id,
         "transient": o.transient,
@@ -45,9 +46,9 @@ def log_outcome(o: Outcome, region: str | None) -> None:
 
     `updated` is already logged by the engine (with its opc_request_id and changes).
     """
-    if o.status == "updated":
+    if o.status is Status.UPDATED:
         return
-    extra: dict[str, Any] = {"volume_group_backup_id": o.backup_id, "status": o.status}
+    extra: dict[str, Any] = {"volume_group_backup_id": o.backup_id, "status": o.status.value}
     if o.changes:
         extra["changes"] = o.changes
     if o.opc_request_id:
@@ -56,7 +57,9 @@ def log_outcome(o: Outcome, region: str | None) -> None:
         extra["error"] = o.error
     if region:
         extra["region"] = region
-    level = logging.DEBUG if o.status in _QUIET else logging.ERROR if o.status == "failed" else logging.INFO
+    level = (
+        logging.DEBUG if o.status in _QUIET else logging.ERROR if o.status is Status.FAILED else logging.INFO
+    )
     log.log(level, f"swept {o.status}", extra=extra)
 
 
@@ -66,7 +69,7 @@ class Tally:
     def __init__(self, max_failures: int = DEFAULT_MAX_FAILURES) -> None:
         self.max_failures = max_failures
         self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[Status] = Counter()
         self.failures: list[dict[str, Any]] = []
         self.omitted = 0
         self.permanent = 0
@@ -80,11 +83,11 @@ class Tally:
     def add(self, o: Outcome) -> None:
         with self._lock:
             self.counts[o.status] += 1
-            if o.status == "failed" and o.transient:
+            if o.status is Status.FAILED and o.transient:
                 self.transient_in_a_row += 1
             else:
                 self.transient_in_a_row = 0
-        if o.status == "failed":
+        if o.status is Status.FAILED:
             self.add_failure(failure_json(o))
 
     def add_failure(self, item: dict[str, Any]) -> None:
@@ -98,7 +101,7 @@ class Tally:
 
     def snapshot_counts(self) -> dict[str, int]:
         with self._lock:
-            return dict(self.counts)
+            return {status.value: n for status, n in self.counts.items()}
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -113,7 +116,7 @@ class SweepResult:
     failures. `listing_failures` given here are added to the tally.
     """
 
-    status: str
+    status: SweepStatus
     tally: Tally = field(default_factory=Tally)
     scanned: int = 0
     resume_token: str | None = None
@@ -154,7 +157,7 @@ class SweepResult:
         self.finished_at = datetime.now(UTC)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status}
+        out: dict[str, Any] = {"status": self.status.value}
         if self.region:
             out["region"] = self.region
         out.update(

@@ -7,13 +7,14 @@ How a sweep runs
   has no time filter, so with `since` older backups are skipped as they are listed. Paging goes
   on to the end: Oracle does not promise one strict time order across a compartment (some list
   operations group by availability domain first), and a missed backup costs more than a list call.
-- Every listed backup is planned from the listed data (the list returns whole backups with
-  tags). A compliant backup costs nothing more. Each distinct volume group is fetched at most
-  once while it stays in a bounded cache (volume_groups.py). A backup that needs a change goes
-  through Engine.sync_backup, the function's own path: GET for the etag, re-plan, PUT with
-  if-match, 412 -> read again. A dry run reports `planned` from the listed data and sends
-  nothing else.
-- Backups run on a thread pool (default 8) whose calls share one AdaptiveLimiter: it slows
+- Every listed backup is decided (sync/policy/decide.py, as on the event path) from the listed
+  data (the list returns whole backups with tags). A compliant backup costs nothing more. Each
+  distinct volume group is fetched at most once while it stays in a bounded cache
+  (sources.py). A backup that needs a change goes through Engine.sync_backup, the function's
+  own path: GET for the etag, re-plan, PUT with if-match, 412 -> read again. A dry run reports
+  `planned` from the listed data and sends nothing else.
+- Backups run on a thread pool (default 8) whose calls share the sweep's limiter (an
+  AdaptiveLimiter unless the caller passes one): it slows
   down on 429 (honouring Retry-After) and speeds back up gradually.
 - Memory does not grow with the number of backups: pages are streamed (at most twice the
   concurrency of backups are waiting), outcomes are counted (results.Tally keeps the first N
@@ -28,6 +29,7 @@ transiently (or was cut off) keeps its page unfinished, so resuming retries it.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -35,12 +37,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from sync.cloud.calls import Limiter
 from sync.cloud.clients import AuthError
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.limiter import AdaptiveLimiter
 from sync.cloud.retry import Deadline
+from sync.domain.resources import Backup
+from sync.domain.status import Status, SweepStatus
 from sync.policy.loader import Policy, PolicyError
 from sync.sweep.item import process_backup
 from sync.sweep.listing import Lister, Stop, listing_failure
@@ -54,8 +58,8 @@ from sync.sweep.options import (
     SweepOptions,
 )
 from sync.sweep.results import SweepProgress, SweepResult, Tally, log_outcome
+from sync.sweep.sources import SourceCache
 from sync.sweep.tokens import Position, decode_token, encode_token
-from sync.sweep.volume_groups import VolumeGroupCache
 
 # Names the command line and tests import from here.
 __all__ = ["DEFAULT_CONCURRENCY", "PAGE_SIZE", "Position", "SweepError", "SweepOptions"]
@@ -72,19 +76,6 @@ class _Page:
     seq: int
 
 
-def with_limiter(engine: Engine, limiter: AdaptiveLimiter | None = None) -> Engine:
-    """The engine itself when it has a limiter; else a twin sharing clients and policy, with one."""
-    if engine.limiter is not None:
-        return engine
-    return Engine(
-        engine.clients,
-        engine.policy,
-        sleep=engine.sleep,
-        rng=engine.rng,
-        limiter=limiter or AdaptiveLimiter(),
-    )
-
-
 class Sweep:
     """One sweep run; `run()` never raises (problems end up in the result)."""
 
@@ -94,15 +85,22 @@ class Sweep:
         options: SweepOptions,
         deadline: Deadline,
         progress: Callable[[SweepProgress], None] | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         options.check()
-        self.engine = with_limiter(engine)
+        self.engine = engine
+        # Every call of this sweep shares one pacing, whatever else runs on the engine.
+        self.limiter = limiter or AdaptiveLimiter()
         self.options = options
         self.deadline = deadline
         self.progress = progress
-        self.volume_groups = VolumeGroupCache(self.engine, options.volume_group_cache)
+        pace = self.limiter
+        self.sources = SourceCache(
+            lambda kind, sid, bid, d: engine.port.get_source(kind, sid, bid, d, pace),
+            options.volume_group_cache,
+        )
         self.tally = Tally(options.max_failures)
-        self.lister = Lister(self.engine, options, self.call_deadline, self._should_stop)
+        self.lister = Lister(engine.port, options, self.call_deadline, self._should_stop, self.limiter)
         self._lock = threading.Lock()
         self._pages = 0
         self._first_unfinished: _Page | None = None
@@ -146,18 +144,18 @@ class Sweep:
 
     # -- one backup ------------------------------------------------------------------------
 
-    def _run_item(self, policy: Policy, backup: dict[str, Any], page: _Page) -> None:
+    def _run_item(self, policy: Policy, backup: Backup, page: _Page) -> None:
         try:
             outcome = process_backup(
-                self.engine, self.options, policy, backup, self.volume_groups, self.call_deadline()
+                self.engine, self.options, policy, backup, self.sources, self.call_deadline(), self.limiter
             )
         except Exception as exc:  # a bug in one backup must not lose the others
-            log.exception("sweep item failed", extra={"volume_group_backup_id": backup.get("id")})
-            outcome = Outcome("failed", str(backup.get("id")), error=f"internal error: {exc!r}"[:300])
+            log.exception("sweep item failed", extra={"volume_group_backup_id": backup.id})
+            outcome = Outcome(Status.FAILED, backup.id, error=f"internal error: {exc!r}"[:300])
         log_outcome(outcome, self.options.region)
         self.tally.add(outcome)
         with self._lock:
-            if outcome.status == "failed" and outcome.transient:
+            if outcome.status is Status.FAILED and outcome.transient:
                 self._unfinished(page)
                 if self.tally.transient_in_a_row >= STORM_THRESHOLD and self._storm is None:
                     self._storm = (
@@ -177,8 +175,8 @@ class Sweep:
         result.region = self.options.region
         result.started_at = self._started_at
         calls = dict(self.lister.calls)
-        if self.volume_groups.fetches:
-            calls["GetVolumeGroup"] = self.volume_groups.fetches
+        if self.sources.fetches:
+            calls["GetVolumeGroup"] = self.sources.fetches
         result.finish(time.monotonic() - self._started, self.options.dry_run, calls)
         log.info(
             f"sweep {result.status}",
@@ -198,28 +196,29 @@ class Sweep:
         try:
             start = decode_token(opts.resume_token, opts) if opts.resume_token else None
         except SweepError as exc:
-            return SweepResult("rejected", error=str(exc))
+            return SweepResult(SweepStatus.REJECTED, error=str(exc))
         try:
             policy = self.engine.policy()
         except PolicyError as exc:
-            return SweepResult("rejected", error=f"policy {exc.origin}: " + "; ".join(exc.errors))
+            return SweepResult(SweepStatus.REJECTED, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
         try:
             compartments = self.lister.compartments()
         except (CallFailed, AuthError) as exc:
             failure = listing_failure(exc, opts.compartment_id)
-            status = "partial" if isinstance(exc, CallFailed) and exc.transient else "failed"
+            transient = isinstance(exc, CallFailed) and exc.transient
+            status = SweepStatus.PARTIAL if transient else SweepStatus.FAILED
             token = encode_token(opts, start or Position(opts.compartment_id, None))
             return SweepResult(
                 status,
                 Tally(opts.max_failures),
-                resume_token=token if status == "partial" else None,
+                resume_token=token if transient else None,
                 listing_failures=[failure],
                 error=failure["error"],
             )
         if start is not None:
             if start.compartment_id not in compartments:
                 return SweepResult(
-                    "rejected",
+                    SweepStatus.REJECTED,
                     error=f"resume token names compartment {start.compartment_id}, no longer in the sweep",
                 )
             compartments = compartments[compartments.index(start.compartment_id) :]
@@ -230,7 +229,13 @@ class Sweep:
         resume_at = unfinished or stop
         if self._storm and first_error is None:
             first_error = self._storm
-        status = "partial" if resume_at is not None else "failed" if first_error else "swept"
+        status = (
+            SweepStatus.PARTIAL
+            if resume_at is not None
+            else SweepStatus.FAILED
+            if first_error
+            else SweepStatus.SWEPT
+        )
         return SweepResult(
             status,
             self.tally,
@@ -274,7 +279,9 @@ class Sweep:
                             break
                         with self._lock:
                             self._scanned += 1
-                        fut = pool.submit(self._run_item, policy, backup, page)
+                        # The worker logs with this call's context (its Fn call id).
+                        context = contextvars.copy_context()
+                        fut = pool.submit(context.run, self._run_item, policy, backup, page)
                         fut.add_done_callback(lambda _f: in_flight.release())
                     if stop is not None:
                         break
@@ -296,10 +303,14 @@ def run_sweep(
     options: SweepOptions,
     deadline: Deadline,
     progress: Callable[[SweepProgress], None] | None = None,
+    limiter: Limiter | None = None,
 ) -> SweepResult:
-    """Run one sweep; never raises (a bad token or option comes back as status `rejected`)."""
+    """Run one sweep; never raises (a bad token or option comes back as status `rejected`).
+
+    limiter: the sweep's pacing (default: a new AdaptiveLimiter for this sweep).
+    """
     try:
-        sweep = Sweep(engine, options, deadline, progress)
+        sweep = Sweep(engine, options, deadline, progress, limiter)
     except SweepError as exc:
-        return SweepResult("rejected", error=str(exc))
+        return SweepResult(SweepStatus.REJECTED, error=str(exc))
     return sweep.run()

@@ -87,10 +87,11 @@ def main() -> None:
 
     server = server_for(n, args.latency_ms, args.rps, key)
     try:
-        engine = Engine(clients_for(server, key), lambda: POLICY, limiter=AdaptiveLimiter())
+        engine = Engine.on(clients_for(server, key), lambda: POLICY)
+        limiter = AdaptiveLimiter()
         options = SweepOptions(COMP, concurrency=args.concurrency)
         t0 = time.monotonic()
-        result = run_sweep(engine, options, Deadline.after(3600))
+        result = run_sweep(engine, options, Deadline.after(3600), limiter=limiter)
         sweep_s = time.monotonic() - t0
         log = server.backend.requests()
         ok = [r for r in log if r.status < 400]
@@ -112,7 +113,7 @@ def main() -> None:
     print(
         f"  calls per backup: {calls_needed / n:.3f}  (per non-compliant backup: GET + PUT = 2; compliant: 0)"
     )
-    print(f"  limiter: {engine.limiter.snapshot() if isinstance(engine.limiter, AdaptiveLimiter) else '-'}")
+    print(f"  limiter: {limiter.snapshot()}")
     print(
         f"floor (calls needed / {args.rps:.0f} per s): {floor:6.2f} s   sweep/floor = {sweep_s / floor:.2f}x"
     )

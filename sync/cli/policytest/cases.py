@@ -10,12 +10,13 @@ from typing import Any
 
 import yaml
 
+from sync.domain.ocid import ocid_kind
 from sync.policy.fields import from_api_json
 from sync.policy.safe_yaml import YamlError
 from sync.policy.safe_yaml import load as load_yaml
 from sync.policy.templates import parse_datetime
 from sync.printable import quote, shown_key
-from sync.requests.bodies import BackupRequest, Ignored, Rejected, ocid_kind, parse_request
+from sync.requests.bodies import BackupRequest, Ignored, Rejected, parse_request
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml", ".json")

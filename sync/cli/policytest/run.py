@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.cli.policytest.cases import Case, CaseFileError
-from sync.cloud.engine import SKIPPED_STATES
+from sync.policy.decide import SKIPPED_STATES
 from sync.policy.loader import Policy
 from sync.policy.planner import Plan, TagState, plan
 from sync.policy.tagcheck import TagSchema, apply_schema

@@ -1,35 +1,35 @@
-"""A sweep's volume group cache: GetVolumeGroup at most once per group, bounded (least recently used out)."""
+"""A sweep's source cache: each volume group (volume, boot volume) read at most once, bounded (LRU out)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 from sync.cloud.clients import AuthError
-from sync.cloud.engine import CallFailed, Engine
+from sync.cloud.engine import CallFailed, SourceLookup
 from sync.cloud.retry import Deadline
+from sync.domain.resources import Source, SourceKind
 from sync.sweep.options import VOLUME_GROUP_CACHE_SIZE
 
 
 @dataclass
 class _Entry:
     done: threading.Event = field(default_factory=threading.Event)
-    value: dict[str, Any] | None = None
+    value: Source | None = None
     error: Exception | None = None
 
 
-class VolumeGroupCache:
-    """An Engine volume group lookup shared by a sweep's threads (404: None).
+class SourceCache:
+    """A source lookup shared by a sweep's threads (404: None), on `fetch` (the engine's, paced).
 
     Concurrent lookups of one group wait for a single GET. At most `size` groups are kept;
     the least recently used finished entry goes first, so a group evicted and needed again
     costs one more GET (counted in `fetches`), never unbounded memory.
     """
 
-    def __init__(self, engine: Engine, size: int = VOLUME_GROUP_CACHE_SIZE) -> None:
-        self.engine = engine
+    def __init__(self, fetch: SourceLookup, size: int = VOLUME_GROUP_CACHE_SIZE) -> None:
+        self.fetch = fetch
         self.size = max(1, size)
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -47,19 +47,22 @@ class VolumeGroupCache:
                 return
             del self._entries[victim]
 
-    def __call__(self, vg_id: str, backup_id: str | None, deadline: Deadline) -> dict[str, Any] | None:
+    def __call__(
+        self, kind: SourceKind, source_id: str, backup_id: str | None, deadline: Deadline
+    ) -> Source | None:
+        key = f"{kind.value}:{source_id}"
         with self._lock:
-            entry = self._entries.get(vg_id)
+            entry = self._entries.get(key)
             owner = entry is None
             if entry is None:
-                entry = self._entries[vg_id] = _Entry()
+                entry = self._entries[key] = _Entry()
                 self.fetches += 1
                 self._evict()
             else:
-                self._entries.move_to_end(vg_id)
+                self._entries.move_to_end(key)
         if owner:
             try:
-                entry.value = self.engine.get_volume_group(vg_id, backup_id, deadline)
+                entry.value = self.fetch(kind, source_id, backup_id, deadline)
             except (CallFailed, AuthError) as exc:
                 entry.error = exc
             finally:

@@ -1,0 +1,1 @@
+"""Plain typed data shared by every layer: OCIDs, backup kinds, backups and their sources, statuses."""
