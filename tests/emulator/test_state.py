@@ -229,7 +229,7 @@ def test_list_unknown_compartment_is_404_when_compartments_are_seeded() -> None:
     assert error_of(backend.list_volume_group_backups, "ocid1.compartment.nope").status == 404
     items, _ = backend.list_volume_group_backups(PROD)
     assert {b["compartmentId"] for b in items} == {PROD}
-    assert len(items) == 5
+    assert len(items) == 6
 
 
 def test_list_compartments_children_and_subtree() -> None:
