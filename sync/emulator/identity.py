@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sync.emulator.errors import invalid, not_found
-from sync.emulator.paging import Json, keyset_page, time_key
+from sync.emulator.paging import Json, keyset_page, sort_settings, time_key
 from sync.emulator.tagnamespaces import TagNamespaces
 
 
@@ -96,13 +96,7 @@ class IdentityBackend:
         """
         if access_level not in (None, "ANY", "ACCESSIBLE"):
             raise invalid("accessLevel must be ANY or ACCESSIBLE")
-        sort_by = sort_by or "NAME"
-        if sort_by not in ("TIMECREATED", "NAME"):
-            raise invalid("sortBy must be TIMECREATED or NAME")
-        if sort_order is None:
-            sort_order = "DESC" if sort_by == "TIMECREATED" else "ASC"
-        if sort_order not in ("ASC", "DESC"):
-            raise invalid("sortOrder must be ASC or DESC")
+        sort_by, sort_order = sort_settings(sort_by, sort_order, "NAME", default="NAME")
         state = None if lifecycle_state is None else lifecycle_state.upper()
         with self._lock:
             if compartment_id != self.tenancy_id and compartment_id not in self._compartments:

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sync.emulator.errors import invalid, not_found
-from sync.emulator.paging import Json, keyset_page, time_key
+from sync.emulator.errors import not_found
+from sync.emulator.paging import Json, keyset_page, sort_settings, time_key
 
 
 @dataclass
@@ -139,13 +139,7 @@ class ResourceStore:
         lifecycle_state: str | None = None,
     ) -> tuple[list[Json], str | None]:
         """A Block Storage list: exact-match filters on fields, TIMECREATED (DESC) or DISPLAYNAME (ASC)."""
-        sort_by = sort_by or "TIMECREATED"
-        if sort_by not in ("TIMECREATED", "DISPLAYNAME"):
-            raise invalid("sortBy must be TIMECREATED or DISPLAYNAME")
-        if sort_order is None:
-            sort_order = "DESC" if sort_by == "TIMECREATED" else "ASC"
-        if sort_order not in ("ASC", "DESC"):
-            raise invalid("sortOrder must be ASC or DESC")
+        sort_by, sort_order = sort_settings(sort_by, sort_order, "DISPLAYNAME", default="TIMECREATED")
         wanted = {field: value for field, value in filters.items() if value is not None}
         items: list[tuple[tuple[str, str], Json]] = []
         for res in list(self._by_compartment.get(compartment_id, {}).values()):
