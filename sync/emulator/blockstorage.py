@@ -281,17 +281,15 @@ class BlockStorageBackend:
             page=page,
         )
 
+    # The list keywords shared by these operations: lifecycle_state, sort_by, sort_order, limit, page.
+
     def list_volume_backups(
         self,
         compartment_id: str,
         volume_id: str | None = None,
         display_name: str | None = None,
         source_volume_backup_id: str | None = None,
-        lifecycle_state: str | None = None,
-        limit: int | None = None,
-        page: str | None = None,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
+        **listing: Any,
     ) -> tuple[list[Json], str | None]:
         """ListVolumeBackups (the query parameters of oci 2.189.0's list_volume_backups)."""
         filters = {
@@ -299,16 +297,7 @@ class BlockStorageBackend:
             "displayName": display_name,
             "sourceVolumeBackupId": source_volume_backup_id,
         }
-        return self._list(
-            self.volume_backups,
-            compartment_id,
-            filters,
-            lifecycle_state=lifecycle_state,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            page=page,
-        )
+        return self._list(self.volume_backups, compartment_id, filters, **listing)
 
     def list_boot_volume_backups(
         self,
@@ -316,11 +305,7 @@ class BlockStorageBackend:
         boot_volume_id: str | None = None,
         display_name: str | None = None,
         source_boot_volume_backup_id: str | None = None,
-        lifecycle_state: str | None = None,
-        limit: int | None = None,
-        page: str | None = None,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
+        **listing: Any,
     ) -> tuple[list[Json], str | None]:
         """ListBootVolumeBackups (the query parameters of oci 2.189.0's list_boot_volume_backups)."""
         filters = {
@@ -328,16 +313,7 @@ class BlockStorageBackend:
             "displayName": display_name,
             "sourceBootVolumeBackupId": source_boot_volume_backup_id,
         }
-        return self._list(
-            self.boot_volume_backups,
-            compartment_id,
-            filters,
-            lifecycle_state=lifecycle_state,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            page=page,
-        )
+        return self._list(self.boot_volume_backups, compartment_id, filters, **listing)
 
     def _check_compartment(self, store: ResourceStore, compartment_id: str) -> None:
         if not self._identity.has_compartments():
@@ -365,11 +341,7 @@ class BlockStorageBackend:
         availability_domain: str | None = None,
         display_name: str | None = None,
         volume_group_id: str | None = None,
-        lifecycle_state: str | None = None,
-        limit: int | None = None,
-        page: str | None = None,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
+        **listing: Any,
     ) -> tuple[list[Json], str | None]:
         """ListVolumes (compartmentId required here; README, "Not confirmed")."""
         filters = {
@@ -377,16 +349,7 @@ class BlockStorageBackend:
             "displayName": display_name,
             "volumeGroupId": volume_group_id,
         }
-        return self._list(
-            self.volumes,
-            compartment_id,
-            filters,
-            lifecycle_state=lifecycle_state,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            page=page,
-        )
+        return self._list(self.volumes, compartment_id, filters, **listing)
 
     def list_boot_volumes(
         self,

@@ -140,10 +140,12 @@ def test_stopping_the_server_ends_a_drip() -> None:
         server.stop()
 
 
-def test_sdk_sees_a_drip_through_its_per_read_timeout(emulator: EmulatorServer, api_key: ApiKey) -> None:
-    # Each byte comes well within the SDK's 2 s read timeout, so the call is slow but succeeds:
-    # exactly the case a total time cap must catch.
-    emulator.faults.update({"drip_seconds": 0.001, "drip_operations": ["GetVolumeGroup"]})
+def test_a_drip_outlasts_the_sdks_read_timeout_without_tripping_it(
+    emulator: EmulatorServer, api_key: ApiKey
+) -> None:
+    # ~600 bytes at one per 5 ms: at least 3 s in all, against a 2 s read timeout that each
+    # byte's gap stays far below. The call succeeds late: only a total time cap can stop it.
+    emulator.faults.update({"drip_seconds": 0.005, "drip_operations": ["GetVolumeGroup"]})
     kwargs = {
         "service_endpoint": emulator.url,
         "retry_strategy": oci.retry.NoneRetryStrategy(),
@@ -152,8 +154,9 @@ def test_sdk_sees_a_drip_through_its_per_read_timeout(emulator: EmulatorServer, 
     }
     client = oci.core.BlockstorageClient(oci.config.from_file(str(api_key.config_path)), **kwargs)
     group_id = client.get_volume_group_backup(GB1).data.volume_group_id
+    start = time.monotonic()
     got = client.get_volume_group(group_id)
-    assert got.status == 200 and got.data.id == group_id
+    assert time.monotonic() - start > 2.0 and got.status == 200 and got.data.id == group_id
     assert emulator.backend.requests("GetVolumeGroup")[0].fault == "drip"
 
 
