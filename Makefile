@@ -33,6 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy sync/
 
 unit: $(STAMP) $(OCICLI_STAMP)
+	$(BIN)/python -m sync test tag_policy.yaml tests/policy/
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)

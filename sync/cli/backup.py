@@ -71,6 +71,12 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             result = engine.tag_schema.review(result, deadline)
         print(render_plan(result), file=out)
+        if getattr(args, "explain", False):
+            from sync.policy.explain import explain_text
+
+            print(
+                explain_text(policy, {"backup": backup, "volume_group": vg, "event": None}, result), file=out
+            )
         state = backup.get("lifecycle_state")
         if state != "AVAILABLE":
             print(shown(f"note: the backup is {state}"), file=out)

@@ -12,6 +12,7 @@ from sync.cli.common import CliError, guarded, load_policy_arg
 from sync.cli.helptext import PROG, HelpFormatter, add_command
 from sync.cli.lint_live import add_options as lint_live_options
 from sync.cli.plan import add_plan_command
+from sync.cli.policytest.command import add_test_command
 from sync.cli.sweep import add_sweep_command
 from sync.policy.loader import PolicyError
 
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_lint)
 
     add_plan_command(sub)
+    add_test_command(sub)
     add_apply_command(sub, guarded)
     add_sweep_command(sub, guarded)
 

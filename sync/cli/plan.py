@@ -60,6 +60,10 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except SchemaFileError as exc:
             raise CliError(str(exc)) from None
     print(render_plan(result), file=out)
+    if args.explain:
+        from sync.policy.explain import explain_text
+
+        print(explain_text(policy, {"backup": backup, "volume_group": vg, "event": event}, result), file=out)
     return EXIT_OK
 
 
@@ -109,5 +113,11 @@ def add_plan_command(sub: Any) -> None:
         metavar="FILE",
         help="check defined tag values against this schema file (default: with --backup, the tenancy's "
         "tag namespaces; with --backup-json, no check)",
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also show each rule: matched or not and why (each condition with the value it saw), and "
+        "each template's names and their values (default: off)",
     )
     p.set_defaults(func=cmd_plan)
