@@ -7,11 +7,14 @@ from sync.emulator.errors import EmulatorError, NotModified
 from sync.emulator.faults import Faults
 from sync.emulator.http import EmulatorServer
 from sync.emulator.objectstorage import StoredObject
+from sync.emulator.ocilimits import OCI_LIMITS, OciLimits
 from sync.emulator.requestlog import RequestRecord
 from sync.emulator.seed import SAMPLE_SEED_PATH
 from sync.emulator.signing import ApiKey, SignatureVerifier, generate_api_key
+from sync.emulator.tagrules import TagChecks
 
 __all__ = [
+    "OCI_LIMITS",
     "SAMPLE_SEED_PATH",
     "ApiKey",
     "Backend",
@@ -19,9 +22,11 @@ __all__ = [
     "EmulatorServer",
     "Faults",
     "NotModified",
+    "OciLimits",
     "RequestRecord",
     "SignatureVerifier",
     "StoredObject",
+    "TagChecks",
     "generate_api_key",
     "load_seed",
 ]

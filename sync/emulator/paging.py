@@ -36,6 +36,20 @@ def _time_key(value: str) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+def sort_settings(
+    sort_by: str | None, sort_order: str | None, name_field: str, default: str
+) -> tuple[str, str]:
+    """OCI's list sorting: TIMECREATED (newest first by default) or a name field (A-Z by default)."""
+    sort_by = sort_by or default
+    if sort_by not in ("TIMECREATED", name_field):
+        raise invalid(f"sortBy must be TIMECREATED or {name_field}")
+    if sort_order is None:
+        sort_order = "DESC" if sort_by == "TIMECREATED" else "ASC"
+    if sort_order not in ("ASC", "DESC"):
+        raise invalid("sortOrder must be ASC or DESC")
+    return sort_by, sort_order
+
+
 def _encode_token(payload: list[str]) -> str:
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

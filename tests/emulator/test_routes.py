@@ -37,3 +37,24 @@ def test_template_characters_are_literal_outside_placeholders() -> None:
     assert r.match("GET", "/20181201/functions/f1/actions/invoke") is None
     dotted = Route("GET", "/a.b/{x}", "Dotted", handler)
     assert dotted.match("GET", "/aXb/1") is None
+
+
+def test_the_readme_documents_every_route_fault_and_switch() -> None:
+    import re
+    from pathlib import Path
+
+    from sync.emulator.cli import build_parser
+    from sync.emulator.faults import FAULT_FIELDS
+
+    text = (Path(__file__).resolve().parents[2] / "sync" / "emulator" / "README.md").read_text(
+        encoding="utf-8"
+    )
+
+    def norm(path: str) -> str:  # placeholders and API versions compare as one
+        return re.sub(r"^/\d{8}/", "/{}/", re.sub(r"\{[^}]*\}", "{}", path))
+
+    documented = {norm(p) for p in re.findall(r"`(/[^`?]*)", text)}
+    assert [r.path for r in ROUTES if norm(r.path) not in documented] == []
+    assert [f for f in FAULT_FIELDS if f"`{f}`" not in text] == []
+    options = [o for a in build_parser()._actions for o in a.option_strings if o.startswith("--")]
+    assert [o for o in options if o not in text and o != "--help"] == []
