@@ -35,9 +35,9 @@ def test_lint_errors_one_per_line_exit_1(tmp_path: Path) -> None:
     assert "rule 'b' (rules[1]): freeform_tags.k: unknown filter 'exec'" in lines[1]
 
 
-def test_lint_missing_file() -> None:
+def test_lint_missing_file_is_a_usage_error() -> None:
     code, _, err = run("lint", "/nope.yaml")
-    assert code == 1 and "cannot read policy file" in err
+    assert (code, err) == (2, "error: cannot read policy file /nope.yaml: no such file\n")
 
 
 def test_plan_table_from_samples() -> None:

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from sync.cli.backup import add_plan_live_options, cmd_plan_live
 from sync.cli.common import EXIT_OK, CliError, guarded, load_policy_arg
-from sync.cli.helptext import PROG, add_command
+from sync.cli.helptext import add_command, prog
 from sync.cli.table import render_plan
 from sync.policy.fields import from_api_json
 from sync.policy.planner import plan as make_plan
@@ -78,8 +78,8 @@ def add_plan_command(sub: Any) -> None:
         sub,
         "plan",
         "show what the policy would change on a backup, as a table; never writes",
-        f"{PROG} plan --backup-json samples/backup.json --volume-group-json samples/volume_group.json\n"
-        f"{PROG} plan --backup ocid1.volumegroupbackup.oc1.iad.aaaa          # live, read only",
+        f"{prog()} plan --backup-json samples/backup.json --volume-group-json samples/volume_group.json\n"
+        f"{prog()} plan --backup ocid1.volumegroupbackup.oc1.iad.aaaa          # live, read only",
     )
     p.add_argument(
         "--policy",

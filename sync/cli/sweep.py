@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from sync.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
@@ -22,7 +24,8 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
-from sync.cli.helptext import PROG, add_command
+from sync.cli.helptext import add_command, prog
+from sync.cli.interrupt import stop_on_signals
 from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_command, shown, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import render_table
@@ -37,7 +40,7 @@ from sync.sweep.runner import (
 )
 
 
-def render_summary(result: SweepResult, command_hint: str) -> str:
+def render_summary(result: SweepResult, command_hint: str, interrupted: bool = False) -> str:
     lines = [
         f"Sweep {result.status}: {result.scanned} backup(s) in {result.compartments} compartment(s), "
         f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}"
@@ -60,7 +63,8 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
     if result.resume_token:
         lines.append("")
         token = shlex.quote(result.resume_token)
-        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {token}")
+        why = "Interrupted: the writes in flight finished, nothing else was started." if interrupted else ""
+        lines.append(f"{why or 'Stopped before the end.'} Resume with:\n  {command_hint} --resume {token}")
     return shown("\n".join(lines))
 
 
@@ -92,7 +96,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         bar = None if args.no_progress else progress_display(err)
         try:
             timeout = NO_TIMEOUT if args.timeout is None else args.timeout
-            result = run_sweep(engine, options, Deadline.after(timeout), bar)
+            with stop_on_signals(err) as stop:
+                result = run_sweep(engine, options, Deadline.after(timeout), bar, stop)
         finally:
             if bar is not None:
                 bar.finish()
@@ -101,8 +106,14 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     elif args.output == "json":
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
-        print(render_summary(result, resume_command(args, compartment, since)), file=out)
-    return sweep_exit_code(result)
+        interrupted = stop.is_set() and result.resume_token is not None
+        print(render_summary(result, resume_command(args, compartment, since), interrupted), file=out)
+    return interrupted_exit(stop, result.resume_token) or sweep_exit_code(result)
+
+
+def interrupted_exit(stop: threading.Event, token: str | None) -> int:
+    """130 when a signal cut the sweep short (a sweep that finished anyway keeps its own code)."""
+    return EXIT_INTERRUPTED if stop.is_set() and token is not None else 0
 
 
 # -- argparse ----------------------------------------------------------------------------------
@@ -114,8 +125,8 @@ def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
         sub,
         "sweep",
         "apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed",
-        f"{PROG} sweep --compartment ocid1.compartment.oc1..aaaa --recursive --since 7d --dry-run\n"
-        f"{PROG} sweep --compartment ocid1.compartment.oc1..aaaa --resume TOKEN   # as the summary prints it",
+        f"{prog()} sweep --compartment ocid1.compartment.oc1..aaaa --recursive --since 7d --dry-run\n"
+        f"{prog()} sweep --compartment ocid1.compartment.oc1..aaaa --resume TOKEN  # the summary prints it",
     )
     p.add_argument(
         "--compartment",

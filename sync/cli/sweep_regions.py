@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from sync.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
@@ -22,6 +23,7 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
+from sync.cli.interrupt import stop_on_signals
 from sync.cli.options import LiveError, parse_since, resume_command, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import render_table
@@ -262,14 +264,16 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             region_settings(base, env, region)
         bar = None if args.no_progress else progress_display(err)
         try:
-            result = sweep_regions(
-                regions,
-                _engine_factory(base, env, policy, args.recursive),
-                options,
-                deadline,
-                resume,
-                RegionsProgress(bar) if bar is not None else None,
-            )
+            with stop_on_signals(err) as stop:
+                result = sweep_regions(
+                    regions,
+                    _engine_factory(base, env, policy, args.recursive),
+                    options,
+                    deadline,
+                    resume,
+                    RegionsProgress(bar) if bar is not None else None,
+                    stop,
+                )
         finally:
             if bar is not None:
                 bar.finish()
@@ -277,4 +281,6 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
         print(render_regions(result, resume_command(args, compartment, since)), file=out)
+    if stop.is_set() and result.resume_token is not None:
+        return EXIT_INTERRUPTED
     return regions_exit_code(result)

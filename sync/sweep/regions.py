@@ -8,6 +8,7 @@ answer has a row per region and a total; its resume token names the unfinished r
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -108,11 +109,12 @@ def sweep_regions(
     deadline: Deadline,
     resume: Mapping[str, str | None] | None = None,
     progress: Callable[[str, SweepProgress], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> RegionsResult:
     """Sweep every region in parallel; never raises (a region's problem is its row's reason).
 
     engine_for(region) builds that region's engine (its own clients and limiter); whatever it
-    raises becomes the region's reason. resume: region -> its resume token.
+    raises becomes the region's reason. resume: region -> its resume token. stop: as run_sweep's.
     """
     started = time.monotonic()
     tokens = dict(resume or {})
@@ -125,7 +127,7 @@ def sweep_regions(
         opts = dataclasses.replace(options, region=region, resume_token=tokens.get(region))
         report = (lambda p: progress(region, p)) if progress is not None else None
         try:
-            return RegionSweep(region, run_sweep(engine, opts, deadline, report))
+            return RegionSweep(region, run_sweep(engine, opts, deadline, report, stop))
         except Exception as exc:  # run_sweep does not raise; a bug in one region must not lose the others
             return RegionSweep(region, error=f"internal error: {exc!r}"[:300])
 

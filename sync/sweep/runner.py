@@ -94,8 +94,10 @@ class Sweep:
         options: SweepOptions,
         deadline: Deadline,
         progress: Callable[[SweepProgress], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         options.check()
+        self.stop = stop  # set from outside (the command line's Ctrl-C): stop as at the deadline
         self.engine = with_limiter(engine)
         self.options = options
         self.deadline = deadline
@@ -124,6 +126,8 @@ class Sweep:
         return Deadline(min(self.deadline.at, self.deadline.clock() + budget), self.deadline.clock)
 
     def _should_stop(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            return True
         return self._storm is not None or self.deadline.clock() >= self._stop_at
 
     def _report(self) -> None:
@@ -296,10 +300,15 @@ def run_sweep(
     options: SweepOptions,
     deadline: Deadline,
     progress: Callable[[SweepProgress], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> SweepResult:
-    """Run one sweep; never raises (a bad token or option comes back as status `rejected`)."""
+    """Run one sweep; never raises (a bad token or option comes back as status `rejected`).
+
+    `stop`, once set, ends the sweep as its deadline would: no new backup starts, the ones in
+    flight finish, and the result carries the resume token.
+    """
     try:
-        sweep = Sweep(engine, options, deadline, progress)
+        sweep = Sweep(engine, options, deadline, progress, stop)
     except SweepError as exc:
         return SweepResult("rejected", error=str(exc))
     return sweep.run()
