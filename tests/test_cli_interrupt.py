@@ -81,7 +81,7 @@ def test_signal_mid_sweep_prints_summary_and_a_resume_command_that_finishes(
     updated_then = server.backend.count("UpdateVolumeGroupBackup")
     assert updated_then < BACKUPS // 2, "the sweep ran to the end: nothing to resume"
     # The summary so far: the counts, and the command to resume, as invoked (python -m sync).
-    assert out.startswith("Sweep partial: "), out
+    assert out.startswith("Sweep stopped early: "), out
     counted = int(re.search(r"^updated\s+(\d+)$", out, re.M).group(1))  # type: ignore[union-attr]
     assert counted == updated_then, "every write the emulator saw is in the summary"
     assert "Interrupted: the writes in flight finished, nothing else was started. Resume with:" in out
@@ -103,7 +103,7 @@ def test_signal_mid_sweep_prints_summary_and_a_resume_command_that_finishes(
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("Sweep swept: ")
+    assert done.stdout.startswith("Sweep done: ")
     assert stale_ids(server.backend) == []
     writes = Counter(r.path for r in server.backend.requests("UpdateVolumeGroupBackup") if r.status == 200)
     assert len(writes) == BACKUPS // 2 and max(writes.values()) == 1, "a backup was written twice"

@@ -715,10 +715,7 @@ def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
         [sys.executable, *argv[1:], "--no-progress"], capture_output=True, text=True, cwd=ROOT
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (
-        proc.stdout.startswith("Sweep swept: 100 backup(s) in 1 compartment(s)")
-        and "(dry run)" in proc.stdout
-    )
+    assert proc.stdout.startswith("Sweep done: 100 backups in 1 compartment,") and "(dry run)" in proc.stdout
     assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
     assert emulator.backend.count("ListVolumeGroupBackups") >= 1
 

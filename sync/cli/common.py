@@ -11,6 +11,7 @@ from typing import TextIO
 
 from sync import logs
 from sync.cli.options import LiveError, seconds_arg
+from sync.cli.reach import check_reachable
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed
 from sync.policy.loader import Policy
@@ -39,13 +40,15 @@ def build_clients(env: Mapping[str, str], *, identity: bool = False) -> Clients:
     """Clients from the function's settings (OCI_AUTH, OCI_CONFIG_FILE, OCI_CORE_ENDPOINT...)."""
     try:
         clients = Clients(OciSettings.from_env(env))
-        clients.blockstorage()  # authenticate now, so a bad setup is one line before any work
+        core = clients.blockstorage()  # authenticate now, so a bad setup is one line before any work
         if identity:
             clients.identity()
     except AuthError as exc:
         raise LiveError(str(exc)) from None
     except Exception as exc:  # the SDK's InvalidConfig and friends, raised when a client is built
         raise LiveError(f"OCI client setup failed: {type(exc).__name__}: {exc}") from None
+    setting = "OCI_CORE_ENDPOINT" if clients.settings.core_endpoint else "the region's Block Storage endpoint"
+    check_reachable(core.base_client.endpoint, setting)
     return clients
 
 

@@ -28,7 +28,7 @@ from sync.cli.helptext import add_command, prog
 from sync.cli.interrupt import stop_on_signals
 from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_command, shown, sweep_options
 from sync.cli.progress import progress_display
-from sync.cli.table import render_table
+from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.engine import Engine
 from sync.cloud.limiter import AdaptiveLimiter
 from sync.cloud.retry import Deadline
@@ -42,7 +42,8 @@ from sync.sweep.runner import (
 
 def render_summary(result: SweepResult, command_hint: str, interrupted: bool = False) -> str:
     lines = [
-        f"Sweep {result.status}: {result.scanned} backup(s) in {result.compartments} compartment(s), "
+        f"{headline(result.status)}: {counted(result.scanned, 'backup')} in "
+        f"{counted(result.compartments, 'compartment')}, "
         f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}"
     ]
     if result.error and not result.failures():
@@ -57,7 +58,7 @@ def render_summary(result: SweepResult, command_hint: str, interrupted: bool = F
         # One line each, never cut: the opc-request-id is what Oracle support asks for.
         for f in failures:
             rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
-            lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
+            lines.append(f"  {f.get('id') or f.get('compartmentId')}: {error_text(f)}{rid}")
         if result.failures_omitted:
             lines.append(f"  ... and {result.failures_omitted} more (each is in the logs)")
     if result.resume_token:

@@ -26,7 +26,7 @@ from sync.cli.common import (
 from sync.cli.interrupt import stop_on_signals
 from sync.cli.options import LiveError, parse_since, resume_command, sweep_options
 from sync.cli.progress import progress_display
-from sync.cli.table import render_table
+from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed, Engine
 from sync.cloud.limiter import AdaptiveLimiter
@@ -171,7 +171,8 @@ def render_regions(result: RegionsResult, command_hint: str) -> str:
         ]
     )
     lines = [
-        f"Sweep {result.status}: {len(result.regions)} region(s), {result.scanned} backup(s), "
+        f"{headline(result.status)}: {counted(len(result.regions), 'region')}, "
+        f"{counted(result.scanned, 'backup')}, "
         f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}",
         "",
         render_table(header, rows),
@@ -182,7 +183,7 @@ def render_regions(result: RegionsResult, command_hint: str) -> str:
         failures = r.result.failures() if r.result is not None else []
         for f in failures:
             rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
-            lines.append(f"  {r.region} {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
+            lines.append(f"  {r.region} {f.get('id') or f.get('compartmentId')}: {error_text(f)}{rid}")
         if r.result is not None and r.result.failures_omitted:
             lines.append(f"  {r.region}: {r.result.failures_omitted} more failure(s) in the logs")
     token = result.resume_token

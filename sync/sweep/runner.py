@@ -285,7 +285,7 @@ class Sweep:
                     self._report()
                 if stop is not None:
                     break
-            self._listing_done = True
+            self._listing_done = stop is None  # stopped early: the total is not known (no "100%")
         return stop, first_error
 
     def _acquire_slot(self, sem: threading.BoundedSemaphore) -> bool:
