@@ -43,9 +43,9 @@ def version() -> str:
     try:
         return dist_version("backup-tag-sync")
     except PackageNotFoundError:  # a checkout run as `python -m sync`, not installed
-        from sync import __version__
+        import sync
 
-        return __version__
+        return sync.__version__
 
 
 def build_parser() -> argparse.ArgumentParser:
