@@ -1,9 +1,12 @@
 """The command line's offline commands: lint and plan on files."""
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from sync.cli.main import main
 
@@ -35,9 +38,9 @@ def test_lint_errors_one_per_line_exit_1(tmp_path: Path) -> None:
     assert "rule 'b' (rules[1]): freeform_tags.k: unknown filter 'exec'" in lines[1]
 
 
-def test_lint_missing_file() -> None:
+def test_lint_missing_file_is_a_usage_error() -> None:
     code, _, err = run("lint", "/nope.yaml")
-    assert code == 1 and "cannot read policy file" in err
+    assert (code, err) == (2, "error: cannot read policy file /nope.yaml: no such file\n")
 
 
 def test_plan_table_from_samples() -> None:
@@ -92,3 +95,52 @@ def test_plan_missing_event_file_is_one_line() -> None:
         "--backup-json", str(ROOT / "samples/backup.json"), "--event", "/nope/event.json",
     )  # fmt: skip
     assert code == 2 and err.strip() == "error: cannot read event /nope/event.json: No such file or directory"
+
+
+# -- plan --backup-json: only a backup of a known kind ------------------------------------------
+
+SAMPLE_BACKUP = json.loads((ROOT / "samples/backup.json").read_text())
+
+
+def test_plan_refuses_an_event_as_the_backup() -> None:
+    code, out, err = run("plan", "--backup-json", str(ROOT / "samples/event.json"))
+    assert code == 2 and out == ""
+    assert err.startswith(
+        f"error: {ROOT / 'samples/event.json'} is an OCI event, not a backup: give it as --event"
+    )
+
+
+@pytest.mark.parametrize("sample", ["volume_group.json", "manual.json"])
+def test_plan_refuses_what_is_not_a_backup(sample: str) -> None:
+    code, out, err = run("plan", "--backup-json", str(ROOT / "samples" / sample))
+    assert code == 2 and out == "" and " is not a backup (" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("kind", ["volumegroupbackup", "volumebackup", "bootvolumebackup"])
+def test_plan_accepts_every_backup_kind(kind: str, tmp_path: Path) -> None:
+    backup = {**SAMPLE_BACKUP, "id": f"ocid1.{kind}.oc1.iad.aaaaexample"}
+    path = tmp_path / "backup.json"
+    path.write_text(json.dumps({"data": backup, "etag": "x"}))  # the oci CLI's wrapper
+    code, out, err = run("plan", "--backup-json", str(path))
+    assert code == 0, err
+    assert out.startswith(
+        f"Backup ocid1.{kind}.oc1.iad.aaaaexample\nMatched rules: rename-scheduled, provenance"
+    )
+
+
+def test_plan_refuses_a_volume_group_file_that_is_a_backup() -> None:
+    backup = str(ROOT / "samples/backup.json")
+    code, _, err = run("plan", "--backup-json", backup, "--volume-group-json", backup)
+    assert (
+        code == 2
+        and err == f"error: {backup} is not a volume group (its id is not an ocid1.volumegroup OCID)\n"
+    )
+
+
+def test_plan_that_would_be_rejected_exits_1(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "version: 1\nlimits: {freeform_tags_max: 1}\nrules: [{name: a, freeform_tags: {b: c}}]\n"
+    )
+    code, out, _ = run("plan", "--policy", str(policy), "--backup-json", str(ROOT / "samples/backup.json"))
+    assert code == 1 and "Rejected: " in out and "Nothing would be sent." in out

@@ -706,8 +706,11 @@ def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
     )  # fmt: skip
     assert code == 3 and "Stopped before the end. Resume with:" in out
     hint = out.rsplit("Resume with:\n", 1)[1].strip().splitlines()[0]
-    argv = shlex.split(hint)
-    assert argv[:4] == ["python", "-m", "sync", "sweep"]
+    argv = ["python", "-m", "sync", *shlex.split(hint)[1:]]
+    assert shlex.split(hint)[:2] == [
+        "backup-tag-sync",
+        "sweep",
+    ]  # main() called from Python: the product's name
     assert argv[4:16] == [
         "--compartment", COMP, "--since", "2000-01-01T00:00:00+00:00", "--dry-run", "--available-only",
         "--concurrency", "3", "--policy", str(policy), "--resume", argv[15],
@@ -716,10 +719,7 @@ def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
         [sys.executable, *argv[1:], "--no-progress"], capture_output=True, text=True, cwd=ROOT
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (
-        proc.stdout.startswith("Sweep swept: 100 backup(s) in 1 compartment(s)")
-        and "(dry run)" in proc.stdout
-    )
+    assert proc.stdout.startswith("Sweep done: 100 backups in 1 compartment,") and "(dry run)" in proc.stdout
     assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
     assert emulator.backend.count("ListVolumeGroupBackups") >= 1
 
@@ -728,7 +728,7 @@ def test_resume_hint_keeps_recursive_and_fixes_a_relative_since() -> None:
     args = build_parser().parse_args(["sweep", "--compartment", COMP, "--recursive", "--since", "7d"])
     since = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
     assert resume_command(args, COMP, since) == (
-        f"python -m sync sweep --compartment {COMP} --recursive --since 2026-11-20T04:00:00+00:00"
+        f"backup-tag-sync sweep --compartment {COMP} --recursive --since 2026-11-20T04:00:00+00:00"
     )
 
 

@@ -1,9 +1,8 @@
 """`pip install .` gives a `backup-tag-sync` command that works from any directory.
 
-The package is built from a copy of the repository's build inputs and installed into a fresh
-venv (no download: its dependencies are the dev venv's, reached through a .pth file, and the
-build uses the dev venv's setuptools). The command then runs from a directory that is not the
-repository, so nothing can lean on the checkout being the working directory.
+The package is installed into a fresh venv as the README says (tests/installed.py). The command
+then runs from a directory that is not the repository, so nothing can lean on the checkout being
+the working directory.
 """
 
 from __future__ import annotations
@@ -11,41 +10,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
+from importlib.metadata import Distribution
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "tag_policy.yaml")
+from tests.installed import ROOT, installed_venv
+
+__all__ = ["installed_venv"]  # the fixture, used through `installed`
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("install")
-    src = base / "src"
-    shutil.copytree(ROOT / "sync", src / "sync", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in BUILD_INPUTS:
-        shutil.copy(ROOT / name, src / name)
-    venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    Path(site, "dev-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
-    subprocess.run(
-        [*pip, "--no-deps", "--no-build-isolation", "--no-index", str(src)],
-        check=True,
-        capture_output=True,
-    )
-    shutil.rmtree(src)  # the installed command must not need the source tree
-    return venv
+@pytest.fixture
+def installed(installed_venv: Path) -> Path:
+    return installed_venv
 
 
 def run(venv: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -54,9 +31,10 @@ def run(venv: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_command_help_from_another_directory(installed: Path, tmp_path: Path) -> None:
-    got = run(installed, tmp_path, str(installed / "bin" / "backup-tag-sync"), "--help")
+    command = installed / "bin" / "backup-tag-sync"
+    got = run(installed, tmp_path, str(command), "--help")
     assert got.returncode == 0, got.stderr
-    assert got.stdout.startswith("usage: backup-tag-sync ")
+    assert got.stdout.startswith(f"usage: {command}")  # not on PATH: the path it was run by
     for command in ("lint", "plan", "apply", "sweep", "emulator", "demo"):
         assert f"\n    {command} " in got.stdout
 
@@ -105,10 +83,47 @@ def test_python_dash_m_sync_still_works(installed: Path, tmp_path: Path) -> None
     assert got.returncode == 0 and "OK, 4 rule(s)" in got.stdout, got.stderr
 
 
-def test_demo_says_it_needs_a_checkout(installed: Path, tmp_path: Path) -> None:
+def test_demo_outside_a_checkout_says_where_it_runs(installed: Path, tmp_path: Path) -> None:
     got = run(installed, tmp_path, str(installed / "bin" / "backup-tag-sync"), "demo")
     assert got.returncode == 2 and "Traceback" not in got.stderr
-    assert (
-        got.stderr
-        == "error: demo runs from a checkout of the repository (`make demo`): it needs func.py and samples/\n"
+    assert got.stderr == (
+        "error: demo runs in a checkout of the repository (it starts func.py and sends "
+        "samples/event.json): cd into one, or run `make demo` there\n"
     )
+
+
+def test_demo_runs_in_a_checkout_from_the_installed_command(installed: Path) -> None:
+    got = run(installed, ROOT / "samples", str(installed / "bin" / "backup-tag-sync"), "demo")
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert "Function answered HTTP 200:" in got.stdout and "Demo finished in " in got.stdout
+
+
+def test_the_command_line_does_not_depend_on_the_fdk(installed: Path) -> None:
+    (meta,) = Distribution.discover(name="backup-tag-sync", path=[str(site_packages(installed))])
+    requires = meta.requires or []
+    fdk = [r for r in requires if r.startswith("fdk")]
+    assert fdk == ['fdk==0.1.128; extra == "function"'], requires
+    assert not [
+        r for r in requires if r.split("=")[0].split(";")[0] in ("pytest", "pytest-asyncio", "Cython")
+    ]
+    base = [r for r in requires if "extra ==" not in r]
+    assert sorted(r.split("==")[0] for r in base) == ["PyYAML", "google-re2", "oci", "pydantic"]
+
+
+def test_hints_name_the_command_as_invoked(installed: Path, tmp_path: Path) -> None:
+    command = installed / "bin" / "backup-tag-sync"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    by_path = subprocess.run([str(command)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert by_path.stdout.startswith(f"usage: {command}") and by_path.returncode == 2
+    assert f"`{command} COMMAND --help` shows" in by_path.stdout
+    on_path = subprocess.run(
+        ["backup-tag-sync", "sweep", "--help"],
+        cwd=tmp_path, env={**env, "PATH": f"{command.parent}:/usr/bin:/bin"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert on_path.stdout.startswith("usage: backup-tag-sync sweep ")
+    assert "\n  backup-tag-sync sweep --compartment " in on_path.stdout
+
+
+def site_packages(venv: Path) -> Path:
+    (found,) = venv.glob("lib/python3*/site-packages")
+    return found

@@ -4,12 +4,14 @@ A block preceded by `<!-- tested: NAME -->` is a transcript: `$ command` lines (
 continues one), each followed by the output it must print (stdout and stderr together). `...`
 alone on a line stands for any lines, and inside a line for any text; a command followed by no
 output is checked for its exit status only, which is 0 unless the line says `# exit N`. The
-commands of a block run in one bash, in order, in a scratch directory holding the checkout's
-`tag_policy.yaml`, `samples/` and `func.py`, with `backup-tag-sync` resolved to
-`python -m sync` and the venv's `bin` (for `fdk`) on PATH. `background` starts a block's one
-command and reads its output until it has printed everything shown; `continues X` runs X's
-commands first in the same shell. The only rewrites: /tmp/oci-emu, /tmp/fn and port 8181 become
-a private directory and a free port, as two test runs on one machine must not share them.
+commands of a block run in one bash, in order, with PATH holding the `backup-tag-sync` (and `fdk`)
+of a fresh venv the package was installed into as the README's install block says
+(tests/installed.py) and nothing of the checkout: not its venv, not PYTHONPATH. A block marked
+`in checkout` runs in the repository itself (and must leave no untracked file there); the others
+run in an empty directory outside it. `background` starts a block's one command and reads its
+output until it has printed everything shown; `continues X` runs X's commands first in the same
+shell. The only rewrites: /tmp/oci-emu and port 8181 become a private directory and a free port,
+as two test runs on one machine must not share them.
 
 Every `sh` block says whether it is tested; those that need a tenancy say so and are not run.
 """
@@ -21,13 +23,14 @@ import re
 import selectors
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.installed import ROOT, installed_venv
+
+__all__ = ["installed_venv"]  # the fixture
 README = ROOT / "README.md"
 MARKER = re.compile(r"<!-- (tested|not run): (.+?) -->")
 RC_MARK = "@@readme-rc="
@@ -107,28 +110,30 @@ def free_port() -> int:
         return port
 
 
-class Shell:
-    """Where the README's commands run: a scratch directory, the rewrites, a `backup-tag-sync`."""
+def untracked() -> set[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(listed.stdout.splitlines())
 
-    def __init__(self, tmp: Path) -> None:
-        self.cwd = tmp / "work"
-        self.cwd.mkdir()
-        for name in ("tag_policy.yaml", "samples", "func.py"):
-            (self.cwd / name).symlink_to(ROOT / name)
-        bin_dir = tmp / "bin"
-        bin_dir.mkdir()
-        shim = bin_dir / "backup-tag-sync"
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m sync "$@"\n')
-        shim.chmod(0o755)
-        self.rewrites = {
-            "/tmp/oci-emu": str(tmp / "oci-emu"),
-            "/tmp/fn": str(tmp / "fn"),
-            "8181": str(free_port()),
-        }
+
+class Shell:
+    """Where the README's commands run: the installed command on PATH, a directory, the rewrites."""
+
+    def __init__(self, tmp: Path, venv: Path) -> None:
+        self.outside = tmp / "work"
+        self.outside.mkdir()
+        self.rewrites = {"/tmp/oci-emu": str(tmp / "oci-emu"), "8181": str(free_port())}
         keep = ("HOME", "LANG", "LC_ALL", "TMPDIR")
         self.env = {k: v for k, v in os.environ.items() if k in keep}
-        venv_bin = str(Path(sys.executable).parent)
-        self.env.update(PATH=f"{bin_dir}:{venv_bin}:/usr/bin:/bin", PYTHONPATH=str(ROOT))
+        self.env.update(PATH=f"{venv / 'bin'}:/usr/bin:/bin")
+
+    def cwd(self, block: Block) -> Path:
+        return ROOT if "in checkout" in block.options else self.outside
 
     def rewrite(self, text: str) -> str:
         for old, new in self.rewrites.items():
@@ -140,15 +145,19 @@ class Shell:
         # A background job the README starts and a failing step would leave behind is ended with bash.
         script = "trap 'kill $(jobs -p) 2>/dev/null' EXIT\n"
         script += "".join(f"{self.rewrite(s.command)}\necho '{RC_MARK}'$?\n" for s in steps)
+        before_files = untracked()
         done = subprocess.run(
             ["bash", "-c", script],
-            cwd=self.cwd,
+            cwd=self.cwd(block),
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             timeout=120,
         )
+        if "in checkout" in block.options:
+            left = untracked() - before_files
+            assert not left, f"README {block.name}: left untracked files in the checkout: {sorted(left)}"
         outputs = re.split(rf"{RC_MARK}(\d+)\n", done.stdout)
         assert len(outputs) == 2 * len(steps) + 1, (
             f"README {block.name}: the shell stopped early:\n{done.stdout}"
@@ -168,7 +177,7 @@ class Shell:
         (step,) = block.steps
         proc = subprocess.Popen(
             ["bash", "-c", f"exec {self.rewrite(step.command)}"],
-            cwd=self.cwd,
+            cwd=self.cwd(block),
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -215,16 +224,26 @@ def test_transcript_matching_is_strict() -> None:
     assert not matches(["a"], "a\nextra\n")
 
 
-def test_offline_commands(tmp_path: Path) -> None:
-    Shell(tmp_path).run(BLOCKS["offline"])
+def test_blocks_that_need_the_checkout_say_so() -> None:
+    # samples/, func.py and tag_policy.yaml are the checkout's: a block reading them runs there.
+    for block in BLOCKS.values():
+        text = " ".join(step.command for step in block.steps)
+        needs = any(name in text for name in ("samples/", "func.py", "tag_policy.yaml", " demo"))
+        assert needs == ("in checkout" in block.options), block.name
 
 
-def test_demo(tmp_path: Path) -> None:
-    Shell(tmp_path).run(BLOCKS["demo"])
+def test_offline_commands(tmp_path: Path, installed_venv: Path) -> None:
+    Shell(tmp_path, installed_venv).run(BLOCKS["offline"])
 
 
-def test_emulator_then_live_commands_then_the_function_under_the_fdk(tmp_path: Path) -> None:
-    shell = Shell(tmp_path)
+def test_demo(tmp_path: Path, installed_venv: Path) -> None:
+    Shell(tmp_path, installed_venv).run(BLOCKS["demo"])
+
+
+def test_emulator_then_live_commands_then_the_function_under_the_fdk(
+    tmp_path: Path, installed_venv: Path
+) -> None:
+    shell = Shell(tmp_path, installed_venv)
     emulator, live, fdk = BLOCKS["emulator"], BLOCKS["live"], BLOCKS["fdk"]
     assert "background" in emulator.options and "continues live" in fdk.options
     # The settings the live block exports are the ones the emulator prints.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sync.cli.main import main
-from sync.emulator import ApiKey, EmulatorServer
+from sync.emulator import ApiKey, EmulatorServer, Faults
 from tests.test_sweep import COMP, POLICY_TEXT, SEED, backup_id, populate, stale_ids
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +50,7 @@ def test_sweep_json_then_table(server: EmulatorServer) -> None:
 
     code, out, err = run("sweep", "--compartment", COMP, "--concurrency", "4")
     assert code == 0, err
-    assert out.startswith("Sweep swept: 100 backup(s) in 1 compartment(s)")
+    assert out.startswith("Sweep done: 100 backups in 1 compartment,")
     assert "STATUS" in out and "updated    50" in out and "unchanged  50" in out
     assert stale_ids(server.backend) == []
 
@@ -115,3 +117,38 @@ def test_module_entry_point_never_prints_a_traceback(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: config_file authentication failed")
+
+
+def test_unreachable_endpoint_is_a_setting_error_naming_it(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OCI_CORE_ENDPOINT", f"http://127.0.0.1:{port}")
+    for argv in (("sweep", "--compartment", COMP), ("apply", "--backup", backup_id(COMP, 1))):
+        code, out, err = run(*argv, "--no-progress") if argv[0] == "sweep" else run(*argv)
+        assert (code, out) == (2, ""), err
+        assert (
+            err
+            == f"error: cannot reach http://127.0.0.1:{port} (OCI_CORE_ENDPOINT): Connection refused; check the setting and the network\n"
+        )
+
+
+def test_sweep_stopped_by_timeout_shows_the_true_progress(
+    make_emulator: Callable[..., EmulatorServer], api_key: ApiKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = make_emulator(seed=SEED, creating_seconds=None, faults=Faults(latency_ms=50))
+    populate(slow.backend, 100)
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(api_key.config_path))
+    monkeypatch.setenv("OCI_CORE_ENDPOINT", slow.url)
+    monkeypatch.setenv("OCI_AUTH", "config_file")
+    monkeypatch.setenv("TAG_POLICY", POLICY_TEXT)
+    code, out, err = run(
+        "sweep", "--compartment", COMP, "--concurrency", "1", "--page-size", "10", "--timeout", "1"
+    )
+    assert code == 3, out + err
+    last = err.strip().splitlines()[-1]
+    done, total = re.match(r"progress: (\d+)/(\d+)\+ backups", last).groups()  # type: ignore[union-attr]
+    assert int(done) < 100 and "%" not in last, last  # not "N/N backups 100%": the rest was never listed
+    assert out.startswith(f"Sweep stopped early: {total} backups in 1 compartment,")

@@ -85,7 +85,7 @@ def test_table_has_a_row_per_region_and_a_total(regions: Callable[..., RegionalE
     code, out, err = run("sweep", "--compartment", COMP, "--regions", ",".join(REGIONS[:2]), "--dry-run")
 
     assert code == 0, err
-    assert out.startswith("Sweep swept: 2 region(s), 80 backup(s)")
+    assert out.startswith("Sweep done: 2 regions, 80 backups")
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
     assert rows["us-ashburn-1"][:7] == ["us-ashburn-1", "swept", "40", "0", "20", "20", "0"]
     assert rows["eu-frankfurt-1"][:3] == ["eu-frankfurt-1", "swept", "40"]

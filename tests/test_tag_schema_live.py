@@ -272,7 +272,7 @@ def test_plan_offline_with_a_schema_file_shows_a_disallowed_value(
     args = ["plan", "--policy", str(policy), "--backup-json", str(backup_files[0])]
     args += ["--volume-group-json", str(backup_files[1])]
     code, out, _ = run_cli(*args, "--tag-schema", str(schema))
-    assert code == 0
+    assert code == 1  # the backup would be rejected
     assert "Rejected: rule 'environment': defined tag Operations.Environment: value 'PROD'" in out
     assert "prod, staging, dev" in out and "Nothing would be sent" in out
     code, out, _ = run_cli(*args)  # without the schema nothing is known of the list

@@ -22,7 +22,7 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
-from sync.cli.helptext import PROG, add_command
+from sync.cli.helptext import add_command, prog
 from sync.cli.options import LiveError, shown
 from sync.cli.table import change_rows, render_plan, render_table
 from sync.cloud.engine import CallFailed, Engine, Outcome
@@ -119,7 +119,7 @@ def add_apply_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
         sub,
         "apply",
         "bring one backup in line with the policy now, as the function does for an event",
-        f"{PROG} apply --backup ocid1.volumegroupbackup.oc1.iad.aaaa --dry-run",
+        f"{prog()} apply --backup ocid1.volumegroupbackup.oc1.iad.aaaa --dry-run",
     )
     p.add_argument("--backup", required=True, metavar="OCID", help="the volume group backup to update")
     p.add_argument(

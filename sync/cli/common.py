@@ -11,6 +11,7 @@ from typing import TextIO
 
 from sync import logs
 from sync.cli.options import LiveError, seconds_arg
+from sync.cli.reach import check_reachable
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed
 from sync.domain.ocid import check_ocid
@@ -18,7 +19,8 @@ from sync.policy.loader import Policy
 from sync.sources.bundled import DEFAULT_POLICY
 from sync.sources.select import load_policy_from, source_from_env
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+# The one table every command keeps (README "Exit codes"; `--help` prints it).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 NO_TIMEOUT = 7 * 24 * 3600.0
 BAD_OUTCOMES = frozenset({"failed", "not_found", "rejected"})
 
@@ -38,18 +40,33 @@ def build_clients(env: Mapping[str, str], *, identity: bool = False) -> Clients:
     """Clients from the function's settings (OCI_AUTH, OCI_CONFIG_FILE, OCI_CORE_ENDPOINT...)."""
     try:
         clients = Clients(OciSettings.from_env(env))
-        clients.blockstorage()  # authenticate now, so a bad setup is one line before any work
+        core = clients.blockstorage()  # authenticate now, so a bad setup is one line before any work
         if identity:
             clients.identity()
     except AuthError as exc:
         raise LiveError(str(exc)) from None
     except Exception as exc:  # the SDK's InvalidConfig and friends, raised when a client is built
         raise LiveError(f"OCI client setup failed: {type(exc).__name__}: {exc}") from None
+    setting = "OCI_CORE_ENDPOINT" if clients.settings.core_endpoint else "the region's Block Storage endpoint"
+    check_reachable(core.base_client.endpoint, setting)
     return clients
+
+
+def check_policy_file(source: str) -> None:
+    """A local policy that cannot be read is a usage error (exit 2), not an invalid policy (exit 1)."""
+    if "://" in source and not source.startswith("file://"):
+        return  # oci://, s3://: the source reports what the fetch answered
+    path = source[len("file://") :] if source.startswith("file://") else source
+    if not os.path.isfile(path):
+        why = "not a file" if os.path.exists(path) else "no such file"
+        raise CliError(f"cannot read policy file {path}: {why}")
+    if not os.access(path, os.R_OK):
+        raise CliError(f"cannot read policy file {path}: permission denied")
 
 
 def load_policy_arg(source: str) -> Policy:
     """A policy from a path, file:///abs, oci://bucket@namespace/object or s3://bucket/key."""
+    check_policy_file(source)
     # The source logs its errors for the function's log; here they are printed as lines.
     quiet = logging.getLogger("sync.sources")
     before = quiet.disabled
@@ -63,6 +80,7 @@ def load_policy_arg(source: str) -> Policy:
 def policy_loader(policy_arg: str | None, env: Mapping[str, str], clients: Clients) -> Callable[[], Policy]:
     """--policy (path, file://, oci://, s3://) loaded once; else the function's TAG_POLICY rules."""
     if policy_arg:
+        check_policy_file(policy_arg)
         policy = load_policy_from(policy_arg, env)  # PolicyError: printed by main, exit 1
         return lambda: policy
     source = source_from_env(env, lambda: clients, DEFAULT_POLICY)

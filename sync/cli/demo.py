@@ -1,7 +1,8 @@
-"""`python -m sync demo`: emulator, function under the real FDK, a sample event, before and after."""
+"""`backup-tag-sync demo`: emulator, function under the real FDK, a sample event, before and after."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -10,11 +11,31 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from sync.cli.common import CliError
 from sync.cli.table import render_table
 from sync.emulator import SAMPLE_SEED_PATH, EmulatorServer, generate_api_key, load_seed
 from sync.function.fnrunner import ROOT, FdkProcess
 
 SAMPLE_EVENT = ROOT / "samples" / "event.json"
+FDK_MISSING = (
+    "demo runs the function under the Fn FDK, which this install lacks: "
+    "pip install '.[cli,function]' from the checkout (or run `make demo` there)"
+)
+
+
+def checkout_paths(cwd: Path | None = None) -> tuple[Path, Path]:
+    """func.py and samples/event.json of the checkout the working directory is in (or the package's)."""
+    here = (cwd or Path.cwd()).resolve()
+    for base in (here, *here.parents, ROOT):
+        func, event = base / "func.py", base / "samples" / "event.json"
+        if func.is_file() and event.is_file():
+            if importlib.util.find_spec("fdk") is None:
+                raise CliError(FDK_MISSING)
+            return func, event
+    raise CliError(
+        "demo runs in a checkout of the repository (it starts func.py and sends samples/event.json): "
+        "cd into one, or run `make demo` there"
+    )
 
 
 def _tag_rows(resource: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -32,7 +53,7 @@ def _show(title: str, resource: dict[str, Any], out: TextIO) -> None:
     print(render_table(("FIELD", "KEY", "VALUE"), _tag_rows(resource)), file=out)
 
 
-def run(out: TextIO = sys.stdout, event_path: Path = SAMPLE_EVENT) -> int:
+def run(out: TextIO = sys.stdout, event_path: Path = SAMPLE_EVENT, func_path: Path = ROOT / "func.py") -> int:
     started = time.monotonic()
     event = event_path.read_bytes()
     backup_id = json.loads(event)["data"]["resourceId"]
@@ -48,7 +69,7 @@ def run(out: TextIO = sys.stdout, event_path: Path = SAMPLE_EVENT) -> int:
                 "LOG_LEVEL": "info",
                 **server.client_env(key),
             }
-            with FdkProcess(env) as fn:
+            with FdkProcess(env, func_path=func_path) as fn:
                 print(f"\nFunction running under the Fn FDK on unix socket {fn.socket_path}", file=out)
                 print(f"Sending {event_path.name} as Fn would (POST /call) ...", file=out)
                 first = fn.call(event)

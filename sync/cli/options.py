@@ -6,6 +6,7 @@ import argparse
 import shlex
 from datetime import datetime
 
+from sync.cli.helptext import prog
 from sync.printable import escape_controls, quote
 from sync.requests import since as since_parser
 from sync.sweep.options import SweepOptions
@@ -42,8 +43,8 @@ def seconds_arg(text: str) -> float:
 
 
 def resume_command(args: argparse.Namespace, compartment: str, since: datetime | None) -> str:
-    """The sweep command again, with every option that shapes what it does (not --resume)."""
-    parts = ["python", "-m", "sync", "sweep", "--compartment", compartment]
+    """The sweep command again, as invoked, with every option that shapes what it does (not --resume)."""
+    parts = ["sweep", "--compartment", compartment]
     parts += ["--recursive"] if args.recursive else []
     parts += ["--since", since.isoformat()] if since else []  # absolute: "7d" would move
     parts += ["--dry-run"] if args.dry_run else []
@@ -51,7 +52,7 @@ def resume_command(args: argparse.Namespace, compartment: str, since: datetime |
     parts += ["--concurrency", str(args.concurrency)] if args.concurrency != DEFAULT_CONCURRENCY else []
     parts += ["--page-size", str(args.page_size)] if args.page_size != PAGE_SIZE else []
     parts += ["--policy", args.policy] if args.policy else []
-    return " ".join(shlex.quote(part) for part in parts)
+    return " ".join([prog(), *(shlex.quote(part) for part in parts)])
 
 
 def shown(text: str) -> str:

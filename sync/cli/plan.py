@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sync.cli.backup import add_plan_live_options, cmd_plan_live
-from sync.cli.common import EXIT_OK, CliError, guarded, load_policy_arg
-from sync.cli.helptext import PROG, add_command
+from sync.cli.common import EXIT_FAILED, EXIT_OK, CliError, guarded, load_policy_arg
+from sync.cli.helptext import add_command, prog
 from sync.cli.table import render_plan
+from sync.domain.ocid import ocid_kind
 from sync.policy.fields import from_api_json
 from sync.policy.planner import plan as make_plan
 from sync.requests.bodies import BackupRequest, parse_request
@@ -38,8 +39,12 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     policy = load_policy_arg(args.policy or DEFAULT_POLICY)
     if args.backup_json is None:
         raise CliError("plan needs --backup OCID (live) or --backup-json FILE (a backup as GET returns it)")
-    backup = _resource(args.backup_json, "backup")
+    backup = _backup(args.backup_json)
     vg = _resource(args.volume_group_json, "volume group") if args.volume_group_json else None
+    if vg is not None and ocid_kind(str(vg.get("id"))) != "volumegroup":
+        raise CliError(
+            f"{args.volume_group_json} is not a volume group (its id is not an ocid1.volumegroup OCID)"
+        )
     event = None
     if args.event:
         try:
@@ -64,7 +69,33 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from sync.policy.explain import explain_text
 
         print(explain_text(policy, {"backup": backup, "volume_group": vg, "event": event}, result), file=out)
-    return EXIT_OK
+    return EXIT_FAILED if result.error else EXIT_OK
+
+
+# The backups a policy can be planned on: volume group backups (what the function handles), and
+# volume and boot volume backups, which have the same name and tag fields.
+BACKUP_KINDS = {
+    "volumegroupbackup": "volume group backup",
+    "volumebackup": "volume backup",
+    "bootvolumebackup": "boot volume backup",
+}
+
+
+def _backup(path: str) -> dict[str, Any]:
+    """The --backup-json file, refused unless it is a backup of a known kind (by its id's OCID type)."""
+    raw = _read_json(path, "backup")
+    if isinstance(raw, dict) and "eventType" in raw and "data" in raw:
+        raise CliError(
+            f"{path} is an OCI event, not a backup: give it as --event FILE, and the backup as GET returns "
+            "it as --backup-json (oci bv volume-group-backup get --volume-group-backup-id OCID)"
+        )
+    backup = _resource(path, "backup")
+    kind = ocid_kind(str(backup.get("id") or ""))
+    if kind not in BACKUP_KINDS:
+        found = f"its id is an ocid1.{kind} OCID" if kind else "it has no backup OCID as its id"
+        known = ", ".join(f"ocid1.{k}" for k in BACKUP_KINDS)
+        raise CliError(f"{path} is not a backup ({found}); the backup as GET returns it has an id {known}")
+    return backup
 
 
 def _resource(path: str, what: str) -> dict[str, Any]:
@@ -82,8 +113,8 @@ def add_plan_command(sub: Any) -> None:
         sub,
         "plan",
         "show what the policy would change on a backup, as a table; never writes",
-        f"{PROG} plan --backup-json samples/backup.json --volume-group-json samples/volume_group.json\n"
-        f"{PROG} plan --backup ocid1.volumegroupbackup.oc1.iad.aaaa          # live, read only",
+        f"{prog()} plan --backup-json samples/backup.json --volume-group-json samples/volume_group.json\n"
+        f"{prog()} plan --backup ocid1.volumegroupbackup.oc1.iad.aaaa          # live, read only",
     )
     p.add_argument(
         "--policy",

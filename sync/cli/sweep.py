@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from sync.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
@@ -22,10 +24,11 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
-from sync.cli.helptext import PROG, add_command
+from sync.cli.helptext import add_command, prog
+from sync.cli.interrupt import stop_on_signals
 from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_command, shown, sweep_options
 from sync.cli.progress import progress_display
-from sync.cli.table import render_table
+from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.engine import Engine
 from sync.cloud.retry import Deadline
 from sync.sweep.runner import (
@@ -36,9 +39,10 @@ from sync.sweep.runner import (
 )
 
 
-def render_summary(result: SweepResult, command_hint: str) -> str:
+def render_summary(result: SweepResult, command_hint: str, interrupted: bool = False) -> str:
     lines = [
-        f"Sweep {result.status}: {result.scanned} backup(s) in {result.compartments} compartment(s), "
+        f"{headline(result.status)}: {counted(result.scanned, 'backup')} in "
+        f"{counted(result.compartments, 'compartment')}, "
         f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}"
     ]
     if result.error and not result.failures():
@@ -53,13 +57,14 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
         # One line each, never cut: the opc-request-id is what Oracle support asks for.
         for f in failures:
             rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
-            lines.append(f"  {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
+            lines.append(f"  {f.get('id') or f.get('compartmentId')}: {error_text(f)}{rid}")
         if result.failures_omitted:
             lines.append(f"  ... and {result.failures_omitted} more (each is in the logs)")
     if result.resume_token:
         lines.append("")
         token = shlex.quote(result.resume_token)
-        lines.append(f"Stopped before the end. Resume with:\n  {command_hint} --resume {token}")
+        why = "Interrupted: the writes in flight finished, nothing else was started." if interrupted else ""
+        lines.append(f"{why or 'Stopped before the end.'} Resume with:\n  {command_hint} --resume {token}")
     return shown("\n".join(lines))
 
 
@@ -91,7 +96,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         bar = None if args.no_progress else progress_display(err)
         try:
             timeout = NO_TIMEOUT if args.timeout is None else args.timeout
-            result = run_sweep(engine, options, Deadline.after(timeout), bar)
+            with stop_on_signals(err) as stop:
+                result = run_sweep(engine, options, Deadline.after(timeout), bar, stop=stop)
         finally:
             if bar is not None:
                 bar.finish()
@@ -100,8 +106,14 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     elif args.output == "json":
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
-        print(render_summary(result, resume_command(args, compartment, since)), file=out)
-    return sweep_exit_code(result)
+        interrupted = stop.is_set() and result.resume_token is not None
+        print(render_summary(result, resume_command(args, compartment, since), interrupted), file=out)
+    return interrupted_exit(stop, result.resume_token) or sweep_exit_code(result)
+
+
+def interrupted_exit(stop: threading.Event, token: str | None) -> int:
+    """130 when a signal cut the sweep short (a sweep that finished anyway keeps its own code)."""
+    return EXIT_INTERRUPTED if stop.is_set() and token is not None else 0
 
 
 # -- argparse ----------------------------------------------------------------------------------
@@ -113,8 +125,8 @@ def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
         sub,
         "sweep",
         "apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed",
-        f"{PROG} sweep --compartment ocid1.compartment.oc1..aaaa --recursive --since 7d --dry-run\n"
-        f"{PROG} sweep --compartment ocid1.compartment.oc1..aaaa --resume TOKEN   # as the summary prints it",
+        f"{prog()} sweep --compartment ocid1.compartment.oc1..aaaa --recursive --since 7d --dry-run\n"
+        f"{prog()} sweep --compartment ocid1.compartment.oc1..aaaa --resume TOKEN  # the summary prints it",
     )
     p.add_argument(
         "--compartment",

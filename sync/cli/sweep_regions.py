@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from sync.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
@@ -22,9 +23,10 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
+from sync.cli.interrupt import stop_on_signals
 from sync.cli.options import LiveError, parse_since, resume_command, sweep_options
 from sync.cli.progress import progress_display
-from sync.cli.table import render_table
+from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed, Engine
 from sync.cloud.leanport import LeanPort
@@ -169,7 +171,8 @@ def render_regions(result: RegionsResult, command_hint: str) -> str:
         ]
     )
     lines = [
-        f"Sweep {result.status}: {len(result.regions)} region(s), {result.scanned} backup(s), "
+        f"{headline(result.status)}: {counted(len(result.regions), 'region')}, "
+        f"{counted(result.scanned, 'backup')}, "
         f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}",
         "",
         render_table(header, rows),
@@ -180,7 +183,7 @@ def render_regions(result: RegionsResult, command_hint: str) -> str:
         failures = r.result.failures() if r.result is not None else []
         for f in failures:
             rid = f" (opc-request-id {f['opcRequestId']})" if f.get("opcRequestId") else ""
-            lines.append(f"  {r.region} {f.get('id') or f.get('compartmentId')}: {f.get('error')}{rid}")
+            lines.append(f"  {r.region} {f.get('id') or f.get('compartmentId')}: {error_text(f)}{rid}")
         if r.result is not None and r.result.failures_omitted:
             lines.append(f"  {r.region}: {r.result.failures_omitted} more failure(s) in the logs")
     token = result.resume_token
@@ -262,14 +265,16 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             region_settings(base, env, region)
         bar = None if args.no_progress else progress_display(err)
         try:
-            result = sweep_regions(
-                regions,
-                _engine_factory(base, env, policy, args.recursive),
-                options,
-                deadline,
-                resume,
-                RegionsProgress(bar) if bar is not None else None,
-            )
+            with stop_on_signals(err) as stop:
+                result = sweep_regions(
+                    regions,
+                    _engine_factory(base, env, policy, args.recursive),
+                    options,
+                    deadline,
+                    resume,
+                    RegionsProgress(bar) if bar is not None else None,
+                    stop,
+                )
         finally:
             if bar is not None:
                 bar.finish()
@@ -277,4 +282,6 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
         print(render_regions(result, resume_command(args, compartment, since)), file=out)
+    if stop.is_set() and result.resume_token is not None:
+        return EXIT_INTERRUPTED
     return regions_exit_code(result)

@@ -18,6 +18,24 @@ def _cell(value: Any) -> str:
     return text if len(text) <= CELL_MAX else text[: CELL_MAX - 1] + "…"
 
 
+# A sweep's status (the answer's `status` field) as the first words of its summary.
+SWEEP_HEADLINE = {"swept": "Sweep done", "partial": "Sweep stopped early", "failed": "Sweep failed"}
+
+
+def headline(status: str) -> str:
+    return SWEEP_HEADLINE.get(status, f"Sweep {status}")
+
+
+def counted(n: int, noun: str) -> str:
+    """`1 backup`, `5 backups`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def error_text(failure: dict[str, Any]) -> str:
+    """A sweep failure's error; a call that got no HTTP status does not say `None` for it."""
+    return str(failure.get("error")).replace(": None ", ": ", 1)
+
+
 def render_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[_cell(c) for c in row] for row in rows]
     widths = [len(h) for h in header]

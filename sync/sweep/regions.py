@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -110,11 +111,13 @@ def sweep_regions(
     deadline: Deadline,
     resume: Mapping[str, str | None] | None = None,
     progress: Callable[[str, SweepProgress], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> RegionsResult:
     """Sweep every region in parallel; never raises (a region's problem is its row's reason).
 
     engine_for(region) builds that region's engine (its own clients); each region's sweep has its
-    own limiter. Whatever engine_for raises becomes the region's reason. resume: region -> its resume token.
+    own limiter. Whatever engine_for raises becomes the region's reason. resume: region -> its resume
+    token. stop: as run_sweep's.
     """
     started = time.monotonic()
     tokens = dict(resume or {})
@@ -127,7 +130,7 @@ def sweep_regions(
         opts = dataclasses.replace(options, region=region, resume_token=tokens.get(region))
         report = (lambda p: progress(region, p)) if progress is not None else None
         try:
-            return RegionSweep(region, run_sweep(engine, opts, deadline, report))
+            return RegionSweep(region, run_sweep(engine, opts, deadline, report, stop=stop))
         except Exception as exc:  # run_sweep does not raise; a bug in one region must not lose the others
             return RegionSweep(region, error=f"internal error: {exc!r}"[:300])
 

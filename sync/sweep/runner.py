@@ -86,8 +86,10 @@ class Sweep:
         deadline: Deadline,
         progress: Callable[[SweepProgress], None] | None = None,
         limiter: Limiter | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         options.check()
+        self.stop = stop  # set from outside (the command line's Ctrl-C): stop as at the deadline
         self.engine = engine
         # Every call of this sweep shares one pacing, whatever else runs on the engine.
         self.limiter = limiter or AdaptiveLimiter()
@@ -122,6 +124,8 @@ class Sweep:
         return Deadline(min(self.deadline.at, self.deadline.clock() + budget), self.deadline.clock)
 
     def _should_stop(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            return True
         return self._storm is not None or self.deadline.clock() >= self._stop_at
 
     def _report(self) -> None:
@@ -288,7 +292,7 @@ class Sweep:
                     self._report()
                 if stop is not None:
                     break
-            self._listing_done = True
+            self._listing_done = stop is None  # stopped early: the total is not known (no "100%")
         return stop, first_error
 
     def _acquire_slot(self, sem: threading.BoundedSemaphore) -> bool:
@@ -304,13 +308,16 @@ def run_sweep(
     deadline: Deadline,
     progress: Callable[[SweepProgress], None] | None = None,
     limiter: Limiter | None = None,
+    stop: threading.Event | None = None,
 ) -> SweepResult:
     """Run one sweep; never raises (a bad token or option comes back as status `rejected`).
 
     limiter: the sweep's pacing (default: a new AdaptiveLimiter for this sweep).
+    `stop`, once set, ends the sweep as its deadline would: no new backup starts, the ones in
+    flight finish, and the result carries the resume token.
     """
     try:
-        sweep = Sweep(engine, options, deadline, progress, limiter)
+        sweep = Sweep(engine, options, deadline, progress, limiter, stop)
     except SweepError as exc:
         return SweepResult(SweepStatus.REJECTED, error=str(exc))
     return sweep.run()
