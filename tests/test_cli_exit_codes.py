@@ -93,12 +93,12 @@ def test_version_flag_short_and_long() -> None:
 
 def test_lint_without_a_file_lints_the_bundled_policy_and_says_where_it_is() -> None:
     code, out, _ = run("lint")
-    assert (code, out) == (0, f"{DEFAULT_POLICY}: OK, 2 rule(s), mode all (the bundled default policy)\n")
+    assert (code, out) == (0, f"{DEFAULT_POLICY}: OK, 4 rule(s), mode all (the bundled default policy)\n")
 
 
 def test_lint_reads_standard_input() -> None:
     code, out, _ = run("lint", "-", stdin=(ROOT / "tag_policy.yaml").read_text())
-    assert (code, out) == (0, "<stdin>: OK, 2 rule(s), mode all\n")
+    assert (code, out) == (0, "<stdin>: OK, 4 rule(s), mode all\n")
     code, out, err = run("lint", "-", stdin=BAD_POLICY)
     assert (
         code == 1 and out == "" and err.startswith("<stdin>: rule 'a' (rules[0]): display_name: unknown name")
@@ -108,9 +108,9 @@ def test_lint_reads_standard_input() -> None:
 def test_lint_several_files_reports_each_and_exits_with_the_worst(files: dict[str, str]) -> None:
     good = str(ROOT / "tag_policy.yaml")
     code, out, err = run("lint", good, files["bad"])
-    assert code == 1 and out == f"{good}: OK, 2 rule(s), mode all\n"
+    assert code == 1 and out == f"{good}: OK, 4 rule(s), mode all\n"
     assert err.startswith(f"{files['bad']}: rule 'a'")
     code, out, err = run("lint", files["missing"], good, files["bad"])
-    assert code == 2 and out == f"{good}: OK, 2 rule(s), mode all\n"
+    assert code == 2 and out == f"{good}: OK, 4 rule(s), mode all\n"
     assert err.splitlines()[0] == f"error: cannot read policy file {files['missing']}: no such file"
     assert err.splitlines()[1].startswith(f"{files['bad']}: rule 'a'")

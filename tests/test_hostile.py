@@ -959,5 +959,6 @@ def test_lint_of_a_fifo_answers_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "policy.yaml"
     os.mkfifo(fifo)
     out, err = io.StringIO(), io.StringIO()
-    assert cli_main(["lint", str(fifo)], out, err) == 1  # a blocking open would never return
-    assert err.getvalue() == f"{fifo}: cannot read policy file: not a regular file\n"
+    # An unreadable policy file is a usage error (exit 2, README's exit codes); a blocking open would never return.
+    assert cli_main(["lint", str(fifo)], out, err) == 2
+    assert err.getvalue() == f"error: cannot read policy file {fifo}: not a file\n"

@@ -17,7 +17,10 @@ from sync.cli.policytest.run import run_case
 from sync.emulator import ApiKey, EmulatorServer
 from sync.policy.loader import load_policy_file
 from sync.policy.planner import plan
+from tests.installed import installed_venv
 from tests.test_readme import Block, Shell, parse_transcript
+
+__all__ = ["installed_venv"]  # the fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = str(ROOT / "tag_policy.yaml")
@@ -467,14 +470,11 @@ def test_the_readme_shows_the_shipped_test_file() -> None:
 
 
 @pytest.mark.parametrize("name", ["test", "plan --explain"])
-def test_the_readmes_transcripts_run_as_written(tmp_path: Path, name: str) -> None:
-    """Run as tests/test_readme.py runs its blocks, in its scratch directory, plus tests/policy/."""
+def test_the_readmes_transcripts_run_as_written(tmp_path: Path, installed_venv: Path, name: str) -> None:
+    """Run as tests/test_readme.py runs its blocks: the installed command, in the checkout."""
     marker = f"<!-- not run: tests/test_policy_test_command.py runs it as written ({name}) -->"
     lines = readme_block(marker, "```sh")
-    shell = Shell(tmp_path)
-    (shell.cwd / "tests").mkdir()
-    (shell.cwd / "tests" / "policy").symlink_to(CASES)
-    shell.run(Block(name, [], parse_transcript(lines), 0))
+    Shell(tmp_path, installed_venv).run(Block(name, ["in checkout"], parse_transcript(lines), 0))
 
 
 def test_the_readme_shows_a_failing_case_as_the_command_prints_it(tmp_path: Path) -> None:
