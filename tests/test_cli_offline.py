@@ -18,7 +18,7 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 def test_lint_ok() -> None:
     code, out, _ = run("lint", str(ROOT / "tag_policy.yaml"))
-    assert code == 0 and "OK, 2 rule(s)" in out
+    assert code == 0 and "OK, 4 rule(s)" in out
 
 
 def test_lint_errors_one_per_line_exit_1(tmp_path: Path) -> None:

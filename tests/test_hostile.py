@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -595,13 +596,13 @@ def test_a_policy_holds_at_most_1000_regexes() -> None:
             f"{LABEL}: match.freeform_tags: 201 tag conditions; the limit is 200",
         ),
         (
-            "    display_name: x\n    freeform_tags: {" + ", ".join(f"k{i}: v" for i in range(65)) + "}\n",
-            f"{LABEL}: freeform_tags: 65 tags; a backup carries at most 64",
+            "    display_name: x\n    freeform_tags: {" + ", ".join(f"k{i}: v" for i in range(11)) + "}\n",
+            f"{LABEL}: freeform_tags: 11 tags; a backup carries at most 10",
         ),
         (
             "    display_name: x\n" + "".join(f"    unknown{i}: 1\n" for i in range(50_000)),
             f"{LABEL}: 50000 unknown keys (unknown0, unknown1, unknown2, unknown3, unknown4, ...); known: name,"
-            " match, display_name, freeform_tags, defined_tags, copy_tags_from_volume_group, overwrite",
+            " match, display_name, freeform_tags, defined_tags, copy_tags_from_volume_group, overwrite, members",
         ),
     ],
     ids=["long-list", "many-tag-conditions", "many-tags", "many-unknown-keys"],
@@ -794,3 +795,169 @@ def test_a_policy_holds_at_most_10000_conditions() -> None:
     assert errors_of("version: 1\nrules:\n" + rules) == [
         "rule 'r50' (rules[50]): match.freeform_tags.k0: a policy may hold at most 10000 conditions"
     ]
+
+
+# ---- Slow-to-refuse regexes are refused before RE2 compiles them; loading obeys a deadline ----
+
+SLOW_TO_REFUSE = "[\\p{L}\\p{N}]{1000}"
+
+
+def slow_policy(rules: int) -> str:
+    return "version: 1\nrules:\n" + "".join(
+        f"  - name: r{i}\n    display_name: x\n    match: {{display_name: {{regex: '{SLOW_TO_REFUSE}'}}}}\n"
+        for i in range(rules)
+    )
+
+
+def test_a_pattern_estimated_too_large_is_refused_without_compiling() -> None:
+    from sync.policy.regex import MAX_COMPILE_WORK, RegexBudget, RegexError
+
+    budget = RegexBudget()
+    with pytest.raises(RegexError, match=r"pattern is too large: about 1429000 RE2 instructions"):
+        budget.compile_search(SLOW_TO_REFUSE)
+    assert budget.work_left == MAX_COMPILE_WORK  # RE2 never saw it
+    budget.compile_search("^prod-[a-z]+$")
+    assert budget.work_left < MAX_COMPILE_WORK  # a compiled one is charged
+
+
+def test_500_slow_to_refuse_rules_are_each_refused_naming_rule_and_field() -> None:
+    errors = errors_of(slow_policy(500))
+    assert errors[0] == (
+        "rule 'r0' (rules[0]): match.display_name.regex: pattern is too large: about 1429000 RE2"
+        " instructions, the limit is 2000 (use smaller {n} counts on wide classes such as . or \\p{L})"
+    )
+    assert errors[49].startswith("rule 'r49' (rules[49]): match.display_name.regex: pattern is too large")
+    assert errors[50] == "... and 450 more error(s)"
+
+
+def test_patterns_refused_after_compiling_use_up_a_compile_budget_then_are_not_compiled() -> None:
+    # \p{L}{2} is estimated under the pre-check's bar, so RE2 compiles it and refuses its size;
+    # each such refusal is charged, and once the budget is spent the rest are not compiled.
+    rules = "".join(
+        f"  - name: r{i}\n    display_name: x\n    match: {{display_name: {{regex: '\\p{{L}}{{2}}{i}'}}}}\n"
+        for i in range(60)
+    )
+    errors = errors_of("version: 1\nrules:\n" + rules)
+    sized = [e for e in errors if "pattern is too large: 239" in e]
+    spent = [e for e in errors if "used up the policy's compile budget" in e]
+    assert 30 <= len(sized) <= 45 and spent and len(sized) + len(spent) == 50
+    assert errors[-1].startswith("... and 10 more")
+
+
+def test_a_pattern_longer_than_4096_characters_is_refused() -> None:
+    (line,) = errors_of(
+        rule_with(f"    match: {{display_name: {{regex: '{'a' * 4097}'}}}}\n    display_name: x\n")
+    )
+    assert line == f"{LABEL}: match.display_name.regex: pattern is 4097 characters; the limit is 4096"
+
+
+class Countdown:
+    """A deadline clock that has `calls` answers of time left, then none (no wall clock)."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+        self.asked = 0
+
+    def __call__(self) -> float:
+        self.asked += 1
+        return 1.0 if self.asked <= self.calls else 0.0
+
+
+def test_loading_stops_at_the_callers_deadline_between_rules() -> None:
+    from sync.policy.errors import PolicyTimeout
+
+    text = "version: 1\nrules:\n" + "".join(f"  - {{name: r{i}, display_name: x}}\n" for i in range(20))
+    with pytest.raises(PolicyTimeout) as exc:
+        load_policy(text, "TAG_POLICY", time_left=Countdown(5))
+    assert exc.value.errors == [
+        "loading stopped: the time allowed for it ran out before every rule was checked"
+    ]
+    assert isinstance(exc.value, PolicyError)  # callers that catch PolicyError still answer rejected
+    clock = Countdown(10_000)
+    assert len(load_policy(text, time_left=clock).rules) == 20
+    assert clock.asked >= 20  # asked between rules
+
+
+def test_loading_stops_at_the_callers_deadline_before_a_regex() -> None:
+    from sync.policy.errors import PolicyTimeout
+
+    text = rule_with(
+        "    display_name: x\n    match:\n      freeform_tags:\n"
+        + "".join(f"        k{i}: {{regex: '^v{i}'}}\n" for i in range(50))
+    )
+    # 2 answers: one after parsing, one before the rule; then the first regex finds none left.
+    with pytest.raises(PolicyTimeout):
+        load_policy(text, time_left=Countdown(2))
+
+
+# ---- Values OCI would refuse are refused at load ----
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '{"version": 1, "rules": [{"name": "r", "freeform_tags": {"k": "a\\ud800b"}}]}',
+            "invalid JSON: a lone UTF-16 surrogate (\\uD800-\\uDFFF) in a text at rules[0].freeform_tags.k",
+        ),
+        (
+            '{"version": 1, "rules": [{"name": "r", "display_name": "\\udfff"}]}',
+            "invalid JSON: a lone UTF-16 surrogate (\\uD800-\\uDFFF) in a text at rules[0].display_name",
+        ),
+        (
+            '{"version": 1, "rules": [{"name": "r", "freeform_tags": {"\\udc80": "x"}}]}',
+            "invalid JSON: a lone UTF-16 surrogate (\\uD800-\\uDFFF) in a text at rules[0].freeform_tags",
+        ),
+        (
+            "version: 1.0\nrules: [{name: r, display_name: x}]\n",
+            "policy: version: Input should be 1 (the whole number, not 1.0)",
+        ),
+        (
+            "version: true\nrules: [{name: r, display_name: x}]\n",
+            "policy: version: Input should be 1 (the whole number, not True)",
+        ),
+        (
+            "version: 1\nlimits: {freeform_tags_max: 64}\nrules: [{name: r, display_name: x}]\n",
+            "policy: limits.freeform_tags_max: Input should be less than or equal to 10",
+        ),
+        (
+            "version: 1\nlimits: {defined_tags_max: 65}\nrules: [{name: r, display_name: x}]\n",
+            "policy: limits.defined_tags_max: Input should be less than or equal to 64",
+        ),
+        (
+            "version: 1\nlimits: {total_tags_bytes_max: 5121}\nrules: [{name: r, display_name: x}]\n",
+            "policy: limits.total_tags_bytes_max: Input should be less than or equal to 5120",
+        ),
+        (
+            rule_with("    freeform_tags: {" + ", ".join(f"k{i}: {'é' * 256}" for i in range(10)) + "}\n"),
+            f"{LABEL}: freeform_tags/defined_tags: the fixed values alone take 5206 bytes as UTF-8 JSON;"
+            " a backup's tags hold at most 5120",
+        ),
+    ],
+    ids=[
+        "json-lone-high",
+        "json-lone-low",
+        "json-surrogate-key",
+        "version-1.0",
+        "version-true",
+        "limit-freeform",
+        "limit-defined",
+        "limit-bytes",
+        "fixed-values-utf8",
+    ],
+)
+def test_what_oci_would_refuse_is_refused_at_load(text: str, expected: str) -> None:
+    assert errors_of(text) == [expected]
+
+
+def test_a_surrogate_pair_in_json_is_one_character_and_loads() -> None:
+    policy = load_policy('{"version": 1, "rules": [{"name": "r", "display_name": "a\\ud83d\\ude00"}]}')
+    assert policy.rules[0].display_name is not None and policy.rules[0].display_name.source == "a\U0001f600"
+
+
+def test_lint_of_a_fifo_answers_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "policy.yaml"
+    os.mkfifo(fifo)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_main(["lint", str(fifo)], out, err) == 1  # a blocking open would never return
+    assert err.getvalue() == f"{fifo}: cannot read policy file: not a regular file\n"

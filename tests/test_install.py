@@ -64,7 +64,7 @@ def test_command_help_from_another_directory(installed: Path, tmp_path: Path) ->
 def test_lint_a_policy_in_the_working_directory(installed: Path, tmp_path: Path) -> None:
     shutil.copy(ROOT / "tag_policy.yaml", tmp_path / "tag_policy.yaml")
     got = run(installed, tmp_path, str(installed / "bin" / "backup-tag-sync"), "lint", "tag_policy.yaml")
-    assert (got.returncode, got.stdout) == (0, "tag_policy.yaml: OK, 2 rule(s), mode all\n"), got.stderr
+    assert (got.returncode, got.stdout) == (0, "tag_policy.yaml: OK, 4 rule(s), mode all\n"), got.stderr
 
 
 def test_installed_package_is_the_one_used_and_carries_its_data(installed: Path, tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_python_dash_m_sync_still_works(installed: Path, tmp_path: Path) -> None
         "lint",
         str(ROOT / "tag_policy.yaml"),
     )
-    assert got.returncode == 0 and "OK, 2 rule(s)" in got.stdout, got.stderr
+    assert got.returncode == 0 and "OK, 4 rule(s)" in got.stdout, got.stderr
 
 
 def test_demo_says_it_needs_a_checkout(installed: Path, tmp_path: Path) -> None:

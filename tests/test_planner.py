@@ -313,3 +313,151 @@ def test_plan_is_idempotent(rules, mode, backup_part, vg, backup_type, oci_recas
     # A name the backup already carries keeps its casing in what is sent.
     for ns, keys in backup["defined_tags"].items():
         assert set(keys) <= set(first.desired.defined_tags[ns])
+
+
+# OCI's limits: bytes, not characters; copied tags that do not fit are left out, not the update.
+
+
+def test_tag_data_is_counted_in_utf8_bytes() -> None:
+    policy = P(
+        "version: 1\nrules: [{name: r, freeform_tags: {"
+        + ", ".join(f"k{i}: '${{backup.freeform_tags.v}}'" for i in range(9))
+        + "}}]"
+    )
+    ascii_ok = plan(policy, {**BACKUP, "freeform_tags": {"v": "e" * 256}})
+    assert ascii_ok.error is None and ascii_ok.changed  # 10 x 256 characters: about 2.6 KB
+    accented = plan(policy, {**BACKUP, "freeform_tags": {"v": "é" * 256}})  # twice the bytes
+    assert accented.error is not None and accented.error.startswith("tags take 5")
+    assert accented.error.endswith("bytes (UTF-8); the limit is 5120") and not accented.changed
+
+
+def test_oracle_tags_count_in_the_defined_tags_limit() -> None:
+    policy = P(
+        "version: 1\nrules: [{name: r, defined_tags: {Ops: {"
+        + ", ".join(f"K{i}: v" for i in range(63))
+        + "}}}]"
+    )
+    alone = {**BACKUP, "defined_tags": {}}
+    assert plan(policy, alone).error is None
+    stamped = {**BACKUP, "defined_tags": {"Oracle-Tags": {"CreatedBy": "x", "CreatedOn": "y"}}}
+    assert plan(policy, stamped).error == "65 defined tags; the limit is 64"
+
+
+def test_copied_tags_that_do_not_fit_are_left_out_with_a_warning() -> None:
+    policy = P("version: 1\nrules: [{name: r, copy_tags_from_volume_group: true, freeform_tags: {mine: v}}]")
+    vg = {"freeform_tags": {f"vg{i}": "x" for i in range(12)}}
+    result = plan(policy, {**BACKUP, "freeform_tags": {"a": "1"}}, vg)
+    assert result.error is None
+    assert len(result.desired.freeform_tags) == 10
+    assert result.desired.freeform_tags["mine"] == "v" and result.desired.freeform_tags["a"] == "1"
+    skipped = [w for w in result.warnings if "not copied: over the limit of freeform tags" in w]
+    assert len(skipped) == 4 and "freeform tag vg11 not copied" in skipped[0]
+
+
+# Idempotence at run time: no policy can make every run a PUT.
+
+
+GROWS = """
+version: 1
+rules:
+  - name: grow
+    defined_tags: {Operations: {Owner: "${backup.defined_tags.operations.owner|default:team}-x"}}
+  - name: steady
+    freeform_tags: {env: prod}
+"""
+
+
+def test_lint_warns_of_a_read_of_a_written_defined_tag_in_another_case() -> None:
+    assert P(GROWS).warnings == (
+        "rule 'grow': ${backup.defined_tags.operations.owner|default:team} reads a value this policy"
+        " writes, so each run may change it again (a rule whose value would change again is not"
+        " applied to that backup)",
+    )
+
+
+def test_a_rule_whose_output_would_change_again_is_not_applied() -> None:
+    backup = {**BACKUP, "defined_tags": {"Operations": {"Owner": "ops"}}}
+    result = plan(P(GROWS), backup)
+    assert result.matched_rules == ("steady",)
+    assert result.desired.defined_tags == {"Operations": {"Owner": "ops"}}
+    assert result.desired.freeform_tags["env"] == "prod"  # the other rule still applies
+    assert result.warnings == (
+        "rule 'grow': defined_tags.Operations.Owner: not applied, its value would change again on every"
+        " run ('ops-x' -> 'ops-x-x'): the rule reads what it writes",
+    )
+    applied = {**backup, "freeform_tags": result.desired.freeform_tags}
+    assert not plan(P(GROWS), applied).changed
+
+
+def test_a_rule_reading_what_it_writes_once_is_kept() -> None:
+    # Reads its own key but converges: the second plan gives the same value.
+    policy = P("version: 1\nrules: [{name: r, freeform_tags: {k: '${backup.freeform_tags.k|default:a}'}}]")
+    result = plan(policy, {**BACKUP, "freeform_tags": {}})
+    assert result.desired.freeform_tags == {"k": "a"} and result.warnings == ()
+
+
+self_reading = st.sampled_from(
+    [
+        "${backup.display_name}",
+        "${backup.display_name}-x",
+        "${backup.freeform_tags.k|default:a}-x",
+        "${backup.freeform_tags.k|default:a}",
+        "${backup.freeform_tags.j|default:b}${backup.freeform_tags.k|default:c}",
+        "${backup.defined_tags.ops.owner|default:t}-x",
+        "${backup.defined_tags.Ops.Owner|default:t}",
+        "${backup.display_name|truncate:5}",
+        "fixed",
+    ]
+)
+self_rule = st.fixed_dictionaries(
+    {
+        "display_name": st.one_of(st.none(), self_reading),
+        "freeform_tags": st.dictionaries(st.sampled_from(["k", "j"]), self_reading, max_size=2),
+        "defined_tags": st.dictionaries(
+            st.sampled_from(["Ops", "OPS"]),
+            st.dictionaries(st.sampled_from(["Owner", "owner"]), self_reading, min_size=1, max_size=1),
+            max_size=1,
+        ),
+        "match": st.sampled_from(
+            [
+                None,
+                {"display_name": {"regex": "-x$"}},
+                {"freeform_tags": {"k": {"exists": False}}},
+                {"display_name": "n"},
+            ]
+        ),
+        "overwrite": st.booleans(),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rules=st.lists(self_rule, min_size=1, max_size=3), mode=st.sampled_from(["all", "first"]))
+def test_no_policy_makes_every_run_a_put(rules, mode) -> None:
+    specs = []
+    for i, r in enumerate(rules):
+        spec = {k: v for k, v in r.items() if v not in (None, {})}
+        spec["name"] = f"r{i}"
+        if not ({"freeform_tags", "defined_tags", "display_name"} & set(spec)):
+            spec["freeform_tags"] = {"fallback": "x"}
+        specs.append(spec)
+    policy = load_policy(json.dumps({"version": 1, "mode": mode, "rules": specs}))
+    state = {"id": "b", "display_name": "n", "freeform_tags": {}, "defined_tags": {}}
+    puts = 0
+    for _ in range(len(specs) + 3):
+        result = plan(policy, state)
+        assert result.error is None
+        if not result.changed:
+            break
+        puts += 1
+        state = {
+            **state,
+            "display_name": result.desired.display_name,
+            "freeform_tags": result.desired.freeform_tags,
+            "defined_tags": result.desired.defined_tags,
+        }
+    else:
+        raise AssertionError(f"still changing after {puts} runs: {result.changes()}")
+    # Each run's plan is what it would plan again: one PUT, then none (a rule that a
+    # previous run's write made match may add one more).
+    assert puts <= len(specs)

@@ -135,3 +135,56 @@ def test_idempotence_warning_for_condition_on_written_value() -> None:
         "version: 1\nrules: [{name: a, match: {display_name: {regex: '^Auto'}}, display_name: x}]"
     )
     assert "may stop matching" in policy.warnings[0]
+
+
+FIVE_PROBLEMS = """\
+version: 1.0
+rules:
+  - name: a
+    match: {source_typ: SCHEDULED}
+    freefrom_tags: {team: db}
+    display_name: "${backup.type|lowr}"
+  - name: b
+    overwrite: maybe
+    match: {display_name: {regex: "(a)\\\\1"}}
+    freeform_tags: {"bad key": x}
+"""
+
+
+def test_lint_lists_every_problem_in_one_pass_with_rule_field_and_suggestion(tmp_path) -> None:
+    import io
+
+    from sync.cli.main import main
+
+    path = tmp_path / "five.yaml"
+    path.write_text(FIVE_PROBLEMS)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["lint", str(path)], out, err) == 1
+    lines = [line.removeprefix(f"{path}: ") for line in err.getvalue().splitlines()]
+    assert [line.split(" (known", 1)[0].split("; known", 1)[0] for line in lines] == [
+        "policy: version: Input should be 1 (the whole number, not 1.0)",
+        "rule 'a' (rules[0]): freefrom_tags: unknown key (did you mean 'freeform_tags'?)",
+        "rule 'a' (rules[0]): match.source_typ: unknown field 'source_typ' (did you mean 'source_type'?)",
+        "rule 'a' (rules[0]): display_name: unknown filter 'lowr' (did you mean 'lower'?)",
+        "rule 'b' (rules[1]): overwrite: Input should be a valid boolean, unable to interpret input",
+        "rule 'b' (rules[1]): match.display_name.regex: invalid regular expression (RE2 syntax): invalid"
+        " escape sequence: \\1 (backreferences (\\1) and \\Z are not supported (use \\z))",
+        "rule 'b' (rules[1]): freeform_tags.bad key: a tag key is 1-100 printable ASCII characters"
+        " without '.' or space",
+    ]
+    assert out.getvalue() == ""
+
+
+def test_every_bad_condition_of_a_match_is_listed() -> None:
+    with pytest.raises(PolicyError) as exc:
+        load_policy(
+            "version: 1\nrules:\n  - name: r\n    display_name: x\n    match:\n"
+            "      type: []\n      volume_group: {nme: x, display_name: {regex: '('}}\n      kind: vg\n"
+        )
+    assert [e.split(";")[0] for e in exc.value.errors] == [
+        "rule 'r' (rules[0]): match.type: an empty list matches nothing",
+        "rule 'r' (rules[0]): match.volume_group.nme: unknown field 'nme'",
+        "rule 'r' (rules[0]): match.volume_group.display_name.regex: invalid regular expression (RE2 syntax):"
+        " missing ): (",
+        "rule 'r' (rules[0]): match.kind: unknown kind 'vg'",
+    ]

@@ -84,7 +84,12 @@ def test_bundled_file_is_the_default() -> None:
     assert isinstance(source, FileSource)
     policy = source.load()
     assert policy.origin == BUNDLED
-    assert [r.name for r in policy.rules] == ["rename-scheduled", "provenance"]
+    assert [r.name for r in policy.rules] == [
+        "rename-scheduled",
+        "provenance",
+        "volume-backups",
+        "boot-volume-backups",
+    ]
 
 
 def _write(path: Path, text: str, mtime_ns: int) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from sync.policy.loader import load_policy
 from sync.policy.planner import plan
-from sync.policy.tagcheck import apply_schema, check_policy, schema_from_seed, wanted_names
+from sync.policy.tagcheck import apply_schema, changed_written, check_policy, schema_from_seed, wanted_names
 
 SCHEMA = schema_from_seed(
     {
@@ -115,14 +115,49 @@ def test_apply_schema_rejects_a_rendered_value_outside_the_list() -> None:
     assert apply_schema(plan(ok, BACKUP), SCHEMA).error is None  # type: ignore[arg-type]
 
 
-def test_values_already_on_the_backup_and_copied_values_are_not_judged() -> None:
+def test_values_already_on_the_backup_are_not_judged() -> None:
     backup = {**BACKUP, "defined_tags": {"Operations": {"Environment": "legacy"}}}
-    copy = P("  - {name: c, copy_tags_from_volume_group: true, freeform_tags: {k: v}}\n")
-    vg = {"defined_tags": {"Operations": {"Environment": "old-value"}}}
-    assert apply_schema(plan(copy, BACKUP, vg), SCHEMA).error is None  # type: ignore[arg-type]
     keep = P("  - {name: k, defined_tags: {operations: {environment: legacy}}}\n")
     result = plan(keep, backup)  # type: ignore[arg-type]
     assert not result.changed and apply_schema(result, SCHEMA).error is None
+
+
+def test_copied_tags_oci_would_refuse_are_left_out_and_the_rules_tags_still_go() -> None:
+    policy = P(
+        "  - {name: c, copy_tags_from_volume_group: true, freeform_tags: {k: v},"
+        " defined_tags: {Operations: {Free: x}}}\n"
+    )
+    vg = {
+        "defined_tags": {
+            "Operations": {"Environment": "old-value", "Old": "1", "CostCenter": "cc", "Gone": "g"},
+            "Attic": {"Thing": "t"},
+        }
+    }
+    result = plan(policy, BACKUP, vg)  # type: ignore[arg-type]
+    assert set(result.copied_defined) == {
+        ("Operations", "Environment"),
+        ("Operations", "Old"),
+        ("Operations", "CostCenter"),
+        ("Operations", "Gone"),
+        ("Attic", "Thing"),
+    }
+    # The review reads the schema for copied names too (the function's cache asks for these).
+    assert ("Attic", "Thing") in changed_written(result) and ("Operations", "Free") in changed_written(result)
+    checked = apply_schema(result, SCHEMA)
+    assert checked.error is None
+    assert checked.update_body()["definedTags"] == {
+        "Oracle-Tags": {"CreatedBy": "me"},
+        "Operations": {"Free": "x", "CostCenter": "cc"},
+    }
+    assert checked.update_body()["freeformTags"] == {"env": "prod", "k": "v"}
+    assert [w for w in checked.warnings if w.startswith("copy_tags_from_volume_group")] == [
+        "copy_tags_from_volume_group: defined tag Operations.Environment not copied: value 'old-value'"
+        " is not allowed by Operations.Environment",
+        "copy_tags_from_volume_group: defined tag Operations.Old not copied: tag key Operations.Old is retired",
+        "copy_tags_from_volume_group: defined tag Operations.Gone not copied: tag key Operations.Gone"
+        " does not exist",
+        "copy_tags_from_volume_group: defined tag Attic.Thing not copied: tag namespace Attic is retired",
+    ]
 
 
 def test_conditions_templates_and_overwrite_read_defined_names_ignoring_case() -> None:

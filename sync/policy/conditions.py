@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.policy.fields import BACKUP_FIELDS, TAG_FIELDS, VOLUME_GROUP_FIELDS
-from sync.policy.regex import RegexBudget, RegexError
+from sync.policy.fields import (
+    BACKUP_FIELDS,
+    KINDS,
+    SOURCE_FIELDS,
+    TAG_FIELDS,
+    VOLUME_GROUP_FIELDS,
+    backup_kind,
+)
+from sync.policy.regex import RegexBudget, RegexDeadline, RegexError
 from sync.policy.tagnames import ci_get
 from sync.printable import first_control, quote, shown_key
 
@@ -20,9 +28,9 @@ MAX_CONDITIONS = 10_000  # per policy: 500 rules x 20; each costs memory and tim
 class Budget:
     """What one policy's conditions may still add up to (a count, and their regexes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, time_left: Callable[[], float] | None = None) -> None:
         self.conditions_left = MAX_CONDITIONS
-        self.regex = RegexBudget()
+        self.regex = RegexBudget(time_left=time_left)
 
     def take(self, path: str) -> None:
         self.conditions_left -= 1
@@ -39,6 +47,22 @@ class ConditionError(ValueError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+
+
+class ConditionErrors(ConditionError):
+    """Every condition of a `match` that cannot be compiled (`errors`: one `path: message` each)."""
+
+    def __init__(self, errors: list[str], path: str) -> None:
+        ValueError.__init__(self, "; ".join(errors))
+        self.path = path
+        self.errors = errors
+
+
+def _near(key: object, known: list[str]) -> str:
+    if not isinstance(key, str) or len(key) > 100:
+        return ""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 _SCALARS = (str, int, float, bool)  # a tuple: isinstance with a union is several times slower
@@ -117,6 +141,8 @@ def compile_value(path: str, spec: Any, budget: Budget | None = None) -> Test:
             _literal(f"{path}.regex", pattern)
             try:
                 found = budget.regex.compile_search(pattern)
+            except RegexDeadline:
+                raise  # not a fault of this condition: the loader stops as a whole
             except RegexError as exc:
                 raise ConditionError(f"{path}.regex", str(exc)) from None
             return lambda actual: actual is not None and found(str(actual))
@@ -177,52 +203,106 @@ class FieldCondition:
 
 @dataclass(frozen=True)
 class Match:
-    """Every condition must hold; volume group conditions need the volume group."""
+    """Every condition must hold; volume group and source conditions need that resource."""
 
     backup: tuple[FieldCondition, ...] = ()
     volume_group: tuple[FieldCondition, ...] = ()
+    kinds: frozenset[str] | None = None  # None: every kind
+    source: tuple[FieldCondition, ...] = ()
+
+    def can_match(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
 
     def holds_for_backup(self, backup: Mapping[str, Any]) -> bool:
+        if self.kinds is not None and backup_kind(backup) not in self.kinds:
+            return False
         for c in self.backup:  # a plain loop: this runs rules x backups times
             if not c.test(c.get(backup)):
                 return False
         return True
 
-    def holds(self, backup: Mapping[str, Any], volume_group: Mapping[str, Any] | None) -> bool:
+    def holds(
+        self,
+        backup: Mapping[str, Any],
+        volume_group: Mapping[str, Any] | None,
+        source: Mapping[str, Any] | None = None,
+    ) -> bool:
         if not self.holds_for_backup(backup):
             return False
-        if not self.volume_group:
-            return True
-        if volume_group is None:
-            return False
-        for c in self.volume_group:
-            if not c.test(c.get(volume_group)):
+        for conditions, resource in ((self.volume_group, volume_group), (self.source, source)):
+            if not conditions:
+                continue
+            if resource is None:
                 return False
+            for c in conditions:
+                if not c.test(c.get(resource)):
+                    return False
         return True
 
 
-def _compile_resource(
-    prefix: str, spec: Any, fields: frozenset[str], allow_vg: bool, budget: Budget
-) -> tuple[list[FieldCondition], list[FieldCondition]]:
+def _compile_kind(path: str, spec: Any) -> frozenset[str]:
+    values = spec if isinstance(spec, list) else [spec]
+    if not values:
+        raise ConditionError(path, "an empty list matches nothing; remove the condition")
+    bad = [v for v in values if v not in KINDS]
+    if bad:
+        raise ConditionError(path, f"unknown kind {quote(bad[0])}; kinds: {', '.join(KINDS)}")
+    return frozenset(values)
+
+
+@dataclass
+class _Compiled:
+    own: list[FieldCondition] = field(default_factory=list)
+    volume_group: list[FieldCondition] = field(default_factory=list)
+    source: list[FieldCondition] = field(default_factory=list)
+    kinds: frozenset[str] | None = None
+
+
+_NESTED = {"volume_group": VOLUME_GROUP_FIELDS, "source": SOURCE_FIELDS}
+
+
+def _compile_resource(prefix: str, spec: Any, fields: frozenset[str], top: bool, budget: Budget) -> _Compiled:
+    """Every condition of one resource; ConditionErrors listing each one that does not compile."""
     if not isinstance(spec, dict):
         raise ConditionError(prefix, "must be a mapping of field: condition")
-    own: list[FieldCondition] = []
-    vg: list[FieldCondition] = []
+    out = _Compiled()
+    errors: list[str] = []
+    first_path = ""
     for key, value in spec.items():
         path = f"{prefix}.{shown_key(key)}"
-        if allow_vg and key == "volume_group":
-            vg_own, _ = _compile_resource(path, value, VOLUME_GROUP_FIELDS, False, budget)
-            vg.extend(vg_own)
-        elif key == "freeform_tags":
-            own.extend(_compile_freeform(path, value, budget))
-        elif key == "defined_tags":
-            own.extend(_compile_defined(path, value, budget))
-        elif key in fields and key not in TAG_FIELDS:
-            own.append(FieldCondition(path, (key,), compile_value(path, value, budget)))
-        else:
-            known = sorted(fields | ({"volume_group"} if allow_vg else set()))
-            raise ConditionError(path, f"unknown field {quote(key)}; known: {', '.join(known)}")
-    return own, vg
+        try:
+            _compile_one(out, path, key, value, fields, top, budget)
+        except ConditionErrors as exc:
+            errors.extend(exc.errors)
+            first_path = first_path or exc.path
+        except ConditionError as exc:
+            errors.append(str(exc))
+            first_path = first_path or exc.path
+    if errors:
+        raise ConditionErrors(errors, first_path)
+    return out
+
+
+def _compile_one(
+    out: _Compiled, path: str, key: Any, value: Any, fields: frozenset[str], top: bool, budget: Budget
+) -> None:
+    if top and key in _NESTED:
+        nested = _compile_resource(path, value, _NESTED[key], False, budget)
+        (out.volume_group if key == "volume_group" else out.source).extend(nested.own)
+    elif top and key == "kind":
+        budget.take(path)
+        out.kinds = _compile_kind(path, value)
+    elif key == "freeform_tags":
+        out.own.extend(_compile_freeform(path, value, budget))
+    elif key == "defined_tags":
+        out.own.extend(_compile_defined(path, value, budget))
+    elif key in fields and key not in TAG_FIELDS and key != "kind":
+        out.own.append(FieldCondition(path, (key,), compile_value(path, value, budget)))
+    else:
+        known = sorted(fields | (set(_NESTED) | {"kind"} if top else set()))
+        raise ConditionError(
+            path, f"unknown field {quote(key)}{_near(key, known)}; known: {', '.join(known)}"
+        )
 
 
 def _too_many(path: str, count: int) -> None:
@@ -262,5 +342,5 @@ def compile_match(spec: Mapping[str, Any] | None, budget: Budget | None = None) 
     """Compile a rule's `match`; raise ConditionError naming the first bad path."""
     if not spec:
         return Match()
-    own, vg = _compile_resource("match", dict(spec), BACKUP_FIELDS, True, budget or Budget())
-    return Match(tuple(own), tuple(vg))
+    c = _compile_resource("match", dict(spec), BACKUP_FIELDS, True, budget or Budget())
+    return Match(tuple(c.own), tuple(c.volume_group), c.kinds, tuple(c.source))

@@ -19,3 +19,7 @@ class PolicyError(ValueError):
         self.errors = errors
         self.origin = origin
         super().__init__(f"{origin}: " + "; ".join(errors))
+
+
+class PolicyTimeout(PolicyError):
+    """Loading stopped at the caller's deadline: no verdict on the policy, so never cache it."""

@@ -33,6 +33,7 @@ class RuleSpec(BaseModel):
     defined_tags: dict[str, dict[str, TemplateText]] = Field(default_factory=dict)
     copy_tags_from_volume_group: bool | CopyTags = False
     overwrite: bool = True
+    members: Literal["tags"] | None = None  # a group backup's member backups get the rule's tags too
 
     @field_validator("display_name", mode="before")
     @classmethod
@@ -59,14 +60,18 @@ def _reject_bool(value: Any) -> Any:
 
 
 class LimitsSpec(BaseModel):
+    """A policy may lower OCI's limits (limits.py), never raise them: OCI would refuse the PUT."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    display_name_max: int = Field(OCI_LIMITS.display_name_max, ge=1, le=255)
-    freeform_key_max: int = Field(OCI_LIMITS.freeform_key_max, ge=1, le=100)
-    tag_value_max: int = Field(OCI_LIMITS.tag_value_max, ge=1, le=256)
-    defined_tags_max: int = Field(OCI_LIMITS.defined_tags_max, ge=0)
-    freeform_tags_max: int = Field(OCI_LIMITS.freeform_tags_max, ge=0)
-    total_tags_bytes_max: int = Field(OCI_LIMITS.total_tags_bytes_max, ge=0)
+    display_name_max: int = Field(OCI_LIMITS.display_name_max, ge=1, le=OCI_LIMITS.display_name_max)
+    freeform_key_max: int = Field(OCI_LIMITS.freeform_key_max, ge=1, le=OCI_LIMITS.freeform_key_max)
+    tag_value_max: int = Field(OCI_LIMITS.tag_value_max, ge=1, le=OCI_LIMITS.tag_value_max)
+    defined_tags_max: int = Field(OCI_LIMITS.defined_tags_max, ge=0, le=OCI_LIMITS.defined_tags_max)
+    freeform_tags_max: int = Field(OCI_LIMITS.freeform_tags_max, ge=0, le=OCI_LIMITS.freeform_tags_max)
+    total_tags_bytes_max: int = Field(
+        OCI_LIMITS.total_tags_bytes_max, ge=0, le=OCI_LIMITS.total_tags_bytes_max
+    )
 
 
 class PolicySpec(BaseModel):
@@ -74,5 +79,16 @@ class PolicySpec(BaseModel):
 
     version: Literal[1]
     mode: Literal["all", "first"] = "all"
-    rules: list[RuleSpec] = Field(min_length=1, max_length=MAX_RULES)
+    # Each rule is validated on its own (RuleSpec), so that one bad rule hides nothing of the others.
+    rules: list[Any] = Field(min_length=1, max_length=MAX_RULES)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _whole_version(cls, value: Any) -> Any:
+        # 1 == 1.0 == True in Python: only the integer 1 is version 1.
+        if value.__class__ is not int:
+            raise ValueError(
+                "Input should be 1" + (f" (the whole number, not {value!r})" if value == 1 else "")
+            )
+        return value

@@ -134,26 +134,82 @@ def check_policy(policy: Policy, schema: TagSchema) -> tuple[list[str], list[Row
 
 
 def changed_written(result: Plan) -> list[tuple[str, str]]:
-    """(namespace, key) of defined tags a rule wrote whose value the update would change."""
+    """(namespace, key) of defined tags this update adds or changes: a rule's, or copied ones.
+
+    The tag schema is read for these names (and only these) before the update is sent.
+    """
     out = []
     for (ns, key), _rule in result.defined_writers.items():
         new = ci_get(result.desired.defined_tags.get(ns), key)
         old = ci_get(ci_get(result.current.defined_tags, ns), key)
         if new is not None and new != old:
             out.append((ns, key))
+    for ns, key in result.copied_defined:
+        if (ns, key) not in result.defined_writers and key in (result.desired.defined_tags.get(ns) or {}):
+            out.append((ns, key))
     return out
+
+
+def _copied_problem(schema: TagSchema, ns: str, key: str, value: str) -> str | None:
+    """Why OCI would refuse a copied tag, when the schema knows for sure; else None."""
+    namespace = schema.namespace(ns)
+    if namespace is None:
+        return None
+    if not namespace.usable:
+        return f"tag namespace {namespace.name} is retired"
+    found = namespace.key(key)
+    if found is None:
+        return f"tag key {namespace.name}.{key} does not exist" if namespace.keys_complete else None
+    if not found.usable:
+        return f"tag key {namespace.name}.{found.name} is retired"
+    if not found.allows(value):
+        return f"value {value!r} is not allowed by {namespace.name}.{found.name}"
+    return None
+
+
+def _without_copied(result: Plan, schema: TagSchema) -> Plan:
+    """The plan without the copied defined tags OCI would refuse, each with a warning."""
+    drop: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for ns, key in result.copied_defined:
+        if (ns, key) in result.defined_writers:
+            continue  # a rule wrote over the copied value: judged as the rule's
+        value = (result.desired.defined_tags.get(ns) or {}).get(key)
+        if value is None:
+            continue
+        problem = _copied_problem(schema, ns, key, str(value))
+        if problem:
+            drop.append((ns, key))
+            warnings.append(f"copy_tags_from_volume_group: defined tag {ns}.{key} not copied: {problem}")
+    if not drop:
+        return result
+    defined = {ns: dict(keys) for ns, keys in result.desired.defined_tags.items()}
+    for ns, key in drop:
+        del defined[ns][key]
+        if not defined[ns] and ci_get(result.current.defined_tags, ns) is None:
+            del defined[ns]
+    return dataclasses.replace(
+        result,
+        desired=dataclasses.replace(result.desired, defined_tags=defined),
+        copied_defined=tuple(c for c in result.copied_defined if c not in drop),
+        warnings=(*result.warnings, *warnings),
+    )
 
 
 def apply_schema(result: Plan, schema: TagSchema) -> Plan:
     """The plan with the tenancy's casing for names it adds, or an error for disallowed values.
 
-    Only tags a rule wrote and whose value changes are checked; OCI stays the final judge of
-    everything else (missing or retired keys fail the update there, with OCI's message).
+    A rule's tag with a value outside its key's list is an error (nothing is sent); a copied tag
+    OCI would refuse (retired, missing, value not allowed) is left out with a warning, so that the
+    rule's other tags still go. OCI stays the final judge of everything else.
     """
     if result.error:
         return result
+    result = _without_copied(result, schema)
     errors: list[str] = []
     for ns, key in changed_written(result):
+        if (ns, key) not in result.defined_writers:
+            continue
         found = schema.key(ns, key)
         if found is None:
             continue
@@ -175,6 +231,7 @@ def _recased(result: Plan, schema: TagSchema) -> Plan:
     current = result.current.defined_tags
     defined: dict[str, dict[str, Any]] = {}
     writers: dict[tuple[str, str], str] = {}
+    copied: list[tuple[str, str]] = []
     for ns, keys in result.desired.defined_tags.items():
         namespace = schema.namespace(ns)
         old_keys = ci_get(current, ns)
@@ -187,7 +244,9 @@ def _recased(result: Plan, schema: TagSchema) -> Plan:
             target[new_key] = value
             if (ns, key) in result.defined_writers:
                 writers[(new_ns, new_key)] = result.defined_writers[(ns, key)]
+            if (ns, key) in result.copied_defined:
+                copied.append((new_ns, new_key))
     if defined == result.desired.defined_tags:
         return result
     desired = dataclasses.replace(result.desired, defined_tags=defined)
-    return dataclasses.replace(result, desired=desired, defined_writers=writers)
+    return dataclasses.replace(result, desired=desired, defined_writers=writers, copied_defined=tuple(copied))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -216,14 +217,25 @@ def _build_filter(spec: str) -> Filter:
         if not _NUMBER.fullmatch(arg) or int(arg) == 0:
             raise TemplateError(f"filter 'truncate' needs a whole number from 1 to 9999, not {quote(arg)}")
         return Filter(name, arg, _make_truncate(int(arg)))
-    raise TemplateError(f"unknown filter {quote(name)}; known filters: {', '.join(FILTER_NAMES)}")
+    raise TemplateError(
+        f"unknown filter {quote(name)}{_near(name, FILTER_NAMES)}; known filters: {', '.join(FILTER_NAMES)}"
+    )
+
+
+def _near(name: str, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a near miss, or ''."""
+    if len(name) > 100:
+        return ""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _check_path(path: tuple[str, ...], source: str) -> None:
     root = path[0]
     if root not in ROOTS:
         raise TemplateError(
-            f"unknown name {quote(source)}: names start with backup., volume_group. or event."
+            f"unknown name {quote(source)}{_near(root, ROOTS)}: names start with "
+            + ", ".join(f"{r}." for r in ROOTS)
         )
     if len(path) < 2:
         raise TemplateError(f"unknown name {quote(source)}: say which field, e.g. {root}.display_name")
@@ -234,7 +246,8 @@ def _check_path(path: tuple[str, ...], source: str) -> None:
     if fld not in ROOTS[root]:
         known = ", ".join(sorted(ROOTS[root]))
         raise TemplateError(
-            f"unknown name {quote(source)}: {root} has no field {quote(fld)} (known: {known})"
+            f"unknown name {quote(source)}: {root} has no field {quote(fld)}{_near(fld, ROOTS[root])}"
+            f" (known: {known})"
         )
     if fld == "freeform_tags" and len(path) != 3:
         raise TemplateError(f"unknown name {quote(source)}: write {root}.freeform_tags.<key>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import yaml
@@ -15,6 +16,9 @@ from sync.printable import clip, quote
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_JSON_DIGITS = 100
+# A JSON \uD800-\uDFFF escape, or such a code point in the text itself (a str from the
+# environment): only then is the parsed policy searched for a lone surrogate.
+_SURROGATE_HINT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 def parse_text(text: str | bytes, origin: str) -> Any:
@@ -33,13 +37,16 @@ def parse_text(text: str | bytes, origin: str) -> Any:
     stripped = text.lstrip()
     try:
         if stripped.startswith("{"):
-            return json.loads(
+            data = json.loads(
                 text,
                 parse_constant=_no_constant,
                 parse_int=_json_int,
                 parse_float=_json_float,
                 object_pairs_hook=_json_object,
             )
+            if _SURROGATE_HINT.search(text):
+                _no_lone_surrogate(data, "")
+            return data
         # Plain dicts, lists and scalars only: no anchors, aliases, tags or Python objects.
         return load_yaml(text)
     except json.JSONDecodeError as exc:
@@ -71,6 +78,22 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise _JsonValueError(f"duplicate key {quote(key, 60)}")
             seen.add(key)
     return out
+
+
+def _no_lone_surrogate(data: Any, path: str) -> None:
+    """YAML refuses a lone UTF-16 surrogate; JSON's \\uD800 lets one through, and OCI would refuse it."""
+    if isinstance(data, str):
+        if any("\ud800" <= c <= "\udfff" for c in data):
+            where = f" at {path}" if path else ""
+            raise _JsonValueError(f"a lone UTF-16 surrogate (\\uD800-\\uDFFF) in a text{where}")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _no_lone_surrogate(key, path)
+            shown = key if isinstance(key, str) and key.isprintable() and key.isascii() else "?"
+            _no_lone_surrogate(value, f"{path}.{shown}" if path else shown)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _no_lone_surrogate(value, f"{path}[{i}]")
 
 
 def _no_constant(name: str) -> Any:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -177,6 +178,8 @@ class FileSource(_Cached):
         try:
             st = os.stat(self.path)
             version: tuple[int, int, int] | str = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block the read
+                version = "cannot read policy file: not a regular file"
         except OSError as exc:
             version = f"cannot read policy file: {exc.strerror}"
         if version == self._seen:

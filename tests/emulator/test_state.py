@@ -114,8 +114,8 @@ def test_defined_tag_count_and_total_size_limits() -> None:
     too_many = {"Big": {k: "v" for k in keys}}
     err = error_of(backend.update_volume_group_backup, B1, {"definedTags": too_many}, None)
     assert "definedTags has" in err.message
-    # Within every per-tag limit, but the two maps together exceed the byte budget.
-    bulky = {f"k{i}": "v" * OCI_LIMITS.tag_value_max for i in range(OCI_LIMITS.freeform_tags_max)}
+    # Within every per-tag limit, but the two maps together exceed the byte budget (UTF-8 bytes).
+    bulky = {f"k{i}": "é" * OCI_LIMITS.tag_value_max for i in range(OCI_LIMITS.freeform_tags_max)}
     err = error_of(backend.update_volume_group_backup, B1, {"freeformTags": bulky}, None)
     assert err.status == 400 and "Total size" in err.message
     exact = {"Big": {k: "v" for k in keys[: OCI_LIMITS.defined_tags_max]}}
