@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,47 @@ def client_kwargs(url: str) -> dict[str, Any]:
         "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
         "timeout": (5, 30),
     }
+
+
+def raw(
+    emulator: EmulatorServer,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request as given (no SDK): status, lower-cased headers and body."""
+    host, port = urllib.parse.urlsplit(emulator.url).netloc.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, path, body=body or None, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def signed_headers(
+    api_key: ApiKey,
+    emulator: EmulatorServer,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    extra: dict[str, str] | None = None,
+    body_headers: bool = True,
+) -> dict[str, str]:
+    """Headers exactly as the SDK's signer produces them for this request."""
+    import oci
+
+    signer = oci.signer.Signer.from_config(oci.config.from_file(str(api_key.config_path)))
+    req = oci._vendor.requests.Request(
+        method,
+        emulator.url + path,
+        data=body or None,
+        headers={"content-type": "application/json", **(extra or {})},
+    ).prepare()
+    signed = signer(req) if body_headers else signer.without_content_headers(req)
+    return {k: v for k, v in signed.headers.items()}
 
 
 def oci_config(api_key: ApiKey) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The import direction the README's Layout section promises, read from the code with ast.
 
 Entry points (cli, function) -> sweep, sources -> cloud -> policy -> requests -> domain (plain data).
-The emulator imports nothing of the engine but the policy's limits (and the unix-socket helper); only the command line
+The emulator imports nothing of the engine (it keeps its own OCI limits; the unix-socket helper only); only the command line
 imports the emulator (the function image leaves sync/emulator out).
 """
 
@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "sync.cli": LOW
     | {"sync.function", "sync.sweep", "sync.sources", "sync.cloud", "sync.policy", "sync.requests"}
     | {"sync.domain", "sync.emulator"},
-    "sync.emulator": {"sync.policy.limits", "sync.unixhttp"},
+    "sync.emulator": {"sync.unixhttp"},
     "sync.__main__": {"sync.cli"},
 }
 
@@ -112,8 +112,8 @@ def test_the_checker_sees_what_it_must(tmp_path: Path) -> None:
     assert not allowed("sync.emulator.http", "sync.cloud.engine")
     assert not allowed("sync.function.handler", "sync.emulator")
     assert not allowed("sync.sweep.runner", "sync.sources.select")
-    assert allowed("sync.emulator.backend", "sync.policy.limits")
-    assert not allowed("sync.emulator.backend", "sync.policy.loader")
+    assert allowed("sync.emulator.functions", "sync.unixhttp")
+    assert not allowed("sync.emulator.backend", "sync.policy.limits")
     source = tmp_path / "m.py"
     source.write_text(
         "def f():\n    from sync.cloud import engine\n    from sync import logs\n    from . import x\n"

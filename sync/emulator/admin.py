@@ -1,4 +1,4 @@
-"""Unsigned /_emulator/ endpoints: request log, faults, state, seed, lifecycle, metrics, functions."""
+"""Unsigned /_emulator/ endpoints: request log, faults, tag checks, state, seed, lifecycle, metrics."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def admin(backend: Backend, faults: Faults, method: str, path: str, query_string
                 raise ValueError("faults must be a JSON object")
             faults.update(payload)
             return json_reply(200, faults.to_dict())
+        if name == "tag-checks" and method == "GET":
+            return json_reply(200, backend.tag_checks.to_dict())
+        if name == "tag-checks" and method == "POST":
+            if not isinstance(payload, dict):
+                raise ValueError("tag-checks must be a JSON object")
+            backend.tag_checks.update(payload)
+            return json_reply(200, backend.tag_checks.to_dict())
         if name == "state" and method == "GET":
             return json_reply(200, backend.snapshot())
         if name == "seed" and method == "POST":

@@ -13,11 +13,12 @@ from sync.emulator.functions import FunctionsBackend
 from sync.emulator.identity import IdentityBackend
 from sync.emulator.monitoring import MonitoringBackend
 from sync.emulator.objectstorage import ObjectStorageBackend
+from sync.emulator.ocilimits import OCI_LIMITS, OciLimits
 from sync.emulator.paging import Json
 from sync.emulator.requestlog import RequestLog
 from sync.emulator.seed import lifecycle_settings, load_into, read_seed
 from sync.emulator.subscriptions import RegionSubscriptionsBackend
-from sync.policy.limits import OCI_LIMITS, Limits
+from sync.emulator.tagrules import TagChecks
 
 
 class Backend:
@@ -29,7 +30,7 @@ class Backend:
     def __init__(
         self,
         *,
-        limits: Limits = OCI_LIMITS,
+        limits: OciLimits = OCI_LIMITS,
         creating_seconds: float | None = 2.0,
         creating_gets: int | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -67,6 +68,20 @@ class Backend:
         self.update_volume_group_backup = bs.update_volume_group_backup
         self.list_volume_group_backups = bs.list_volume_group_backups
         self.get_volume_group = bs.get_volume_group
+        self.add_volume = bs.add_volume
+        self.add_boot_volume = bs.add_boot_volume
+        self.add_volume_backup = bs.add_volume_backup
+        self.add_boot_volume_backup = bs.add_boot_volume_backup
+        self.get_volume_backup = bs.get_volume_backup
+        self.update_volume_backup = bs.update_volume_backup
+        self.list_volume_backups = bs.list_volume_backups
+        self.get_boot_volume_backup = bs.get_boot_volume_backup
+        self.update_boot_volume_backup = bs.update_boot_volume_backup
+        self.list_boot_volume_backups = bs.list_boot_volume_backups
+        self.get_volume = bs.get_volume
+        self.list_volumes = bs.list_volumes
+        self.get_boot_volume = bs.get_boot_volume
+        self.list_boot_volumes = bs.list_boot_volumes
         self.create_bucket = self.objectstorage.create_bucket
         self.get_object = self.objectstorage.get_object
         self.put_object = self.objectstorage.put_object
@@ -82,8 +97,13 @@ class Backend:
         self.reset_log = self.log.reset
 
     @property
-    def limits(self) -> Limits:
+    def limits(self) -> OciLimits:
         return self.blockstorage.limits
+
+    @property
+    def tag_checks(self) -> TagChecks:
+        """The defined-tag check switches (README, "Defined tags on update")."""
+        return self.blockstorage.tag_checks
 
     @property
     def tenancy_id(self) -> str | None:

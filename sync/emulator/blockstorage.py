@@ -1,23 +1,28 @@
-"""Block Storage service: volume groups and volume group backups, with their lifecycle and etags."""
+"""Block Storage service: volumes, boot volumes, volume groups and the backups of all three."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sync.emulator.errors import EmulatorError, invalid, not_found
 from sync.emulator.identity import IdentityBackend
-from sync.emulator.paging import Json, keyset_page, time_key
-from sync.emulator.tagrules import check_tag_budget, validate_defined, validate_freeform
-from sync.policy.limits import OCI_LIMITS, Limits
+from sync.emulator.ocilimits import OCI_LIMITS, OciLimits
+from sync.emulator.paging import Json
+from sync.emulator.store import Lifecycle, Resource, ResourceStore
+from sync.emulator.tagrules import TagChecks, check_tag_budget, validate_defined, validate_freeform
 
-TRANSITIONAL_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
-UPDATE_FIELDS = frozenset(
+BACKUP_TRANSITIONAL = frozenset({"REQUEST_RECEIVED", "CREATING"})
+TRANSITIONAL_STATES = BACKUP_TRANSITIONAL  # the name before volume and boot volume backups
+VOLUME_TRANSITIONAL = frozenset({"PROVISIONING", "RESTORING"})
+# A PUT on a backup in these states is refused with 409 IncorrectState (README, "Lifecycle").
+NOT_UPDATABLE = BACKUP_TRANSITIONAL | {"TERMINATING", "TERMINATED"}
+
+# The Update*Details models of oci 2.189.0: the fields each update accepts.
+_GROUP_UPDATE_FIELDS = frozenset(
     {
         "displayName",
         "freeformTags",
@@ -28,29 +33,23 @@ UPDATE_FIELDS = frozenset(
         "isIndefiniteRetentionEnabled",
     }
 )
+_BACKUP_UPDATE_FIELDS = _GROUP_UPDATE_FIELDS | {"kmsKeyId"}
+UPDATE_FIELDS = _GROUP_UPDATE_FIELDS
 
-
-@dataclass
-class _Resource:
-    data: Json
-    version: int = 1
-    available_at: float | None = None
-    gets_left: int | None = None
-
-    @property
-    def etag(self) -> str:
-        raw = f"{self.data['id']}:{self.version}".encode()
-        return hashlib.sha256(raw).hexdigest()[:32]
+# Volume group backups and volume groups have no systemTags in oci 2.189.0's models; the rest do.
+_TAGS: Json = {"freeformTags": {}, "definedTags": {}}
+_BACKUP_DEFAULTS: Json = {"lifecycleState": "AVAILABLE", **_TAGS, "systemTags": {}}
+_VOLUME_DEFAULTS: Json = {"lifecycleState": "AVAILABLE", **_TAGS, "systemTags": {}, "isHydrated": True}
 
 
 class BlockStorageBackend:
-    """Volume groups and their backups; operations are methods raising EmulatorError."""
+    """Block Storage resources; operations are methods raising EmulatorError."""
 
     def __init__(
         self,
         identity: IdentityBackend,
         *,
-        limits: Limits = OCI_LIMITS,
+        limits: OciLimits = OCI_LIMITS,
         creating_seconds: float | None = 2.0,
         creating_gets: int | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -58,30 +57,52 @@ class BlockStorageBackend:
     ) -> None:
         self._identity = identity
         self.limits = limits
-        self.creating_seconds = creating_seconds
-        self.creating_gets = creating_gets
-        self._clock = clock
+        self.tag_checks = TagChecks()
+        self._lifecycle = Lifecycle(creating_seconds, creating_gets, clock)
         self._lock = lock if lock is not None else threading.RLock()
-        self._backups: dict[str, _Resource] = {}
-        # compartment -> its backups, so a list costs its compartment's size, not the region's.
-        self._by_compartment: dict[str, dict[str, _Resource]] = {}
-        self._groups: dict[str, _Resource] = {}
+        life = self._lifecycle
+        self.group_backups = ResourceStore(
+            "volume group backup",
+            life,
+            BACKUP_TRANSITIONAL,
+            {"lifecycleState": "AVAILABLE", **_TAGS, "volumeBackupIds": []},
+        )
+        self.volume_backups = ResourceStore("volume backup", life, BACKUP_TRANSITIONAL, _BACKUP_DEFAULTS)
+        self.boot_volume_backups = ResourceStore(
+            "boot volume backup", life, BACKUP_TRANSITIONAL, _BACKUP_DEFAULTS
+        )
+        self.groups = ResourceStore(
+            "volume group",
+            life,
+            VOLUME_TRANSITIONAL,
+            {"lifecycleState": "AVAILABLE", **_TAGS, "volumeIds": [], "isHydrated": True},
+        )
+        self.volumes = ResourceStore("volume", life, VOLUME_TRANSITIONAL, _VOLUME_DEFAULTS)
+        self.boot_volumes = ResourceStore("boot volume", life, VOLUME_TRANSITIONAL, _VOLUME_DEFAULTS)
+        self._backup_stores = (self.group_backups, self.volume_backups, self.boot_volume_backups)
         self._other_writer_count = 0
+
+    @property
+    def creating_seconds(self) -> float | None:
+        return self._lifecycle.creating_seconds
+
+    @property
+    def creating_gets(self) -> int | None:
+        return self._lifecycle.creating_gets
 
     # ---- seeding and lifecycle -------------------------------------------------------------
 
     def add_volume_group(self, group: Mapping[str, Any]) -> None:
-        data: Json = {
-            "lifecycleState": "AVAILABLE",
-            "freeformTags": {},
-            "definedTags": {},
-            "volumeIds": [],
-            "isHydrated": True,
-            **copy.deepcopy(dict(group)),
-        }
-        data.pop("etag", None)
         with self._lock:
-            self._groups[data["id"]] = _Resource(data)
+            self.groups.add(group)
+
+    def add_volume(self, volume: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.volumes.add(volume)
+
+    def add_boot_volume(self, boot_volume: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.boot_volumes.add(boot_volume)
 
     def add_volume_group_backup(
         self,
@@ -91,32 +112,40 @@ class BlockStorageBackend:
         available_after_gets: int | None = None,
     ) -> None:
         """Add a backup; one in a transitional state becomes AVAILABLE per the lifecycle settings."""
-        data: Json = {
-            "lifecycleState": "AVAILABLE",
-            "freeformTags": {},
-            "definedTags": {},
-            "volumeBackupIds": [],
-            **copy.deepcopy(dict(backup)),
-        }
-        data.pop("etag", None)
-        res = _Resource(data)
         with self._lock:
-            self._arm_lifecycle(res, available_after_seconds, available_after_gets)
-            old = self._backups.get(data["id"])
-            if old is not None:
-                self._by_compartment.get(str(old.data.get("compartmentId")), {}).pop(data["id"], None)
-            self._backups[data["id"]] = res
-            self._by_compartment.setdefault(str(data.get("compartmentId")), {})[data["id"]] = res
+            self.group_backups.add(
+                backup,
+                available_after_seconds=available_after_seconds,
+                available_after_gets=available_after_gets,
+            )
 
-    def _arm_lifecycle(self, res: _Resource, seconds: float | None, gets: int | None) -> None:
-        if res.data["lifecycleState"] not in TRANSITIONAL_STATES:
-            res.available_at = None
-            res.gets_left = None
-            return
-        seconds = self.creating_seconds if seconds is None and gets is None else seconds
-        gets = self.creating_gets if gets is None else gets
-        res.available_at = None if seconds is None else self._clock() + seconds
-        res.gets_left = gets
+    def add_volume_backup(self, backup: Mapping[str, Any], **timer: Any) -> None:
+        """Add a volume backup; without tags of its own it gets its volume's (as OCI stamps them)."""
+        with self._lock:
+            self.volume_backups.add(self._stamped(backup, "volumeId", self.volumes), **timer)
+
+    def add_boot_volume_backup(self, backup: Mapping[str, Any], **timer: Any) -> None:
+        """Add a boot volume backup; without tags of its own it gets its boot volume's."""
+        with self._lock:
+            self.boot_volume_backups.add(self._stamped(backup, "bootVolumeId", self.boot_volumes), **timer)
+
+    @staticmethod
+    def _stamped(backup: Mapping[str, Any], source_field: str, sources: ResourceStore) -> Json:
+        # "Source volume tags are automatically assigned to all backups when they are created"
+        # (Block Volume backups overview); a seed that gives a backup's tags gives them all.
+        data = dict(backup)
+        source = sources.find(str(data.get(source_field)))
+        if source is not None:
+            for name in ("freeformTags", "definedTags"):
+                data.setdefault(name, copy.deepcopy(source.data.get(name) or {}))
+        return data
+
+    def _any_backup(self, backup_id: str) -> tuple[ResourceStore, Resource]:
+        for store in self._backup_stores:
+            res = store.find(backup_id)
+            if res is not None:
+                return store, res
+        raise not_found("backup", backup_id)
 
     def set_lifecycle_state(
         self,
@@ -126,33 +155,19 @@ class BlockStorageBackend:
         available_after_seconds: float | None = None,
         available_after_gets: int | None = None,
     ) -> None:
-        """Admin: put a backup in a state (e.g. CREATING) as the service would."""
+        """Admin: put a backup of any kind in a state (e.g. CREATING) as the service would."""
         with self._lock:
-            res = self._backup(backup_id)
+            store, res = self._any_backup(backup_id)
             res.data["lifecycleState"] = state
             res.version += 1
-            self._arm_lifecycle(res, available_after_seconds, available_after_gets)
-
-    def _advance(self, res: _Resource, counts_as_get: bool) -> None:
-        if res.data["lifecycleState"] not in TRANSITIONAL_STATES:
-            return
-        done = res.available_at is not None and self._clock() >= res.available_at
-        if res.gets_left is not None and counts_as_get:
-            if res.gets_left <= 0:
-                done = True
-            else:
-                res.gets_left -= 1
-        if done:
-            res.data["lifecycleState"] = "AVAILABLE"
-            res.available_at = None
-            res.gets_left = None
-            res.version += 1
+            store.arm(res, available_after_seconds, available_after_gets)
 
     def mutate_as_other_writer(self, backup_id: str) -> str | None:
         """Change a backup as a concurrent writer would (freeform tag other-writer); new etag."""
         with self._lock:
-            res = self._backups.get(backup_id)
-            if res is None:
+            try:
+                _, res = self._any_backup(backup_id)
+            except EmulatorError:
                 return None
             self._other_writer_count += 1
             tags = dict(res.data.get("freeformTags") or {})
@@ -161,50 +176,63 @@ class BlockStorageBackend:
             res.version += 1
             return res.etag
 
-    # ---- API operations --------------------------------------------------------------------
-
-    def _backup(self, backup_id: str) -> _Resource:
-        res = self._backups.get(backup_id)
-        if res is None:
-            raise not_found("volume group backup", backup_id)
-        return res
+    # ---- API operations: backups -----------------------------------------------------------
 
     def get_volume_group_backup(self, backup_id: str) -> tuple[Json, str]:
         with self._lock:
-            res = self._backup(backup_id)
-            self._advance(res, counts_as_get=True)
-            return copy.deepcopy(res.data), res.etag
+            return self.group_backups.get(backup_id)
+
+    def get_volume_backup(self, backup_id: str) -> tuple[Json, str]:
+        with self._lock:
+            return self.volume_backups.get(backup_id)
+
+    def get_boot_volume_backup(self, backup_id: str) -> tuple[Json, str]:
+        with self._lock:
+            return self.boot_volume_backups.get(backup_id)
 
     def update_volume_group_backup(self, backup_id: str, body: Any, if_match: str | None) -> tuple[Json, str]:
         """UpdateVolumeGroupBackup: a map sent replaces the stored map; absent or null keeps it."""
+        return self._update(self.group_backups, backup_id, body, if_match, _GROUP_UPDATE_FIELDS)
+
+    def update_volume_backup(self, backup_id: str, body: Any, if_match: str | None) -> tuple[Json, str]:
+        """UpdateVolumeBackup: as UpdateVolumeGroupBackup, plus kmsKeyId."""
+        return self._update(self.volume_backups, backup_id, body, if_match, _BACKUP_UPDATE_FIELDS)
+
+    def update_boot_volume_backup(self, backup_id: str, body: Any, if_match: str | None) -> tuple[Json, str]:
+        """UpdateBootVolumeBackup: as UpdateVolumeGroupBackup, plus kmsKeyId."""
+        return self._update(self.boot_volume_backups, backup_id, body, if_match, _BACKUP_UPDATE_FIELDS)
+
+    def _update(
+        self, store: ResourceStore, backup_id: str, body: Any, if_match: str | None, fields: frozenset[str]
+    ) -> tuple[Json, str]:
         with self._lock:
-            res = self._backup(backup_id)
-            self._advance(res, counts_as_get=False)
+            res = store.resource(backup_id)
+            store.advance(res, counts_as_get=False)
             if if_match is not None and if_match != res.etag:
                 raise EmulatorError(
                     412,
                     "NoEtagMatch",
                     f"The if-match value '{if_match}' does not match the current etag "
-                    f"of volume group backup {backup_id}",
+                    f"of {store.kind} {backup_id}",
                 )
             state = res.data["lifecycleState"]
-            if state in TRANSITIONAL_STATES:
+            if state in NOT_UPDATABLE:
                 raise EmulatorError(
                     409,
                     "IncorrectState",
-                    f"Volume group backup {backup_id} is in state {state} and cannot be updated",
+                    f"{store.kind.capitalize()} {backup_id} is in state {state} and cannot be updated",
                 )
-            changes = self._validate_update(res.data, body)
+            changes = self._validate_update(res.data, body, fields)
             res.data.update(changes)
             res.version += 1
             return copy.deepcopy(res.data), res.etag
 
-    def _validate_update(self, current: Mapping[str, Any], body: Any) -> Json:
+    def _validate_update(self, current: Mapping[str, Any], body: Any, fields: frozenset[str]) -> Json:
         if not isinstance(body, dict):
-            raise invalid("The request body must be a JSON object (UpdateVolumeGroupBackupDetails)")
-        unknown = sorted(set(body) - UPDATE_FIELDS)
+            raise invalid("The request body must be a JSON object")
+        unknown = sorted(set(body) - fields)
         if unknown:
-            raise invalid(f"Unknown field(s) in UpdateVolumeGroupBackupDetails: {', '.join(unknown)}")
+            raise invalid(f"Unknown field(s) in the update details: {', '.join(unknown)}")
         changes = {k: v for k, v in body.items() if v is not None}
         lim = self.limits
         if "displayName" in changes:
@@ -215,10 +243,21 @@ class BlockStorageBackend:
             validate_freeform(changes["freeformTags"], lim)
         if "definedTags" in changes:
             changes["definedTags"] = validate_defined(
-                changes["definedTags"], lim, self._identity.tag_definition, current.get("definedTags")
+                changes["definedTags"],
+                lim,
+                self._identity.tag_definition,
+                current.get("definedTags"),
+                self.tag_checks,
             )
         check_tag_budget(current, changes, lim)
         return changes
+
+    def _list(
+        self, store: ResourceStore, compartment_id: str, filters: Mapping[str, str | None], **kw: Any
+    ) -> tuple[list[Json], str | None]:
+        with self._lock:
+            self._check_compartment(store, compartment_id)
+            return store.list_page(compartment_id, filters, **kw)
 
     def list_volume_group_backups(
         self,
@@ -231,42 +270,137 @@ class BlockStorageBackend:
         sort_order: str | None = None,
     ) -> tuple[list[Json], str | None]:
         """ListVolumeGroupBackups: TIMECREATED defaults to DESC, DISPLAYNAME to ASC (as OCI documents)."""
-        sort_by = sort_by or "TIMECREATED"
-        if sort_by not in ("TIMECREATED", "DISPLAYNAME"):
-            raise invalid("sortBy must be TIMECREATED or DISPLAYNAME")
-        if sort_order is None:
-            sort_order = "DESC" if sort_by == "TIMECREATED" else "ASC"
-        if sort_order not in ("ASC", "DESC"):
-            raise invalid("sortOrder must be ASC or DESC")
-        with self._lock:
-            self._check_compartment(compartment_id)
-            items: list[tuple[tuple[str, str], Json]] = []
-            for res in list(self._by_compartment.get(compartment_id, {}).values()):
-                self._advance(res, counts_as_get=False)
-                data = res.data
-                if volume_group_id is not None and data.get("volumeGroupId") != volume_group_id:
-                    continue
-                if display_name is not None and data.get("displayName") != display_name:
-                    continue
-                if sort_by == "TIMECREATED":
-                    sort_value = time_key(data.get("timeCreated"))
-                else:
-                    sort_value = str(data.get("displayName", ""))
-                items.append(((sort_value, data["id"]), data))
-            return keyset_page(items, sort_order == "DESC", f"{sort_by}:{sort_order}", limit, page)
+        filters = {"volumeGroupId": volume_group_id, "displayName": display_name}
+        return self._list(
+            self.group_backups,
+            compartment_id,
+            filters,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            page=page,
+        )
 
-    def _check_compartment(self, compartment_id: str) -> None:
+    def list_volume_backups(
+        self,
+        compartment_id: str,
+        volume_id: str | None = None,
+        display_name: str | None = None,
+        source_volume_backup_id: str | None = None,
+        lifecycle_state: str | None = None,
+        limit: int | None = None,
+        page: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+    ) -> tuple[list[Json], str | None]:
+        """ListVolumeBackups (the query parameters of oci 2.189.0's list_volume_backups)."""
+        filters = {
+            "volumeId": volume_id,
+            "displayName": display_name,
+            "sourceVolumeBackupId": source_volume_backup_id,
+        }
+        return self._list(
+            self.volume_backups,
+            compartment_id,
+            filters,
+            lifecycle_state=lifecycle_state,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            page=page,
+        )
+
+    def list_boot_volume_backups(
+        self,
+        compartment_id: str,
+        boot_volume_id: str | None = None,
+        display_name: str | None = None,
+        source_boot_volume_backup_id: str | None = None,
+        lifecycle_state: str | None = None,
+        limit: int | None = None,
+        page: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+    ) -> tuple[list[Json], str | None]:
+        """ListBootVolumeBackups (the query parameters of oci 2.189.0's list_boot_volume_backups)."""
+        filters = {
+            "bootVolumeId": boot_volume_id,
+            "displayName": display_name,
+            "sourceBootVolumeBackupId": source_boot_volume_backup_id,
+        }
+        return self._list(
+            self.boot_volume_backups,
+            compartment_id,
+            filters,
+            lifecycle_state=lifecycle_state,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            page=page,
+        )
+
+    def _check_compartment(self, store: ResourceStore, compartment_id: str) -> None:
         if not self._identity.has_compartments():
             return
-        if not self._identity.is_compartment(compartment_id) and not self._by_compartment.get(compartment_id):
+        if not self._identity.is_compartment(compartment_id) and not store.has_compartment(compartment_id):
             raise not_found("compartment", compartment_id)
+
+    # ---- API operations: volumes -----------------------------------------------------------
 
     def get_volume_group(self, group_id: str) -> tuple[Json, str]:
         with self._lock:
-            res = self._groups.get(group_id)
-            if res is None:
-                raise not_found("volume group", group_id)
-            return copy.deepcopy(res.data), res.etag
+            return self.groups.get(group_id)
+
+    def get_volume(self, volume_id: str) -> tuple[Json, str]:
+        with self._lock:
+            return self.volumes.get(volume_id)
+
+    def get_boot_volume(self, boot_volume_id: str) -> tuple[Json, str]:
+        with self._lock:
+            return self.boot_volumes.get(boot_volume_id)
+
+    def list_volumes(
+        self,
+        compartment_id: str,
+        availability_domain: str | None = None,
+        display_name: str | None = None,
+        volume_group_id: str | None = None,
+        lifecycle_state: str | None = None,
+        limit: int | None = None,
+        page: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+    ) -> tuple[list[Json], str | None]:
+        """ListVolumes (compartmentId required here; README, "Not confirmed")."""
+        filters = {
+            "availabilityDomain": availability_domain,
+            "displayName": display_name,
+            "volumeGroupId": volume_group_id,
+        }
+        return self._list(
+            self.volumes,
+            compartment_id,
+            filters,
+            lifecycle_state=lifecycle_state,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            page=page,
+        )
+
+    def list_boot_volumes(
+        self,
+        compartment_id: str,
+        availability_domain: str | None = None,
+        volume_group_id: str | None = None,
+        limit: int | None = None,
+        page: str | None = None,
+    ) -> tuple[list[Json], str | None]:
+        """ListBootVolumes: no sort or state parameters in the API; newest first here."""
+        filters = {"availabilityDomain": availability_domain, "volumeGroupId": volume_group_id}
+        return self._list(
+            self.boot_volumes, compartment_id, filters, sort_by=None, sort_order=None, limit=limit, page=page
+        )
 
     # ---- snapshot --------------------------------------------------------------------------
 
@@ -274,8 +408,10 @@ class BlockStorageBackend:
         """This service's part of the seed format (with each resource's current etag)."""
         with self._lock:
             return {
-                "volumeGroups": [{**copy.deepcopy(r.data), "etag": r.etag} for r in self._groups.values()],
-                "volumeGroupBackups": [
-                    {**copy.deepcopy(r.data), "etag": r.etag} for r in self._backups.values()
-                ],
+                "volumeGroups": self.groups.snapshot(),
+                "volumeGroupBackups": self.group_backups.snapshot(),
+                "volumes": self.volumes.snapshot(),
+                "bootVolumes": self.boot_volumes.snapshot(),
+                "volumeBackups": self.volume_backups.snapshot(),
+                "bootVolumeBackups": self.boot_volume_backups.snapshot(),
             }

@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from sync.emulator.backend import load_seed
 from sync.emulator.faults import Faults
@@ -67,6 +68,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed for the random faults, so a run repeats exactly (default: different each run)",
     )
     parser.add_argument(
+        "--transient-error",
+        action="append",
+        default=[],
+        metavar="STATUS:COUNT[:OP,OP]",
+        help="answer the next COUNT requests (of these operations, default: any) with STATUS: 404 "
+        "NotAuthorizedOrNotFound, 400 RelatedResourceNotAuthorizedOrNotFound, 401 NotAuthenticated or "
+        "409 IncorrectState; repeatable (default: none)",
+    )
+    parser.add_argument(
+        "--drip-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="send each answer's headers, then its body one byte every S seconds (default: 0, off)",
+    )
+    parser.add_argument(
+        "--drip-operations",
+        metavar="OP,OP",
+        help="drip only these operations' answers, e.g. PostMetricData,GetVolumeBackup (default: all)",
+    )
+    parser.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="send each answer's headers and half its body, hang S seconds, then close the "
+        "connection (default: 0, off)",
+    )
+    parser.add_argument(
+        "--stall-operations",
+        metavar="OP,OP",
+        help="stall only these operations' answers (default: all)",
+    )
+    parser.add_argument(
+        "--validate-all-defined-tags",
+        action="store_true",
+        help="check every defined tag in an update body, values already on the backup included "
+        "(default: only the values the update changes)",
+    )
+    parser.add_argument(
+        "--unusable-tag-namespaces",
+        metavar="NS,NS",
+        help="tag namespaces the caller may not use (e.g. Oracle-Tags): an update naming them is "
+        "refused 400 RelatedResourceNotAuthorizedOrNotFound (default: none)",
+    )
+    parser.add_argument(
         "--key-dir",
         type=Path,
         default=None,
@@ -83,6 +130,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _names(raw: str | None) -> list[str] | None:
+    return None if raw is None else [n.strip() for n in raw.split(",") if n.strip()]
+
+
+def _transient_rule(raw: str) -> dict[str, Any]:
+    status, _, rest = raw.partition(":")
+    count, _, operations = rest.partition(":")
+    try:
+        return {"status": int(status), "count": int(count), "operations": _names(operations or None)}
+    except ValueError as exc:
+        raise ValueError(f"--transient-error {raw!r}: expected STATUS:COUNT[:OP,OP]") from exc
+
+
+def faults_from_args(args: argparse.Namespace) -> Faults:
+    """The Faults the command line's switches ask for (ValueError on a bad value)."""
+    return Faults(
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        rate_limit_rps=args.rate_limit,
+        seed=args.fault_seed,
+        transient_errors=[_transient_rule(r) for r in args.transient_error],
+        drip_seconds=args.drip_seconds,
+        drip_operations=_names(args.drip_operations),
+        stall_seconds=args.stall_seconds,
+        stall_operations=_names(args.stall_operations),
+    )
+
+
+def tag_checks_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The TagChecks.update() changes the command line's switches ask for."""
+    return {
+        "validateAllDefinedTags": bool(args.validate_all_defined_tags),
+        "unusableTagNamespaces": _names(args.unusable_tag_namespaces) or [],
+    }
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -90,13 +173,9 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        faults = Faults(
-            latency_ms=args.latency_ms,
-            error_rate=args.error_rate,
-            rate_limit_rps=args.rate_limit,
-            seed=args.fault_seed,
-        )
+        faults = faults_from_args(args)
         backend = load_seed(args.seed)
+        backend.tag_checks.update(tag_checks_from_args(args))
     except (OSError, ValueError) as exc:
         print(f"emulator: {exc}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from typing import Any
 from sync.emulator.admin import admin
 from sync.emulator.backend import Backend
 from sync.emulator.errors import EmulatorError
-from sync.emulator.faults import Faults
+from sync.emulator.faults import FaultDecision, Faults
 from sync.emulator.requestid import response_request_id
 from sync.emulator.requestlog import RequestRecord
 from sync.emulator.routes import BY_OPERATION, route
@@ -24,6 +24,15 @@ from sync.emulator.signing import ApiKey, SignatureVerifier
 from sync.emulator.wire import Reply, Request, error_reply, json_reply
 
 MAX_LOGGED_BODY = 4096
+
+# What an injected 4xx says: the descriptions on Oracle's API errors page.
+FAULT_MESSAGES = {
+    "NotAuthorizedOrNotFound": "Authorization failed or requested resource not found.",
+    "RelatedResourceNotAuthorizedOrNotFound": "A resource specified in the body of the request was not "
+    "found, or you do not have authorization to access that resource.",
+    "NotAuthenticated": "The required authentication information was not provided or was incorrect.",
+    "IncorrectState": "The requested state for the resource conflicts with its current state.",
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -72,15 +81,39 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, reply: Reply, head_only: bool = False) -> None:
+    def _send(self, reply: Reply, head_only: bool = False, decision: FaultDecision | None = None) -> None:
         self.send_response(reply.status)
         for key, value in reply.headers.items():
             self.send_header(key, value)
         if "Content-Length" not in reply.headers and reply.status not in (204, 304):
             self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        if not head_only and reply.body and reply.status not in (204, 304):
-            self.wfile.write(reply.body)
+        if head_only or not reply.body or reply.status in (204, 304):
+            return
+        if decision is not None and (decision.stall_seconds or decision.drip_seconds):
+            self._send_body_slowly(reply.body, decision)
+            return
+        self.wfile.write(reply.body)
+
+    def _send_body_slowly(self, body: bytes, decision: FaultDecision) -> None:
+        """A stall (half the body, a long wait, then a closed connection) or a drip (a byte per tick)."""
+        stopping = self.server.emulator.stopping
+        self.close_connection = True
+        try:
+            if decision.stall_seconds:
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                stopping.wait(decision.stall_seconds)
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                if stopping.wait(decision.drip_seconds):
+                    return
+        except OSError:  # the client gave up: what a drip is for
+            return
 
     def _handle(self) -> None:
         emulator = self.server.emulator
@@ -116,11 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if decision.status is not None:
-                message = (
-                    "Authorization failed or requested resource not found."
-                    if decision.status == 404
-                    else f"Injected fault: {decision.code}"
-                )
+                message = FAULT_MESSAGES.get(decision.code or "", f"Injected fault: {decision.code}")
                 raise EmulatorError(decision.status, decision.code or "Error", message)
             if emulator.verifier is not None:
                 emulator.verifier.verify(
@@ -159,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
                 client_request_id=client_id,
             )
         )
-        self._send(reply, head_only=self.command == "HEAD")
+        self._send(reply, head_only=self.command == "HEAD", decision=decision if reply.status < 400 else None)
 
 
 class EmulatorServer:
@@ -186,6 +215,8 @@ class EmulatorServer:
         self.verbose = verbose
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Set on stop(), so that dripping or stalled answers end with the server.
+        self.stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -210,6 +241,7 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         if self._httpd is not None:
             return self
+        self.stopping.clear()
         self._httpd = _Server((self.host, self.port), self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -223,6 +255,7 @@ class EmulatorServer:
     def stop(self) -> None:
         if self._httpd is None:
             return
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
@@ -263,9 +296,11 @@ class EmulatorServer:
         """Call the routed operation's handler with the parsed request."""
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(query_string).items()}
         target = BY_OPERATION.get(operation)
-        if target is None:
+        if target is None:  # Oracle's API errors page: "There is no operation supported at the URI path"
             raise EmulatorError(
-                404, "NotAuthorizedOrNotFound", "Authorization failed or requested resource not found"
+                404,
+                "NotFound",
+                "There is no operation supported at the URI path and HTTP method you specified",
             )
         return target.handler(self.backend, Request(params, query, headers, body))
 

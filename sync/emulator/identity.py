@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sync.emulator.errors import invalid, not_found
-from sync.emulator.paging import Json, keyset_page
+from sync.emulator.paging import Json, keyset_page, time_key
 from sync.emulator.tagnamespaces import TagNamespaces
 
 
@@ -85,10 +85,25 @@ class IdentityBackend:
         page: str | None = None,
         name: str | None = None,
         lifecycle_state: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
     ) -> tuple[list[Json], str | None]:
-        """ListCompartments: children, or with compartmentIdInSubtree (tenancy only) all descendants."""
+        """ListCompartments: children, or with compartmentIdInSubtree (tenancy only) all descendants.
+
+        As oci 2.189.0's list_compartments documents: sortBy TIMECREATED (default DESC) or NAME
+        (default ASC, case sensitive); lifecycleState "is case-insensitive". Without sortBy: NAME
+        ascending (a guess: Oracle documents no default).
+        """
         if access_level not in (None, "ANY", "ACCESSIBLE"):
             raise invalid("accessLevel must be ANY or ACCESSIBLE")
+        sort_by = sort_by or "NAME"
+        if sort_by not in ("TIMECREATED", "NAME"):
+            raise invalid("sortBy must be TIMECREATED or NAME")
+        if sort_order is None:
+            sort_order = "DESC" if sort_by == "TIMECREATED" else "ASC"
+        if sort_order not in ("ASC", "DESC"):
+            raise invalid("sortOrder must be ASC or DESC")
+        state = None if lifecycle_state is None else lifecycle_state.upper()
         with self._lock:
             if compartment_id != self.tenancy_id and compartment_id not in self._compartments:
                 raise not_found("compartment", compartment_id)
@@ -104,14 +119,20 @@ class IdentityBackend:
                     }
                     changed = len(parents) != before
             items = [
-                ((str(c.get("name", "")), c["id"]), c)
+                ((self._sort_value(c, sort_by), c["id"]), c)
                 for c in self._compartments.values()
                 if c.get("compartmentId") in parents
                 and c["id"] != compartment_id
                 and (name is None or c.get("name") == name)
-                and (lifecycle_state is None or c.get("lifecycleState") == lifecycle_state)
+                and (state is None or str(c.get("lifecycleState", "")).upper() == state)
             ]
-            return keyset_page(items, False, "NAME:ASC", limit, page)
+            return keyset_page(items, sort_order == "DESC", f"{sort_by}:{sort_order}", limit, page)
+
+    @staticmethod
+    def _sort_value(compartment: Json, sort_by: str) -> str:
+        if sort_by == "TIMECREATED":
+            return time_key(compartment.get("timeCreated"))
+        return str(compartment.get("name", ""))
 
     def list_tag_namespaces(
         self,

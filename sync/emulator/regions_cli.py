@@ -8,6 +8,7 @@ import sys
 import time
 from types import FrameType
 
+from sync.emulator.cli import faults_from_args, tag_checks_from_args
 from sync.emulator.faults import Faults
 from sync.emulator.multiregion import RegionalEmulators
 from sync.emulator.seed import read_seed
@@ -24,14 +25,11 @@ def serve_regions(args: argparse.Namespace, key: ApiKey) -> int:
         seed = read_seed(args.seed)
 
         def faults(_region: str) -> Faults:
-            return Faults(
-                latency_ms=args.latency_ms,
-                error_rate=args.error_rate,
-                rate_limit_rps=args.rate_limit,
-                seed=args.fault_seed,
-            )
+            return faults_from_args(args)
 
         group = RegionalEmulators(regions, seed, faults)
+        for server in group.servers.values():
+            server.backend.tag_checks.update(tag_checks_from_args(args))
     except (OSError, ValueError) as exc:
         print(f"emulator: {exc}", file=sys.stderr)
         return 2

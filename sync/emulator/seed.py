@@ -44,8 +44,17 @@ def load_into(
         identity.add_compartment(comp)
     for group in seed.get("volumeGroups") or []:
         blockstorage.add_volume_group(group)
+    for volume in seed.get("volumes") or []:
+        blockstorage.add_volume(volume)
+    for boot_volume in seed.get("bootVolumes") or []:
+        blockstorage.add_boot_volume(boot_volume)
     for backup in seed.get("volumeGroupBackups") or []:
         blockstorage.add_volume_group_backup(backup)
+    # After the volumes: a backup seeded without tags gets its volume's.
+    for backup in seed.get("volumeBackups") or []:
+        blockstorage.add_volume_backup(backup)
+    for backup in seed.get("bootVolumeBackups") or []:
+        blockstorage.add_boot_volume_backup(backup)
     for bucket in seed.get("buckets") or []:
         objectstorage.create_bucket(bucket["namespace"], bucket["name"])
     for obj in seed.get("objects") or []:

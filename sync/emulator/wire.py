@@ -76,11 +76,14 @@ def error_reply(err: EmulatorError) -> Reply:
 
 
 def json_body(body: bytes) -> Any:
-    """The request body as JSON ({} when empty); 400 InvalidParameter when it is not JSON."""
+    """The request body as JSON ({} when empty); 400 CannotParseRequest when it is not JSON.
+
+    Oracle's API errors page: 400 CannotParseRequest, "The request is incorrectly formatted."
+    """
     try:
         return json.loads(body) if body else {}
-    except ValueError as exc:
-        raise EmulatorError(400, "InvalidParameter", "The request body is not valid JSON") from exc
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise EmulatorError(400, "CannotParseRequest", "The request is incorrectly formatted.") from exc
 
 
 def int_param(query: dict[str, str], name: str) -> int | None:

@@ -8,7 +8,7 @@ import oci
 import pytest
 
 from sync.emulator import EmulatorServer
-from sync.policy.limits import OCI_LIMITS
+from sync.emulator.ocilimits import OCI_LIMITS
 from tests.emulator_fixtures import OS_NAMESPACE
 
 B1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"

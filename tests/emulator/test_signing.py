@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import email.utils
-import http.client
 import json
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -16,48 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sync.emulator import ApiKey, EmulatorServer, SignatureVerifier, generate_api_key
 from sync.emulator.signing import fingerprint_of
-from tests.emulator_fixtures import client_kwargs
+from tests.emulator_fixtures import client_kwargs, raw, signed_headers
 
 B1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"
 PATH = f"/20160918/volumeGroupBackups/{B1}"
-
-
-def raw(
-    emulator: EmulatorServer,
-    method: str,
-    path: str,
-    body: bytes = b"",
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    host, port = urllib.parse.urlsplit(emulator.url).netloc.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        conn.request(method, path, body=body or None, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
-def signed_headers(
-    api_key: ApiKey,
-    emulator: EmulatorServer,
-    method: str,
-    path: str,
-    body: bytes = b"",
-    extra: dict[str, str] | None = None,
-    body_headers: bool = True,
-) -> dict[str, str]:
-    """Headers exactly as the SDK's signer produces them for this request."""
-    signer = oci.signer.Signer.from_config(oci.config.from_file(str(api_key.config_path)))
-    req = oci._vendor.requests.Request(
-        method,
-        emulator.url + path,
-        data=body or None,
-        headers={"content-type": "application/json", **(extra or {})},
-    ).prepare()
-    signed = signer(req) if body_headers else signer.without_content_headers(req)
-    return {k: v for k, v in signed.headers.items()}
 
 
 def assert_401(status: int, headers: dict[str, str], body: bytes, secret: str = "") -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sync.emulator import SAMPLE_SEED_PATH, Backend, EmulatorError, NotModified, load_seed
-from sync.policy.limits import OCI_LIMITS
+from sync.emulator.ocilimits import OCI_LIMITS
 
 B1 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000001"
 B5 = "ocid1.volumegroupbackup.oc1.iad.abuwcljrexamplebackup00000000000000000000000000000000005"
@@ -114,10 +114,13 @@ def test_defined_tag_count_and_total_size_limits() -> None:
     too_many = {"Big": {k: "v" for k in keys}}
     err = error_of(backend.update_volume_group_backup, B1, {"definedTags": too_many}, None)
     assert "definedTags has" in err.message
-    # Within every per-tag limit, but the two maps together exceed the byte budget (UTF-8 bytes).
+    # Within every per-tag limit (256 characters a value), but 2 UTF-8 bytes a character put the
+    # two maps over the byte budget; the same in ASCII fits.
+    ascii_ = {f"k{i}": "v" * OCI_LIMITS.tag_value_max for i in range(OCI_LIMITS.freeform_tags_max)}
     bulky = {f"k{i}": "é" * OCI_LIMITS.tag_value_max for i in range(OCI_LIMITS.freeform_tags_max)}
     err = error_of(backend.update_volume_group_backup, B1, {"freeformTags": bulky}, None)
     assert err.status == 400 and "Total size" in err.message
+    backend.update_volume_group_backup(B1, {"freeformTags": ascii_}, None)
     exact = {"Big": {k: "v" for k in keys[: OCI_LIMITS.defined_tags_max]}}
     backend.update_volume_group_backup(B1, {"definedTags": exact, "freeformTags": {}}, None)
 
@@ -226,7 +229,7 @@ def test_list_unknown_compartment_is_404_when_compartments_are_seeded() -> None:
     assert error_of(backend.list_volume_group_backups, "ocid1.compartment.nope").status == 404
     items, _ = backend.list_volume_group_backups(PROD)
     assert {b["compartmentId"] for b in items} == {PROD}
-    assert len(items) == 5
+    assert len(items) == 6
 
 
 def test_list_compartments_children_and_subtree() -> None:

@@ -16,6 +16,8 @@ def list_compartments(backend: Backend, req: Request) -> Reply:
         page=query.get("page"),
         name=query.get("name"),
         lifecycle_state=query.get("lifecycleState"),
+        sort_by=query.get("sortBy"),
+        sort_order=query.get("sortOrder"),
     )
     return list_reply(items, next_page)
 
