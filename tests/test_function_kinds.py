@@ -79,6 +79,10 @@ def test_a_volume_backup_event_names_and_tags_it_from_its_volume(
     updated = [e for e in fn.log_lines() if e.get("message") == "updated"]
     assert updated[0]["backup_id"] == VOLUME_BACKUP and updated[0]["kind"] == "volume_backup"
     assert updated[0]["operation"] == "UpdateVolumeBackup" and "volume_group_backup_id" not in updated[0]
+    # Every line of the call names the backup and its kind, the answer's line included.
+    lines = [e for e in fn.log_lines() if e.get("fn_call_id") == reply.call_id]
+    assert lines and all(e["backup_id"] == VOLUME_BACKUP and e["kind"] == "volume_backup" for e in lines)
+    assert any(e["message"] == "answered updated" for e in lines)
 
 
 def test_a_boot_volume_backup_event(fn: FdkProcess, emulator: EmulatorServer) -> None:
