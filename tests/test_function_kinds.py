@@ -65,7 +65,7 @@ def test_a_volume_backup_event_names_and_tags_it_from_its_volume(
     answer = reply.json()
     assert reply.status == 200 and answer["status"] == "updated", answer
     assert answer["backupId"] == VOLUME_BACKUP and answer["kind"] == "volume_backup"
-    assert "volumeGroupBackupId" not in answer and "members" not in answer
+    assert "volumeGroupBackupId" not in answer and "members" not in answer  # members: group backups only
     after = emulator.backend.get_volume_backup(VOLUME_BACKUP)[0]
     assert after["freeformTags"]["source-volume"] == "prod-reports"
     assert after["freeformTags"]["backup-kind"] == "scheduled"
