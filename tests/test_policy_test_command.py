@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import re
@@ -16,7 +15,6 @@ from sync.cli.policytest.cases import load_file
 from sync.cli.policytest.run import run_case
 from sync.emulator import ApiKey, EmulatorServer
 from sync.policy.loader import load_policy_file
-from sync.policy.planner import plan
 from tests.installed import installed_venv
 from tests.test_readme import Block, Shell, parse_transcript
 
@@ -306,14 +304,20 @@ def test_a_yaml_file_with_defaults_the_cli_wrapper_and_now(tmp_path: Path) -> No
     assert code == 0, out
 
 
-def test_a_source_goes_to_the_planner_under_the_name_it_takes(tmp_path: Path) -> None:
+def test_a_volume_backups_source_reaches_the_planner_as_source(tmp_path: Path) -> None:
     volume_backup = {**GROUP_BACKUP, "id": "ocid1.volumebackup.oc1.iad.aaaa"}
-    cases = write_cases(tmp_path / "c.json", [case("v", {"status": "updated"}, backup=volume_backup)])
+    volume = {"id": "ocid1.volume.oc1.iad.aaaa", "displayName": "app-data"}
+    expect = {"status": "updated", "freeform_tags": {"source-volume": "app-data"}}
+    cases = write_cases(tmp_path / "c.json", [case("v", expect, backup=volume_backup, source=volume)])
     code, out, err = run_cli("test", POLICY, str(cases))
-    if "source" in inspect.signature(plan).parameters:
-        assert code == 0, out + err
-    else:  # today's planner reads only a volume group backup's volume group
-        assert code == 2 and "source: this version's planner reads the source of a volume group backup" in err
+    assert code == 0, out + err
+
+
+def test_a_backup_not_available_yet_is_deferred_as_the_function_defers_it(tmp_path: Path) -> None:
+    creating = {**GROUP_BACKUP, "lifecycleState": "CREATING"}
+    cases = write_cases(tmp_path / "c.json", [case("c", {"status": "deferred"}, backup=creating)])
+    code, out, err = run_cli("test", POLICY, str(cases))
+    assert code == 0, out + err
 
 
 def test_a_tag_schema_file_checks_written_values_as_the_function_does(tmp_path: Path) -> None:

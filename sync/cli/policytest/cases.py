@@ -21,7 +21,7 @@ from sync.requests.bodies import BackupRequest, Ignored, Rejected, parse_request
 MAX_FILE_BYTES = 10 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml", ".json")
 # What a case's `status` may say; each is the function's answer for that case (README, "Testing a policy").
-STATUSES = ("updated", "unchanged", "rejected", "ignored")
+STATUSES = ("updated", "unchanged", "rejected", "ignored", "deferred")
 # The backup kind from its OCID's resource type, as the planner's backup["kind"] names it.
 KINDS = {
     "volumegroupbackup": "volume_group_backup",

@@ -15,7 +15,7 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from sync.cli.common import load_policy_arg
     from sync.cli.policytest.cases import Case, CaseFileError, find_files, load_file
     from sync.cli.policytest.report import Outcome, case_lines, junit, summary
-    from sync.cli.policytest.run import check, planner_inputs, run_case
+    from sync.cli.policytest.run import check, run_case
     from sync.policy.explain import explain, render
 
     policy = load_policy_arg(args.policy)  # PolicyError: main prints the loader's lines, exit 1
@@ -32,8 +32,6 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         for path in find_files(args.tests):
             cases += load_file(path)
-        for case in cases:
-            planner_inputs(case)  # a source this planner cannot take is the file's error, before any run
     except CaseFileError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_USAGE

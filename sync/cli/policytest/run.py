@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.cli.policytest.cases import Case, CaseFileError
-from sync.policy.decide import SKIPPED_STATES
+from sync.cli.policytest.cases import Case
+from sync.domain.resources import Backup, Kind, Source
+from sync.policy.decide import Action, Review, decide, unreviewed
 from sync.policy.loader import Policy
-from sync.policy.planner import Plan, TagState, plan
+from sync.policy.planner import Plan, TagState
 from sync.policy.tagcheck import TagSchema, apply_schema
 from sync.policy.tagnames import ci_get
 from sync.printable import quote
-
-# The name the planner takes a backup's source under: `volume_group` (a group backup's volume
-# group) until the planner reads the source of every kind as `source`.
-_PLAN_PARAMETERS = frozenset(inspect.signature(plan).parameters)
 
 
 @dataclass(frozen=True)
@@ -33,61 +29,58 @@ class Result:
     context: Mapping[str, Any] = field(default_factory=dict)
 
 
-def planner_inputs(case: Case) -> dict[str, Any]:
-    """The planner's keyword arguments for the case's source, group backup and event."""
-    kwargs: dict[str, Any] = {"event": case.event}
-    if case.source is not None:
-        if "source" in _PLAN_PARAMETERS:
-            kwargs["source"] = case.source
-        elif case.kind == "volume_group_backup":
-            kwargs["volume_group"] = case.source
-        else:
-            raise CaseFileError(
-                f"{case.label}: source: this version's planner reads the source of a volume group"
-                f" backup only, not of a {case.kind}"
-            )
-    if case.group_backup is not None:
-        if "group_backup" not in _PLAN_PARAMETERS:
-            raise CaseFileError(f"{case.label}: group_backup: this version's planner reads no group backup")
-        kwargs["group_backup"] = case.group_backup
-    return kwargs
-
-
-def context_of(case: Case, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def context_of(case: Case) -> dict[str, Any]:
     """The names templates read, as the planner builds them (for --explain)."""
-    context = {"backup": case.backup, **kwargs}
-    if "source" in kwargs and case.kind == "volume_group_backup":
-        context.setdefault("volume_group", kwargs["source"])
+    context: dict[str, Any] = {"backup": case.backup, "event": case.event}
+    if case.source is not None:
+        context["source"] = case.source
+        if case.kind == "volume_group_backup":
+            context["volume_group"] = case.source
+    if case.group_backup is not None:
+        context["group_backup"] = case.group_backup
     return context
 
 
 def run_case(policy: Policy, case: Case, schema: TagSchema | None) -> Result:
-    """The function's answer for this backup: its order of checks, then the planner and merge.
+    """The function's answer for this backup: the same decide() the event path and the sweep use.
 
-    The same steps as the function's engine after its GET: an event it does not handle is
-    `ignored`, a backup being deleted or FAULTY is `ignored`, a plan that breaks a limit or the
-    tag schema is `rejected`, else `updated` when an update would be sent and `unchanged` when not.
+    An event the function does not handle is `ignored` and a body it refuses is `rejected`
+    (both before any read); then decide(): a backup being deleted or FAULTY is `ignored`, one not
+    AVAILABLE yet is `deferred`, a plan that breaks a limit or the tag schema is `rejected`, else
+    `updated` when an update would be sent and `unchanged` when not.
     """
     current = TagState.of(case.backup)
     if case.rejected is not None:
         return Result("rejected", current, error=case.rejected)
     if case.ignored is not None:
         return Result("ignored", current, error=case.ignored)
-    state = case.backup.get("lifecycle_state")
-    if state in SKIPPED_STATES:
-        return Result("ignored", current, error=f"backup is {state}")
-    kwargs = planner_inputs(case)
-    result = plan(policy, case.backup, **kwargs)
-    if schema is not None and not result.error and result.changed:
-        result = apply_schema(result, schema)
-    context = context_of(case, kwargs)
-    if result.error:
-        status, after = "rejected", current
-    elif result.changed:
-        status, after = "updated", result.desired
-    else:
-        status, after = "unchanged", current
-    return Result(status, after, result.matched_rules, result.warnings, result.error, result, context)
+    kind = Kind(case.kind)
+    backup = Backup.of(kind, case.backup)
+    source = Source.of(kind.source_kind, case.source) if case.source is not None else None
+    group = Backup.of(Kind.VOLUME_GROUP_BACKUP, case.group_backup) if case.group_backup is not None else None
+    review = unreviewed if schema is None else _schema_review(schema)
+    decision = decide(policy, backup, source, case.event, review=review, group_backup=group)
+    context = context_of(case)
+    after = decision.plan.desired if decision.action is Action.WRITE and decision.plan else current
+    error = decision.reason if decision.action in (Action.SKIP, Action.DEFER, Action.REJECT) else None
+    return Result(
+        decision.status.value,
+        after,
+        decision.matched_rules,
+        decision.warnings,
+        error,
+        decision.plan,
+        context,
+    )
+
+
+def _schema_review(schema: TagSchema) -> Review:
+    """The offline tag schema check, on the plans the function would check (a change, no error)."""
+
+    def review(result: Plan) -> Plan:
+        return apply_schema(result, schema) if not result.error and result.changed else result
+
+    return review
 
 
 # -- expectations ---------------------------------------------------------------------------
