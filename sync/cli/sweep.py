@@ -28,6 +28,7 @@ from sync.cli.progress import progress_display
 from sync.cli.table import render_table
 from sync.cloud.engine import Engine
 from sync.cloud.retry import Deadline
+from sync.sweep.kinds import VALID
 from sync.sweep.runner import (
     DEFAULT_CONCURRENCY,
     PAGE_SIZE,
@@ -141,6 +142,11 @@ def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
         "--available-only",
         action="store_true",
         help="skip backups whose state is not AVAILABLE (default: every backup listed)",
+    )
+    p.add_argument(
+        "--kinds",
+        metavar="K1,K2",
+        help=f"only these backup kinds ({VALID}) (default: every kind a rule of the policy can match)",
     )
     p.add_argument(
         "--concurrency",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync.cloud.outcome import Outcome
+from sync.domain.resources import Kind
 from sync.domain.status import Status, SweepStatus
 from sync.sweep.options import DEFAULT_MAX_FAILURES
 
@@ -31,9 +32,15 @@ class SweepProgress:
     listing_done: bool
 
 
+def _kind(o: Outcome) -> Kind | None:
+    return Kind.of(o.backup_id) if o.backup_id else None
+
+
 def failure_json(o: Outcome) -> dict[str, Any]:
+    kind = _kind(o)
     return {
         "id": o.backup_id,
+        "kind": kind.value if kind else None,
         "status": o.status.value,
         "error": o.error,
         "opcRequestId": o.opc_request_id,
@@ -48,7 +55,9 @@ def log_outcome(o: Outcome, region: str | None) -> None:
     """
     if o.status is Status.UPDATED:
         return
-    extra: dict[str, Any] = {"volume_group_backup_id": o.backup_id, "status": o.status.value}
+    kind = _kind(o)
+    extra: dict[str, Any] = {"backup_id": o.backup_id, "kind": kind.value if kind else None}
+    extra["status"] = o.status.value
     if o.changes:
         extra["changes"] = o.changes
     if o.opc_request_id:
@@ -64,12 +73,13 @@ def log_outcome(o: Outcome, region: str | None) -> None:
 
 
 class Tally:
-    """Thread-safe counts per status, the first `max_failures` failures, and how many were left out."""
+    """Counts per status and per kind, the first `max_failures` failures, how many were left out."""
 
     def __init__(self, max_failures: int = DEFAULT_MAX_FAILURES) -> None:
         self.max_failures = max_failures
         self._lock = threading.Lock()
         self.counts: Counter[Status] = Counter()
+        self.by_kind: Counter[tuple[str, Status]] = Counter()
         self.failures: list[dict[str, Any]] = []
         self.omitted = 0
         self.permanent = 0
@@ -81,8 +91,10 @@ class Tally:
             return sum(self.counts.values())
 
     def add(self, o: Outcome) -> None:
+        kind = _kind(o)
         with self._lock:
             self.counts[o.status] += 1
+            self.by_kind[(kind.value if kind else "unknown", o.status)] += 1
             if o.status is Status.FAILED and o.transient:
                 self.transient_in_a_row += 1
             else:
@@ -102,6 +114,18 @@ class Tally:
     def snapshot_counts(self) -> dict[str, int]:
         with self._lock:
             return {status.value: n for status, n in self.counts.items()}
+
+    def counts_by_kind(self) -> dict[str, dict[str, int]]:
+        """kind -> status -> count (kinds in sweep order, statuses sorted)."""
+        with self._lock:
+            items = sorted(self.by_kind.items(), key=lambda kv: (_KIND_ORDER.get(kv[0][0], 9), kv[0][1]))
+        out: dict[str, dict[str, int]] = {}
+        for (kind, status), n in items:
+            out.setdefault(kind, {})[status.value] = n
+        return out
+
+
+_KIND_ORDER = {k.value: i for i, k in enumerate(Kind)}
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -129,6 +153,7 @@ class SweepResult:
     region: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    kinds: tuple[Kind, ...] = ()
 
     def __post_init__(self) -> None:
         for item in self.listing_failures:
@@ -137,6 +162,9 @@ class SweepResult:
 
     def counts(self) -> dict[str, int]:
         return self.tally.snapshot_counts()
+
+    def counts_by_kind(self) -> dict[str, dict[str, int]]:
+        return self.tally.counts_by_kind()
 
     def failures(self) -> list[dict[str, Any]]:
         """At most tally.max_failures failures (backups and listings), first come first listed."""
@@ -163,6 +191,8 @@ class SweepResult:
         out.update(
             {
                 "counts": self.counts(),
+                "countsByKind": self.counts_by_kind(),
+                "kinds": [k.value for k in self.kinds],
                 "failures": self.failures(),
                 "failuresOmitted": self.failures_omitted,
                 "resumeToken": self.resume_token,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 from sync.cloud.clients import AuthError
@@ -11,6 +11,12 @@ from sync.cloud.engine import CallFailed, SourceLookup
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Source, SourceKind
 from sync.sweep.options import VOLUME_GROUP_CACHE_SIZE
+
+GET_OPERATIONS = {
+    SourceKind.VOLUME_GROUP: "GetVolumeGroup",
+    SourceKind.VOLUME: "GetVolume",
+    SourceKind.BOOT_VOLUME: "GetBootVolume",
+}
 
 
 @dataclass
@@ -34,6 +40,7 @@ class SourceCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self.fetches = 0
+        self._by_kind: Counter[SourceKind] = Counter()
 
     def __len__(self) -> int:
         with self._lock:
@@ -47,6 +54,11 @@ class SourceCache:
                 return
             del self._entries[victim]
 
+    def fetch_calls(self) -> dict[str, int]:
+        """Sources read, by Oracle's operation name (GetVolumeGroup, GetVolume, GetBootVolume)."""
+        with self._lock:
+            return {GET_OPERATIONS[k]: n for k, n in self._by_kind.items()}
+
     def __call__(
         self, kind: SourceKind, source_id: str, backup_id: str | None, deadline: Deadline
     ) -> Source | None:
@@ -57,6 +69,7 @@ class SourceCache:
             if entry is None:
                 entry = self._entries[key] = _Entry()
                 self.fetches += 1
+                self._by_kind[kind] += 1
                 self._evict()
             else:
                 self._entries.move_to_end(key)
@@ -68,7 +81,7 @@ class SourceCache:
             finally:
                 entry.done.set()
         elif not entry.done.wait(timeout=max(0.0, deadline.remaining())):
-            raise CallFailed("GetVolumeGroup", None, "DeadlineExceeded", "no time left", None, True)
+            raise CallFailed(GET_OPERATIONS[kind], None, "DeadlineExceeded", "no time left", None, True)
         if entry.error is not None:
             raise entry.error
         return entry.value
