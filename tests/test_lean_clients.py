@@ -106,6 +106,89 @@ def test_block_storage_operations_send_what_the_sdk_sends(emulator: EmulatorServ
     )
 
 
+VOLUME_BACKUP = "ocid1.volumebackup.oc1.iad.abuwcljrexamplevolumebackup10000000000000000000000000000000001"
+BOOT_BACKUP = "ocid1.bootvolumebackup.oc1.iad.abuwcljrexamplebootvolumebackup1000000000000000000000000000001"
+VOLUME = "ocid1.volume.oc1.iad.abuwcljrexamplevolume0001"
+BOOT_VOLUME = "ocid1.bootvolume.oc1.iad.abuwcljrexamplebootvolume0001"
+PROD_DB = "ocid1.compartment.oc1..aaaaaaaaproddbcompartment00000000000000000000000000000000"
+
+
+def test_volume_and_boot_volume_operations_send_what_the_sdk_sends(
+    emulator: EmulatorServer, api_key: ApiKey
+) -> None:
+    sdk, ours = pair(emulator, api_key, oci.core.BlockstorageClient, lean.LeanBlockstorage)
+    calls: list[Callable[[Any], Any]] = [
+        lambda c: c.get_volume_backup(VOLUME_BACKUP),
+        lambda c: c.get_boot_volume_backup(BOOT_BACKUP),
+        lambda c: c.get_volume(VOLUME),
+        lambda c: c.get_boot_volume(BOOT_VOLUME),
+        lambda c: c.get_volume_backup("ocid1.volumebackup.oc1.iad.missing"),
+        lambda c: c.get_boot_volume_backup("ocid1.bootvolumebackup.oc1.iad.missing"),
+        lambda c: c.get_volume("ocid1.volume.oc1.iad.missing"),
+        lambda c: c.get_boot_volume("ocid1.bootvolume.oc1.iad.missing"),
+        lambda c: c.list_volume_backups(PROD_DB),
+        lambda c: c.list_volume_backups(PROD_DB, limit=2, sort_by="TIMECREATED", sort_order="DESC"),
+        lambda c: c.list_volume_backups(
+            PROD_DB, volume_id=VOLUME, display_name="x y/z", source_volume_backup_id=VOLUME_BACKUP,
+            lifecycle_state="AVAILABLE", sort_by="DISPLAYNAME", sort_order="ASC",
+        ),
+        lambda c: c.list_boot_volume_backups(COMPARTMENT),
+        lambda c: c.list_boot_volume_backups(COMPARTMENT, limit=1, sort_by="TIMECREATED", sort_order="DESC"),
+        lambda c: c.list_boot_volume_backups(
+            COMPARTMENT, boot_volume_id=BOOT_VOLUME, display_name="a", source_boot_volume_backup_id=BOOT_BACKUP,
+            lifecycle_state="AVAILABLE",
+        ),
+    ]  # fmt: skip
+    for call in calls:
+        same_data(*same_request(sdk, ours, call))
+    # Paginated: the next page's token is followed the same way.
+    for lister, compartment in (("list_volume_backups", PROD_DB), ("list_boot_volume_backups", COMPARTMENT)):
+        first = getattr(ours, lister)(compartment, limit=1)
+        assert first.next_page, lister
+        token = first.next_page
+        same_data(
+            *same_request(
+                sdk, ours, lambda c, f=lister, cid=compartment, t=token: getattr(c, f)(cid, limit=1, page=t)
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("backup_id", "operation", "model"),
+    [
+        (VOLUME_BACKUP, "update_volume_backup", "UpdateVolumeBackupDetails"),
+        (BOOT_BACKUP, "update_boot_volume_backup", "UpdateBootVolumeBackupDetails"),
+    ],
+)
+def test_volume_and_boot_volume_backup_updates_send_the_same_bytes(
+    emulator: EmulatorServer, api_key: ApiKey, backup_id: str, operation: str, model: str
+) -> None:
+    sdk, ours = pair(emulator, api_key, oci.core.BlockstorageClient, lean.LeanBlockstorage)
+    body = {
+        "definedTags": {"Operations": {"CostCenter": "cc-1"}},
+        "displayName": "n",
+        "freeformTags": {"x": "é"},
+    }
+    details = getattr(oci.core.models, model)(
+        display_name=body["displayName"], freeform_tags=body["freeformTags"], defined_tags=body["definedTags"]
+    )
+    getter = operation.replace("update_", "get_")
+    etag = getattr(ours, getter)(backup_id).headers["etag"]
+
+    def update(client: Any) -> Any:
+        # The same etag for both: the first PUT lands, the second answers 412; both are compared.
+        return getattr(client, operation)(backup_id, details if client is sdk else body, if_match=etag)
+
+    theirs, mine = same_request(sdk, ours, update)
+    assert not isinstance(theirs, Exception)
+    assert isinstance(mine, oci.exceptions.ServiceError) and mine.status == 412
+    # And a fresh etag: the lean client's answer reads as the SDK's model.
+    etag = getattr(ours, getter)(backup_id).headers["etag"]
+    fresh = getattr(ours, operation)(backup_id, {"freeformTags": {"y": "z"}}, if_match=etag)
+    assert fresh.data["freeform_tags"] == {"y": "z"}
+    same_data(*same_request(sdk, ours, lambda c: getattr(c, getter)(backup_id)))
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -203,6 +286,27 @@ def test_answers_read_like_the_sdk_models_to_dict() -> None:
         {"retentionPeriod": {"timeAmount": 3, "timeUnit": "DAYS"}, "isRetentionLockEnabled": True},
         {"retentionPeriod": {"retentionTimeAmount": 3, "retentionTimeUnit": "DAYS"}},
         {},
+    ]]  # fmt: skip
+    samples += [("Volume", s) for s in [
+        {"sourceDetails": {"type": "volumeBackup", "id": "b"}, "vpusPerGB": 10, "lifecycleState": "RESTORING"},
+        {"sourceDetails": {"type": "volumeBackupDelta", "firstBackupId": "a", "changeBlockSizeInBytes": 4096}},
+        {"sourceDetails": {"type": "somethingNew", "id": "x"}, "lifecycleState": "NEW"},
+        {"blockVolumeReplicas": [{"displayName": "r", "blockVolumeReplicaId": "i"}], "isReservationsEnabled": 1},
+        {"autotunePolicies": [{"autotuneType": "PERFORMANCE_BASED", "maxVpusPerGB": 30},
+                              {"autotuneType": "DETACHED_VOLUME"}], "systemTags": {"orcl": {"k": 1}}},
+    ]]  # fmt: skip
+    samples += [("BootVolume", s) for s in [
+        {"sourceDetails": {"type": "bootVolumeReplica", "id": "r"}, "imageId": "i", "volumeGroupId": "g"},
+        {"sourceDetails": {"type": "bootVolumeBackupDelta", "secondBackupId": "b"}},
+        {"bootVolumeReplicas": [{"bootVolumeReplicaId": "x", "kmsKeyId": "k"}], "autoTunedVpusPerGB": "20"},
+    ]]  # fmt: skip
+    samples += [("VolumeBackup", s) for s in [
+        {"lifecycleState": "REQUEST_RECEIVED", "volumeGroupBackupId": "g", "uniqueSizeInGBs": 2, "type": "X"},
+        {"retentionPeriod": {"retentionTimeAmount": 3, "retentionTimeUnit": "YEARS"}, "sourceType": "MANUAL"},
+    ]]  # fmt: skip
+    samples += [("BootVolumeBackup", s) for s in [
+        {"lifecycleState": "CREATING", "bootVolumeId": "b", "imageId": "i", "timeCreated": "2026-01-02T03:04Z"},
+        {"systemTags": {"a": {"b": "c"}}, "sourceBootVolumeBackupId": "s", "expirationTime": None},
     ]]  # fmt: skip
     import json
 

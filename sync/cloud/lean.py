@@ -72,6 +72,23 @@ _OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("compartmentId",),
     ),
     "get_volume_group": ("iaas/20160918/VolumeGroup/GetVolumeGroup", ("volumeGroupId",)),
+    "get_volume_backup": ("iaas/20160918/VolumeBackup/GetVolumeBackup", ("volumeBackupId",)),
+    "update_volume_backup": ("iaas/20160918/VolumeBackup/UpdateVolumeBackup", ("volumeBackupId",)),
+    "list_volume_backups": ("iaas/20160918/VolumeBackup/ListVolumeBackups", ("compartmentId",)),
+    "get_boot_volume_backup": (
+        "iaas/20160918/BootVolumeBackup/GetBootVolumeBackup",
+        ("bootVolumeBackupId",),
+    ),
+    "update_boot_volume_backup": (
+        "iaas/20160918/BootVolumeBackup/UpdateBootVolumeBackup",
+        ("bootVolumeBackupId",),
+    ),
+    "list_boot_volume_backups": (
+        "iaas/20160918/BootVolumeBackup/ListBootVolumeBackups",
+        ("compartmentId",),
+    ),
+    "get_volume": ("iaas/20160918/Volume/GetVolume", ("volumeId",)),
+    "get_boot_volume": ("iaas/20160918/BootVolume/GetBootVolume", ("bootVolumeId",)),
     "list_compartments": ("identity/20160918/Compartment/ListCompartments", ("compartmentId",)),
     "get_tag": ("identity/20160918/Tag/GetTag", ("tagNamespaceId", "tagName")),
     "list_tag_namespaces": ("identity/20160918/TagNamespaceSummary/ListTagNamespaces", ("compartmentId",)),
@@ -144,8 +161,15 @@ def _shaped(response: Any, shape: str) -> Any:
     return response
 
 
+def _update_body(details: dict[str, Any]) -> dict[str, Any]:
+    """An Update*BackupDetails body: the generated models serialize their set fields in this order."""
+    return {
+        k: details[k] for k in ("definedTags", "displayName", "freeformTags") if details.get(k) is not None
+    }
+
+
 class LeanBlockstorage(_Lean):
-    """get/update/list volume group backups, get volume group (BlockstorageClient's names)."""
+    """Get, update and list the three kinds of backup; get their sources (BlockstorageClient's names)."""
 
     service = "blockstorage"
     init: ClassVar[dict[str, Any]] = {
@@ -168,17 +192,10 @@ class LeanBlockstorage(_Lean):
         update_volume_group_backup_details: dict[str, Any],
         if_match: str | None = None,
     ) -> Any:
-        # The generated model serializes its set fields in this order (definedTags first).
-        details = update_volume_group_backup_details
-        body = {
-            k: details[k]
-            for k in ("definedTags", "displayName", "freeformTags")
-            if details.get(k) is not None
-        }
         p = {"volumeGroupBackupId": volume_group_backup_id}
         got = self._call(
             "update_volume_group_backup", "PUT", "/volumeGroupBackups/{volumeGroupBackupId}", p,
-            headers={"if-match": if_match}, body=body,
+            headers={"if-match": if_match}, body=_update_body(update_volume_group_backup_details),
         )  # fmt: skip
         return _shaped(got, "VolumeGroupBackup")
 
@@ -206,6 +223,88 @@ class LeanBlockstorage(_Lean):
         return _shaped(
             self._call("get_volume_group", "GET", "/volumeGroups/{volumeGroupId}", p), "VolumeGroup"
         )
+
+    def get_volume_backup(self, volume_backup_id: str) -> Any:
+        p = {"volumeBackupId": volume_backup_id}
+        got = self._call("get_volume_backup", "GET", "/volumeBackups/{volumeBackupId}", p)
+        return _shaped(got, "VolumeBackup")
+
+    def update_volume_backup(
+        self, volume_backup_id: str, update_volume_backup_details: dict[str, Any], if_match: str | None = None
+    ) -> Any:
+        p = {"volumeBackupId": volume_backup_id}
+        got = self._call(
+            "update_volume_backup", "PUT", "/volumeBackups/{volumeBackupId}", p,
+            headers={"if-match": if_match}, body=_update_body(update_volume_backup_details),
+        )  # fmt: skip
+        return _shaped(got, "VolumeBackup")
+
+    def list_volume_backups(
+        self,
+        compartment_id: str,
+        volume_id: str | None = None,
+        limit: int | None = None,
+        page: str | None = None,
+        display_name: str | None = None,
+        source_volume_backup_id: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        lifecycle_state: str | None = None,
+    ) -> Any:
+        query = {
+            "compartmentId": compartment_id, "volumeId": volume_id, "limit": limit, "page": page,
+            "displayName": display_name, "sourceVolumeBackupId": source_volume_backup_id,
+            "sortBy": sort_by, "sortOrder": sort_order, "lifecycleState": lifecycle_state,
+        }  # fmt: skip
+        return _shaped(
+            self._call("list_volume_backups", "GET", "/volumeBackups", query=query), "VolumeBackup"
+        )
+
+    def get_boot_volume_backup(self, boot_volume_backup_id: str) -> Any:
+        p = {"bootVolumeBackupId": boot_volume_backup_id}
+        got = self._call("get_boot_volume_backup", "GET", "/bootVolumeBackups/{bootVolumeBackupId}", p)
+        return _shaped(got, "BootVolumeBackup")
+
+    def update_boot_volume_backup(
+        self,
+        boot_volume_backup_id: str,
+        update_boot_volume_backup_details: dict[str, Any],
+        if_match: str | None = None,
+    ) -> Any:
+        p = {"bootVolumeBackupId": boot_volume_backup_id}
+        got = self._call(
+            "update_boot_volume_backup", "PUT", "/bootVolumeBackups/{bootVolumeBackupId}", p,
+            headers={"if-match": if_match}, body=_update_body(update_boot_volume_backup_details),
+        )  # fmt: skip
+        return _shaped(got, "BootVolumeBackup")
+
+    def list_boot_volume_backups(
+        self,
+        compartment_id: str,
+        boot_volume_id: str | None = None,
+        limit: int | None = None,
+        page: str | None = None,
+        display_name: str | None = None,
+        source_boot_volume_backup_id: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        lifecycle_state: str | None = None,
+    ) -> Any:
+        query = {
+            "compartmentId": compartment_id, "bootVolumeId": boot_volume_id, "limit": limit, "page": page,
+            "displayName": display_name, "sourceBootVolumeBackupId": source_boot_volume_backup_id,
+            "sortBy": sort_by, "sortOrder": sort_order, "lifecycleState": lifecycle_state,
+        }  # fmt: skip
+        got = self._call("list_boot_volume_backups", "GET", "/bootVolumeBackups", query=query)
+        return _shaped(got, "BootVolumeBackup")
+
+    def get_volume(self, volume_id: str) -> Any:
+        p = {"volumeId": volume_id}
+        return _shaped(self._call("get_volume", "GET", "/volumes/{volumeId}", p), "Volume")
+
+    def get_boot_volume(self, boot_volume_id: str) -> Any:
+        p = {"bootVolumeId": boot_volume_id}
+        return _shaped(self._call("get_boot_volume", "GET", "/bootVolumes/{bootVolumeId}", p), "BootVolume")
 
 
 class LeanIdentity(_Lean):

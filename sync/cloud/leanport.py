@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sync.cloud.calls import Limiter, Retries
@@ -17,9 +18,60 @@ from sync.domain.resources import Backup, Kind, Source, SourceKind
 INVOKE_CONNECT_SECONDS = 0.5
 
 
-def _wired(kind: Kind) -> None:
-    if kind is not Kind.VOLUME_GROUP_BACKUP:
-        raise NotWired(f"{kind.value} is not served yet; only volume group backups are")
+@dataclass(frozen=True)
+class _Ops:
+    """One kind's operations: the API names (logs, faults), the client methods, the id argument."""
+
+    get: str
+    update: str
+    list: str
+    method: str  # get_<method>, update_<method>, list_<method>s
+    id_arg: str
+    details_arg: str
+
+
+_BACKUP_OPS = {
+    Kind.VOLUME_GROUP_BACKUP: _Ops(
+        "GetVolumeGroupBackup", "UpdateVolumeGroupBackup", "ListVolumeGroupBackups",
+        "volume_group_backup", "volume_group_backup_id", "update_volume_group_backup_details",
+    ),
+    Kind.VOLUME_BACKUP: _Ops(
+        "GetVolumeBackup", "UpdateVolumeBackup", "ListVolumeBackups",
+        "volume_backup", "volume_backup_id", "update_volume_backup_details",
+    ),
+    Kind.BOOT_VOLUME_BACKUP: _Ops(
+        "GetBootVolumeBackup", "UpdateBootVolumeBackup", "ListBootVolumeBackups",
+        "boot_volume_backup", "boot_volume_backup_id", "update_boot_volume_backup_details",
+    ),
+}  # fmt: skip
+# Each source kind: (operation name, client method, id argument).
+_SOURCE_OPS = {
+    SourceKind.VOLUME_GROUP: ("GetVolumeGroup", "get_volume_group", "volume_group_id"),
+    SourceKind.VOLUME: ("GetVolume", "get_volume", "volume_id"),
+    SourceKind.BOOT_VOLUME: ("GetBootVolume", "get_boot_volume", "boot_volume_id"),
+}
+
+
+def operation_names(kind: Kind) -> tuple[str, str, str]:
+    """(get, update, list) API operation names of a kind, as logs and the emulator name them."""
+    ops = _BACKUP_OPS[kind]
+    return ops.get, ops.update, ops.list
+
+
+def source_operation(kind: SourceKind) -> str:
+    return _SOURCE_OPS[kind][0]
+
+
+def _ops(kind: Kind) -> _Ops:
+    ops = _BACKUP_OPS.get(kind)
+    if ops is None:
+        raise NotWired(f"{kind} is not served")
+    return ops
+
+
+def _args(**kwargs: Any) -> dict[str, Any]:
+    """Keyword arguments named at run time, typed for `Retries.call`'s **kwargs."""
+    return kwargs
 
 
 def _mapping(data: Any) -> Mapping[str, Any]:
@@ -38,15 +90,15 @@ class LeanPort:
     def get_backup(
         self, kind: Kind, backup_id: str, deadline: Deadline, limiter: Limiter | None = None
     ) -> Read[Backup]:
-        _wired(kind)
+        ops = _ops(kind)
         client = self.clients.blockstorage()
         got = self.retries.call(
-            "GetVolumeGroupBackup",
-            client.get_volume_group_backup,
+            ops.get,
+            getattr(client, f"get_{ops.method}"),
             backup_id,
             deadline,
             limiter=limiter,
-            volume_group_backup_id=backup_id,
+            **_args(**{ops.id_arg: backup_id}),
         )
         return Read(Backup.of(kind, _mapping(got.data)), got.headers.get("etag"), got.request_id)
 
@@ -59,17 +111,16 @@ class LeanPort:
         deadline: Deadline,
         limiter: Limiter | None = None,
     ) -> Read[Backup]:
-        _wired(kind)
+        ops = _ops(kind)
         client = self.clients.blockstorage()
         got = self.retries.call(
-            "UpdateVolumeGroupBackup",
-            client.update_volume_group_backup,
+            ops.update,
+            getattr(client, f"update_{ops.method}"),
             backup_id,
             deadline,
             limiter=limiter,
-            volume_group_backup_id=backup_id,
-            update_volume_group_backup_details=details.to_json(),
             if_match=if_match,
+            **_args(**{ops.id_arg: backup_id, ops.details_arg: details.to_json()}),
         )
         return Read(Backup.of(kind, _mapping(got.data)), got.headers.get("etag"), got.request_id)
 
@@ -84,11 +135,11 @@ class LeanPort:
         limiter: Limiter | None = None,
     ) -> Page[Backup]:
         """One page, newest first (TIMECREATED DESC)."""
-        _wired(kind)
+        ops = _ops(kind)
         client = self.clients.blockstorage()
         got = self.retries.call(
-            "ListVolumeGroupBackups",
-            client.list_volume_group_backups,
+            ops.list,
+            getattr(client, f"list_{ops.method}s"),
             None,
             deadline,
             limiter=limiter,
@@ -110,19 +161,18 @@ class LeanPort:
         limiter: Limiter | None = None,
     ) -> Source | None:
         """The source, or None when it is gone (404): its backups outlive it."""
-        if kind is not SourceKind.VOLUME_GROUP:
-            raise NotWired(f"{kind.value} sources are not served yet")
+        operation, method, id_arg = _SOURCE_OPS[kind]
         if ocid_kind(source_id) != kind.ocid_type:
-            return None  # an id from OCI that is not a volume group's OCID never becomes a path
+            return None  # an id from OCI that is not an OCID of the source's kind never becomes a path
         client = self.clients.blockstorage()
         try:
             got = self.retries.call(
-                "GetVolumeGroup",
-                client.get_volume_group,
+                operation,
+                getattr(client, method),
                 backup_id,
                 deadline,
                 limiter=limiter,
-                volume_group_id=source_id,
+                **_args(**{id_arg: source_id}),
             )
         except CallFailed as failure:
             if failure.status == 404:
