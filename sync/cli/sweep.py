@@ -38,15 +38,21 @@ from sync.sweep.runner import (
 
 
 def render_summary(result: SweepResult, command_hint: str) -> str:
+    kinds = ", ".join(k.value for k in result.kinds) or "none"
     lines = [
         f"Sweep {result.status}: {result.scanned} backup(s) in {result.compartments} compartment(s), "
-        f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}"
+        f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}; kinds: {kinds}"
     ]
     if result.error and not result.failures():
         lines.append(f"error: {result.error}")
-    counts = result.counts()
-    if counts:
-        lines.append(render_table(("STATUS", "COUNT"), sorted(counts.items())))
+    by_kind = result.counts_by_kind()
+    if by_kind:
+        rows: list[tuple[str, str, int]] = [
+            (kind, status, n) for kind, counts in by_kind.items() for status, n in counts.items()
+        ]
+        if len(by_kind) > 1:
+            rows += [("all", status, n) for status, n in sorted(result.counts().items())]
+        lines.append(render_table(("KIND", "STATUS", "COUNT"), rows))
     failures = result.failures()
     if failures:
         lines.append("")

@@ -36,6 +36,15 @@ def _kind(o: Outcome) -> Kind | None:
     return Kind.of(o.backup_id) if o.backup_id else None
 
 
+def log_ids(backup_id: str | None) -> dict[str, Any]:
+    """Log fields: backup_id, kind, and for a group backup the documented volume_group_backup_id."""
+    kind = Kind.of(backup_id) if backup_id else None
+    extra: dict[str, Any] = {"backup_id": backup_id, "kind": kind.value if kind else None}
+    if kind is Kind.VOLUME_GROUP_BACKUP:
+        extra["volume_group_backup_id"] = backup_id
+    return extra
+
+
 def failure_json(o: Outcome) -> dict[str, Any]:
     kind = _kind(o)
     return {
@@ -55,8 +64,7 @@ def log_outcome(o: Outcome, region: str | None) -> None:
     """
     if o.status is Status.UPDATED:
         return
-    kind = _kind(o)
-    extra: dict[str, Any] = {"backup_id": o.backup_id, "kind": kind.value if kind else None}
+    extra = log_ids(o.backup_id)
     extra["status"] = o.status.value
     if o.changes:
         extra["changes"] = o.changes

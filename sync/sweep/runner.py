@@ -58,7 +58,7 @@ from sync.sweep.options import (
     SweepError,
     SweepOptions,
 )
-from sync.sweep.results import SweepProgress, SweepResult, Tally, log_outcome
+from sync.sweep.results import SweepProgress, SweepResult, Tally, log_ids, log_outcome
 from sync.sweep.sources import SourceCache
 from sync.sweep.tokens import Position, decode_token, encode_token
 
@@ -151,7 +151,7 @@ class Sweep:
                 self.engine, self.options, policy, backup, self.sources, self.call_deadline(), self.limiter
             )
         except Exception as exc:  # a bug in one backup must not lose the others
-            log.exception("sweep item failed", extra={"backup_id": backup.id, "kind": backup.kind.value})
+            log.exception("sweep item failed", extra=log_ids(backup.id))
             outcome = Outcome(Status.FAILED, backup.id, error=f"internal error: {exc!r}"[:300])
         log_outcome(outcome, self.options.region)
         self.tally.add(outcome)
