@@ -59,7 +59,8 @@ def vg_id(g: int) -> str:
 def random_backups(rng: random.Random, backend: Any, n: int) -> list[str]:
     """n backups of random state, names, tags and volume groups (some gone, some not an OCID)."""
     for g in range(8):
-        tags = {f"k{i}": f"v{i}" for i in range(70)} if g == 7 else {"owner": f"o{g}"}  # 70: over the limit
+        # 70 tags to copy: more than fit, so they are left out with a warning.
+        tags = {f"k{i}": f"v{i}" for i in range(70)} if g == 7 else {"owner": f"o{g}"}
         name = ("prod-" if g % 2 else "dev-") + str(g)
         backend.add_volume_group(
             {"id": vg_id(g), "displayName": name, "compartmentId": COMP, "freeformTags": tags}
@@ -68,7 +69,9 @@ def random_backups(rng: random.Random, backend: Any, n: int) -> list[str]:
     for i in range(n):
         bid = f"ocid1.volumegroupbackup.oc1..decideb{i:05d}"
         group = rng.choice([vg_id(rng.randrange(8)), vg_id(99), "not-an-ocid", None])
-        tags = rng.choice([{}, {"backup-kind": "scheduled"}, {"team": "t1", "env": "old"}])
+        # Ten freeform tags already: one more breaks OCI's limit of 10 (rejected).
+        full = {f"k{i}": "v" for i in range(10)}
+        tags = rng.choice([{}, {"backup-kind": "scheduled"}, {"team": "t1", "env": "old"}, full])
         backend.add_volume_group_backup(
             {
                 "id": bid,

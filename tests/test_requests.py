@@ -58,9 +58,105 @@ def test_failed_operation_event_is_ignored() -> None:
 
 def test_other_event_types_are_ignored() -> None:
     event = json.loads(sample("createvolumegroupbackup-end.json"))
-    for kind in ("createvolumegroupbackup.begin", "deletevolumegroupbackup.end", "createvolumebackup.end"):
+    own = ("updatevolumegroupbackup", "updatevolumebackup", "updatebootvolumebackup")
+    for kind in (
+        "createvolumegroupbackup.begin",
+        "deletevolumegroupbackup.end",
+        "createvolumebackup.begin",
+        *own,
+    ):
         event["eventType"] = f"com.oraclecloud.blockvolumes.{kind}"
         assert isinstance(parse_request(json.dumps(event)), Ignored)
+
+
+VOLUME_BACKUP = "ocid1.volumebackup.oc1.iad.abuwcljrexamplevolumebackup10000000000000000000000000000000001"
+BOOT_BACKUP = "ocid1.bootvolumebackup.oc1.iad.abuwcljrexamplebootvolumebackup1000000000000000000000000000001"
+
+
+@pytest.mark.parametrize(
+    ("name", "backup_id", "copy"),
+    [
+        ("createvolumegroupbackup-end.json", BACKUP_1, False),
+        ("createvolumebackup-end.json", VOLUME_BACKUP, False),
+        ("createbootvolumebackup-end.json", BOOT_BACKUP, False),
+        ("copyvolumebackup-end.json", VOLUME_BACKUP, True),
+    ],
+)
+def test_each_kinds_events(name: str, backup_id: str, copy: bool) -> None:
+    req = parse_request(sample(name))
+    assert isinstance(req, BackupRequest) and req.backup_id == backup_id
+    assert req.event is not None and req.event.copy is copy
+    assert "copy" not in req.event.as_context()  # not a template name
+
+
+@pytest.mark.parametrize(
+    ("event_type", "resource_id", "copy"),
+    [
+        ("copybootvolumebackup.end", BOOT_BACKUP, True),
+        ("copyvolumegroupbackup.end", BACKUP_1, True),
+        ("createbootvolumebackup.end", BOOT_BACKUP, False),
+    ],
+)
+def test_copy_and_boot_events(event_type: str, resource_id: str, copy: bool) -> None:
+    event = json.loads(sample("createvolumegroupbackup-end.json"))
+    event["eventType"] = f"com.oraclecloud.blockvolumes.{event_type}"
+    event["data"]["resourceId"] = resource_id
+    req = parse_request(json.dumps(event))
+    assert isinstance(req, BackupRequest) and req.backup_id == resource_id
+    assert req.event is not None and req.event.copy is copy
+
+
+@pytest.mark.parametrize(
+    ("event_type", "resource_id"),
+    [
+        ("createvolumebackup.end", BACKUP_1),
+        ("createbootvolumebackup.end", VOLUME_BACKUP),
+        ("copyvolumebackup.end", BOOT_BACKUP),
+    ],
+)
+def test_an_event_naming_a_backup_of_another_kind_is_rejected(event_type: str, resource_id: str) -> None:
+    event = json.loads(sample("createvolumegroupbackup-end.json"))
+    event["eventType"] = f"com.oraclecloud.blockvolumes.{event_type}"
+    event["data"]["resourceId"] = resource_id
+    req = parse_request(json.dumps(event))
+    assert isinstance(req, Rejected) and "data.resourceId: expected an ocid1." in req.error
+
+
+@pytest.mark.parametrize("where", [("status",), ("additionalDetails", "status")])
+def test_an_event_for_a_failed_operation_is_ignored_wherever_the_status_sits(where: tuple[str, ...]) -> None:
+    event = json.loads(sample("createvolumebackup-end.json"))
+    target = event["data"]
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = "operationFailed"
+    req = parse_request(json.dumps(event))
+    assert isinstance(req, Ignored) and "did not succeed" in req.reason and "operationFailed" in req.reason
+    target[where[-1]] = "operationSucceed"
+    assert isinstance(parse_request(json.dumps(event)), BackupRequest)
+
+
+def test_manual_request_by_any_kind() -> None:
+    for backup_id in (BACKUP_1, VOLUME_BACKUP, BOOT_BACKUP):
+        assert parse_request(json.dumps({"backupId": backup_id})) == BackupRequest(backup_id, False)
+    assert parse_request(json.dumps({"backupId": BOOT_BACKUP, "dryRun": True})) == BackupRequest(
+        BOOT_BACKUP, True
+    )
+    # The older name keeps working, for group backups only.
+    assert parse_request(json.dumps({"volumeGroupBackupId": BACKUP_1})) == BackupRequest(BACKUP_1, False)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"backupId": "ocid1.volume.oc1.iad.aaaa"}, "got an ocid1.volume"),
+        ({"backupId": "nope"}, "is not an OCID"),
+        ({"backupId": BACKUP_1, "volumeGroupBackupId": BACKUP_1}, "volumeGroupBackupId: unknown field"),
+        ({"backupId": VOLUME_BACKUP, "dryRun": 1}, "dryRun"),
+    ],
+)
+def test_manual_request_by_any_kind_refusals(body: dict[str, object], fragment: str) -> None:
+    req = parse_request(json.dumps(body))
+    assert isinstance(req, Rejected) and fragment in req.error, req
 
 
 def _event_with(**data_changes: object) -> bytes:

@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.domain.resources import Kind
 from sync.domain.status import Status
 
 STATUSES = tuple(s.value for s in Status)
+# A group backup's answer lists at most this many member failures (counts cover them all).
+MAX_MEMBER_FAILURES = 20
+
+
+@dataclass(frozen=True)
+class Members:
+    """What happened to a group backup's members: counts per status and the first failures."""
+
+    counts: Mapping[Status, int]
+    failures: tuple[Mapping[str, Any], ...] = ()
+    failures_omitted: int = 0
+
+    @classmethod
+    def of(cls, outcomes: list[Outcome], max_failures: int = MAX_MEMBER_FAILURES) -> Members:
+        failed = [o for o in outcomes if o.status in (Status.FAILED, Status.NOT_FOUND, Status.REJECTED)]
+        shown = tuple(
+            {
+                "id": o.backup_id,
+                "status": o.status.value,
+                "error": o.error,
+                "opcRequestId": o.opc_request_id,
+                "transient": o.transient,
+            }
+            for o in failed[:max_failures]
+        )
+        return cls(Counter(o.status for o in outcomes), shown, max(0, len(failed) - max_failures))
+
+    @property
+    def transient(self) -> bool:
+        """A member failed in a way worth retrying (the whole delivery may be retried: it is idempotent)."""
+        return any(f.get("transient") for f in self.failures)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "counts": {s.value: n for s, n in self.counts.items() if n},
+            "failures": [dict(f) for f in self.failures],
+            "failuresOmitted": self.failures_omitted,
+        }
 
 
 @dataclass(frozen=True)
@@ -22,14 +63,27 @@ class Outcome:
     warnings: tuple[str, ...] = ()
     matched_rules: tuple[str, ...] = ()
     transient: bool = False  # a failure worth retrying later (answered as 502 by the function)
+    members: Members | None = None  # a group backup whose rules tag its members
+
+    @property
+    def kind(self) -> Kind | None:
+        return Kind.of(self.backup_id) if self.backup_id else None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "status": self.status.value,
-            "volumeGroupBackupId": self.backup_id,
-            "changes": self.changes,
-            "opcRequestId": self.opc_request_id,
-        }
+        kind = self.kind
+        out: dict[str, Any] = {"status": self.status.value}
+        if kind in (Kind.VOLUME_GROUP_BACKUP, None):
+            out["volumeGroupBackupId"] = self.backup_id  # the answer's name before every kind
+        out.update(
+            {
+                "backupId": self.backup_id,
+                "kind": kind.value if kind else None,
+                "changes": self.changes,
+                "opcRequestId": self.opc_request_id,
+            }
+        )
+        if self.members is not None:
+            out["members"] = self.members.to_json()
         if self.error:
             out["error"] = self.error
         if self.warnings:

@@ -17,6 +17,7 @@ class Status(StrEnum):
     NOT_FOUND = "not_found"
     REJECTED = "rejected"  # bad input or policy
     FAILED = "failed"  # an OCI call failed for good
+    DEFERRED = "deferred"  # not AVAILABLE yet: written by a later delivery or sweep
 
 
 class SweepStatus(StrEnum):

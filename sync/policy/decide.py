@@ -13,10 +13,10 @@ from enum import Enum
 from typing import Any
 
 from sync.domain.ocid import ocid_kind
-from sync.domain.resources import Backup, Source, SourceKind
+from sync.domain.resources import Backup, Kind, Source, SourceKind
 from sync.domain.status import Status
 from sync.policy.loader import Policy
-from sync.policy.planner import Plan, needs_volume_group, plan
+from sync.policy.planner import Plan, needs_group_backup, needs_source, plan
 
 # A backup on its way out (or broken) is never written.
 SKIPPED_STATES = frozenset({"TERMINATING", "TERMINATED", "FAULTY"})
@@ -60,10 +60,25 @@ class Decision:
         return self.plan.changes() if self.plan is not None and self.action is not Action.KEEP else {}
 
 
+# Only an AVAILABLE backup is written: OCI refuses updates while a backup is being made (409).
+WRITABLE_STATE = "AVAILABLE"
+# The camelCase field naming each kind's source, for messages.
+_SOURCE_FIELD_NAMES = {
+    Kind.VOLUME_GROUP_BACKUP: "volumeGroupId",
+    Kind.VOLUME_BACKUP: "volumeId",
+    Kind.BOOT_VOLUME_BACKUP: "bootVolumeId",
+}
+
+
 def views(backup: Backup, source: Source | None) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
     """(backup, volume_group) as the policy's templates and conditions read them (snake_case)."""
     volume_group = source.fields if source is not None and source.kind is SourceKind.VOLUME_GROUP else None
     return backup.fields, volume_group
+
+
+def source_view(source: Source | None) -> Mapping[str, Any] | None:
+    """`source.*` for any kind: the volume, boot volume or volume group the backup was taken from."""
+    return source.fields if source is not None else None
 
 
 def skip_reason(backup: Backup, available_only: bool = False) -> str | None:
@@ -75,8 +90,26 @@ def skip_reason(backup: Backup, available_only: bool = False) -> str | None:
     return None
 
 
+def defer_reason(backup: Backup) -> str | None:
+    """Why a backup that is not on its way out is left for later: it is not AVAILABLE yet."""
+    state = backup.lifecycle_state
+    if state == WRITABLE_STATE or state in SKIPPED_STATES:
+        return None
+    return f"backup is {state}: it is written only once AVAILABLE"
+
+
 def _needs_source(policy: Policy, backup: Backup) -> bool:
-    return bool(backup.source_id) and needs_volume_group(policy, views(backup, None)[0])
+    return bool(backup.source_id) and needs_source(policy, backup.fields)
+
+
+def group_backup_to_read(policy: Policy, backup: Backup) -> str | None:
+    """The group backup a member backup names, when a rule reads `group_backup.*` and the id is sound."""
+    if backup.kind is Kind.VOLUME_GROUP_BACKUP or skip_reason(backup):
+        return None
+    group_id = backup.fields.get("volume_group_backup_id")
+    if not isinstance(group_id, str) or Kind.of(group_id) is not Kind.VOLUME_GROUP_BACKUP:
+        return None
+    return group_id if needs_group_backup(policy, backup.fields) else None
 
 
 def source_to_read(
@@ -97,9 +130,11 @@ def bad_source_id(policy: Policy, backup: Backup) -> str | None:
     kind = backup.kind.source_kind
     if ocid_kind(str(backup.source_id)) == kind.ocid_type:
         return None
+    what = kind.value.replace("_", " ")
+    given = str(backup.source_id)[:80]
     return (
-        f"the backup's volumeGroupId {str(backup.source_id)[:80]!r} is not a volume group OCID:"
-        " planned without the volume group (rules that need it do not match)"
+        f"the backup's {_SOURCE_FIELD_NAMES[backup.kind]} {given!r} is not a {what} OCID:"
+        f" planned without the {what} (rules that need it do not match)"
     )
 
 
@@ -112,14 +147,21 @@ def decide(
     review: Review = unreviewed,
     dry_run: bool = False,
     available_only: bool = False,
+    group_backup: Backup | None = None,
 ) -> Decision:
-    """What to do with `backup` as read (a GET or a list page), given its source when a rule needs it."""
+    """What to do with `backup` as read (a GET or a list page), given its source when a rule needs it.
+
+    group_backup: for a member backup, the group backup it names, when a rule reads `group_backup.*`.
+    """
     reason = skip_reason(backup, available_only)
     if reason:
         return Decision(Action.SKIP, reason=reason)
-    backup_view, source_view = views(backup, source)
+    backup_view, volume_group = views(backup, source)
     warning = bad_source_id(policy, backup)
-    result = review(plan(policy, backup_view, source_view, event))
+    group_view = group_backup.fields if group_backup is not None else None
+    result = review(
+        plan(policy, backup_view, volume_group, event, source=source_view(source), group_backup=group_view)
+    )
     if warning:
         result = replace(result, warnings=(*result.warnings, warning))
     if result.error:

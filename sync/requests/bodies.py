@@ -23,14 +23,21 @@ MAX_DIGITS = 100  # the one numeric field (continuation) is small: this long is 
 MAX_CONTINUATION = 1000  # a sane ceiling on a self-invocation chain's depth counter
 
 EVENT_PREFIX = "com.oraclecloud.blockvolumes."
-# The copy sibling's name follows Oracle's naming for volume backups (copyvolumebackup);
-# it is not confirmed for volume group backups, so it is accepted but documented as such.
-HANDLED_EVENT_TYPES = frozenset(
-    {
-        "com.oraclecloud.blockvolumes.createvolumegroupbackup.end",
-        "com.oraclecloud.blockvolumes.copyvolumegroupbackup.end",
-    }
-)
+# Event type -> (the kind of backup its resourceId names, whether it announces a copy).
+# Names from Oracle's list of OCI event types (README, "Events"). That list has no copy event
+# for volume group backups: a copied group backup is reached by a sweep in its region.
+# `copyvolumegroupbackup.end`, accepted before that list was checked, is still handled as a
+# copy in case such an event exists (an Events rule made by deploy/deploy.sh never asks for it).
+EVENT_KINDS: dict[str, tuple[Kind, bool]] = {
+    f"{EVENT_PREFIX}createvolumegroupbackup.end": (Kind.VOLUME_GROUP_BACKUP, False),
+    f"{EVENT_PREFIX}createvolumebackup.end": (Kind.VOLUME_BACKUP, False),
+    f"{EVENT_PREFIX}createbootvolumebackup.end": (Kind.BOOT_VOLUME_BACKUP, False),
+    f"{EVENT_PREFIX}copyvolumebackup.end": (Kind.VOLUME_BACKUP, True),
+    f"{EVENT_PREFIX}copybootvolumebackup.end": (Kind.BOOT_VOLUME_BACKUP, True),
+    f"{EVENT_PREFIX}copyvolumegroupbackup.end": (Kind.VOLUME_GROUP_BACKUP, True),
+}
+HANDLED_EVENT_TYPES = frozenset(EVENT_KINDS)
+BACKUP_OCID_TYPES = tuple(k.ocid_type for k in Kind)
 
 _FAILED_WORDS = ("fail",)
 
@@ -44,6 +51,7 @@ class EventInfo:
     event_time: str | None
     compartment_name: str | None
     resource_name: str | None
+    copy: bool = False  # a copy event: the copy may live in another region than this function
 
     def as_context(self) -> dict[str, Any]:
         return {
@@ -135,6 +143,20 @@ class _Manual(BaseModel):
         return check_ocid(v, "volumegroupbackup")
 
 
+class _ManualAnyKind(BaseModel):
+    """`{"backupId": ...}`: a backup of any kind, named by its OCID."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    backupId: str
+    dryRun: bool = False
+
+    @field_validator("backupId")
+    @classmethod
+    def _ocid(cls, v: str) -> str:
+        return check_ocid(v, *BACKUP_OCID_TYPES)
+
+
 class _SweepBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -211,22 +233,26 @@ def _failed(data: dict[str, Any]) -> str | None:
 
 
 def _from_event(event_type: str, event_id: str | None, event_time: str | None, data: Any) -> Request:
-    if event_type not in HANDLED_EVENT_TYPES:
+    handled = EVENT_KINDS.get(event_type)
+    if handled is None:
         return Ignored(f"event type {quote(event_type, 100)} is not handled")
+    kind, copy = handled
     if not isinstance(data, dict):
         return Rejected("event has no data object")
     try:
         payload = _EventData.model_validate(data)
     except ValidationError as exc:
         return Rejected(f"event data: {_describe(exc)}")
-    try:
-        check_ocid(payload.resource_id, "volumegroupbackup")
-    except ValueError as exc:
-        return Rejected(f"event data.resourceId: {exc}")
     flag = _failed(data)
+    try:
+        check_ocid(payload.resource_id, kind.ocid_type)
+    except ValueError as exc:
+        if flag:  # a failed operation may name no backup at all: nothing to do either way
+            return Ignored(f"the backup operation did not succeed ({flag})")
+        return Rejected(f"event data.resourceId: {exc}")
     if flag:
         return Ignored(f"the backup operation did not succeed ({flag})", payload.resource_id)
-    info = EventInfo(event_type, event_id, event_time, payload.compartment_name, payload.resource_name)
+    info = EventInfo(event_type, event_id, event_time, payload.compartment_name, payload.resource_name, copy)
     return BackupRequest(payload.resource_id, dry_run=False, event=info)
 
 
@@ -300,6 +326,9 @@ def _parse(body: bytes | str) -> Request:
             return SweepRequest(
                 sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page, sw.continuation, kinds
             )
+        if "backupId" in obj:
+            any_kind = _ManualAnyKind.model_validate(obj)
+            return BackupRequest(any_kind.backupId, any_kind.dryRun)
         if "volumeGroupBackupId" in obj:
             manual = _Manual.model_validate(obj)
             return BackupRequest(manual.volumeGroupBackupId, manual.dryRun)
@@ -307,6 +336,6 @@ def _parse(body: bytes | str) -> Request:
         return Rejected(_describe(exc))
     keys = ", ".join(sorted(shown_key(k) for k in obj)[:5]) or "none"
     return Rejected(
-        "not an OCI event, a manual request ({volumeGroupBackupId}) or a sweep request"
+        "not an OCI event, a manual request ({backupId}) or a sweep request"
         f" ({{sweep: {{compartmentId}}}}); top-level keys: {keys}"
     )
