@@ -106,10 +106,10 @@ def test_a_path_bearing_volume_group_id_never_becomes_a_path(
     assert any("is not a volume group OCID" in w for w in answer.get("warnings", []))
     assert any("is not a volume group OCID" in str(w.get("message")) for w in warnings)
     paths = {(r.method, r.path) for r in server.backend.requests()}
-    assert paths <= {
-        ("GET", f"/20160918/volumeGroupBackups/{BACKUP_1}"),
-        ("PUT", f"/20160918/volumeGroupBackups/{BACKUP_1}"),
-    }
+    # The group backup and (the shipped policy tags members) its own member backups, nothing else.
+    members = server.backend.get_volume_group_backup(BACKUP_1)[0]["volumeBackupIds"]
+    allowed = {f"/20160918/volumeGroupBackups/{BACKUP_1}", *(f"/20160918/volumeBackups/{m}" for m in members)}
+    assert {path for _, path in paths} <= allowed and {method for method, _ in paths} <= {"GET", "PUT"}
     assert server.backend.count("GetVolumeGroup") == 0
     # The rule that needs the volume group did not match: nothing came from the other backup.
     after = server.backend.get_volume_group_backup(BACKUP_1)[0]
@@ -129,8 +129,8 @@ def test_a_listed_backup_id_that_is_not_an_ocid_fails_without_a_request(
     engine = Engine.on(Clients(OciSettings.from_env(server.client_env(api_key))), lambda: policy)
     hostile = f"{BACKUP_1}/../../volumeGroups/x"
     outcome = engine.sync_backup(hostile, dry_run=False, deadline=Deadline.after(10))
-    assert outcome.status == "failed" and not outcome.transient
-    assert "is not a volume group backup OCID" in str(outcome.error)
+    assert outcome.status == "rejected" and not outcome.transient
+    assert "is not the OCID of a volume group, volume or boot volume backup" in str(outcome.error)
     assert server.backend.requests() == []
 
 

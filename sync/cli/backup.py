@@ -48,7 +48,7 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             backup = engine.port.get_backup(kind, backup_id, deadline).value
             # Planned whatever the backup's state (a note below says it): the table shows what would change.
-            wanted = source_to_read(policy, replace(backup, lifecycle_state=None))
+            wanted = source_to_read(policy, replace(backup, lifecycle_state="AVAILABLE"))
             source = engine.get_source(wanted[0], wanted[1], backup_id, deadline) if wanted else None
         except CallFailed as failure:
             print(shown(f"error: {failure_line(failure)}"), file=err)

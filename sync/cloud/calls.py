@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from sync.cloud.logfields import backup_fields
 from sync.cloud.outcome import CallFailed
 from sync.cloud.retry import Deadline, backoff_delay, parse_retry_after
 
@@ -174,7 +175,7 @@ class Retries:
                 "status": failure.status,
                 "code": failure.code,
                 "opc_request_id": failure.opc_request_id,
-                "volume_group_backup_id": backup_id,
+                **backup_fields(backup_id),
                 "attempt": attempt + 1,
                 "will_retry": will_retry,
             },

@@ -8,23 +8,42 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sync.cloud.calls import Limiter, Retries
 from sync.cloud.clients import AuthError, Clients
-from sync.cloud.leanport import LeanPort
+from sync.cloud.leanport import LeanPort, operation_names, source_operation
+from sync.cloud.logfields import backup_fields
+from sync.cloud.members import MemberSync, update_of
 from sync.cloud.outcome import STATUSES, CallFailed, Outcome
-from sync.cloud.port import OciPort, TagUpdate
+from sync.cloud.port import OciPort
 from sync.cloud.retry import Deadline
 from sync.cloud.tagcache import TagSchemaCache
 from sync.domain.resources import Backup, Kind, Source, SourceKind
 from sync.domain.status import Status
-from sync.policy.decide import SKIPPED_STATES, Action, Decision, decide, source_to_read
+from sync.policy.decide import (
+    SKIPPED_STATES,
+    Action,
+    Decision,
+    decide,
+    group_backup_to_read,
+    source_to_read,
+)
 from sync.policy.loader import Policy, PolicyError
 from sync.policy.planner import Plan
 from sync.requests.bodies import EventInfo
 
-__all__ = ["SKIPPED_STATES", "STATUSES", "CallFailed", "Engine", "Limiter", "Outcome", "SourceLookup"]
+__all__ = [
+    "SKIPPED_STATES",
+    "STATUSES",
+    "CallFailed",
+    "Engine",
+    "Limiter",
+    "Outcome",
+    "SourceLookup",
+    "update_of",
+]
 
 log = logging.getLogger("sync.cloud.engine")
 
@@ -32,12 +51,6 @@ MAX_ETAG_RETRIES = 4
 
 SourceLookup = Callable[[SourceKind, str, str | None, Deadline], Source | None]
 """(kind, source id, backup id, deadline) -> the source or None (404); e.g. a sweep's cache."""
-
-
-def update_of(result: Plan) -> TagUpdate:
-    """The update a plan sends: only the fields that change, whole maps (the API replaces them)."""
-    body = result.update_body()
-    return TagUpdate(body.get("displayName"), body.get("freeformTags"), body.get("definedTags"))
 
 
 def decision_outcome(decision: Decision, backup_id: str, opc_request_id: str | None = None) -> Outcome:
@@ -55,10 +68,28 @@ def decision_outcome(decision: Decision, backup_id: str, opc_request_id: str | N
 
 def log_source_warning(decision: Decision, backup_id: str) -> None:
     if decision.source_warning:
+        kind = Kind.of(backup_id) or Kind.VOLUME_GROUP_BACKUP
         log.warning(
             decision.source_warning,
-            extra={"volume_group_backup_id": backup_id, "operation": "GetVolumeGroup"},
+            extra={**backup_fields(backup_id), "operation": source_operation(kind.source_kind)},
         )
+
+
+def not_here(backup_id: str, failure: CallFailed) -> Outcome:
+    """A copy event for a backup not in this function's region (Oracle does not say which region emits it)."""
+    error = (
+        f"{failure}: a copy event for a backup that is not in this function's region; the copy is"
+        " handled where it lives (deploy the function there, or sweep that region)"
+    )
+    return Outcome(Status.IGNORED, backup_id, opc_request_id=failure.opc_request_id, error=error)
+
+
+# The permission each kind's update needs (Oracle's Core Services policy reference).
+_UPDATE_PERMISSIONS = {
+    Kind.VOLUME_GROUP_BACKUP: "VOLUME_GROUP_BACKUP_UPDATE",
+    Kind.VOLUME_BACKUP: "VOLUME_BACKUP_UPDATE",
+    Kind.BOOT_VOLUME_BACKUP: "BOOT_VOLUME_BACKUP_UPDATE",
+}
 
 
 class _Retry(Exception):
@@ -105,19 +136,24 @@ class Engine:
         event: EventInfo | None = None,
         sources: SourceLookup | None = None,
         limiter: Limiter | None = None,
+        members: bool = True,
     ) -> Outcome:
         """Bring one backup in line with the policy. Never raises.
 
         sources, when given, replaces the source GET (a sweep shares one cache); limiter: the
-        sweep's pacing.
+        sweep's pacing. members: for a group backup whose rules say `members: tags`, bring each
+        member backup in line too (sync/cloud/members.py).
         """
         from sync.cloud.lean import bounded
 
         kind = Kind.of(backup_id)
-        if kind is not Kind.VOLUME_GROUP_BACKUP:
-            # Ids from list pages come from OCI: one that is not a backup's OCID never becomes a path.
-            error = f"{str(backup_id)[:80]!r} is not a volume group backup OCID; nothing was sent"
-            return Outcome(Status.FAILED, str(backup_id)[:255], error=error)
+        if kind is None:
+            # An id that is not a backup's OCID never becomes a path.
+            error = (
+                f"{str(backup_id)[:80]!r} is not the OCID of a volume group, volume or boot volume backup;"
+                " nothing was sent"
+            )
+            return Outcome(Status.REJECTED, str(backup_id)[:255], error=error)
         try:
             with bounded(deadline.remaining):  # a policy fetched from Object Storage counts too
                 policy = self.policy()
@@ -127,11 +163,16 @@ class Engine:
         lookup = sources or (lambda k, i, b, d: self.get_source(k, i, b, d, limiter))
         try:
             for round_ in range(MAX_ETAG_RETRIES + 1):
-                read = self.port.get_backup(kind, backup_id, deadline, limiter)
+                try:
+                    read = self.port.get_backup(kind, backup_id, deadline, limiter)
+                except CallFailed as failure:
+                    if failure.status == 404 and event is not None and event.copy:
+                        return not_here(backup_id, failure)
+                    raise
                 try:
                     return self._act(
                         policy, read.value, read.etag, read.request_id, dry_run, deadline, event, lookup,
-                        limiter, round_,
+                        limiter, round_, members,
                     )  # fmt: skip
                 except _Retry:
                     continue
@@ -154,25 +195,66 @@ class Engine:
         sources: SourceLookup,
         limiter: Limiter | None,
         round_: int,
+        members: bool,
     ) -> Outcome:
-        """Decide on the backup just read, and write when the decision says so."""
+        """Decide on the backup just read, and write when the decision says so (only when AVAILABLE)."""
         wanted = source_to_read(policy, backup)
         source = sources(wanted[0], wanted[1], backup.id, deadline) if wanted else None
+        group_id = group_backup_to_read(policy, backup)
+        group = self._group_backup(group_id, deadline, limiter) if group_id else None
         event_view = event.as_context() if event else None
-        decision = decide(policy, backup, source, event_view, review=self.review(deadline), dry_run=dry_run)
+        decision = decide(
+            policy,
+            backup,
+            source,
+            event_view,
+            review=self.review(deadline),
+            dry_run=dry_run,
+            group_backup=group,
+        )
         log_source_warning(decision, backup.id)
         if decision.action is not Action.WRITE or decision.plan is None:
             if decision.action is Action.REPORT:
                 log.info(
-                    "planned (dry run)",
-                    extra={"volume_group_backup_id": backup.id, "changes": decision.changes()},
+                    "planned (dry run)", extra={**backup_fields(backup.id), "changes": decision.changes()}
                 )
-            return decision_outcome(decision, backup.id, request_id)
-        if not etag:
+            outcome = decision_outcome(decision, backup.id, request_id)
+        elif not etag:
             # Without an etag the write could undo someone else's change: refuse it.
-            error = "GetVolumeGroupBackup returned no etag; refusing an unguarded update"
+            error = f"{operation_names(backup.kind)[0]} returned no etag; refusing an unguarded update"
             return _with(decision, Status.FAILED, backup.id, opc_request_id=request_id, error=error)
-        return self._write(backup, decision, decision.plan, etag, deadline, limiter, round_)
+        else:
+            outcome = self._write(backup, decision, decision.plan, etag, deadline, limiter, round_)
+        return self._members(backup, decision, outcome, dry_run, deadline, limiter) if members else outcome
+
+    def _group_backup(self, group_id: str, deadline: Deadline, limiter: Limiter | None) -> Backup | None:
+        """The group backup a member names (for `group_backup.*`), or None when it is gone."""
+        try:
+            return self.port.get_backup(Kind.VOLUME_GROUP_BACKUP, group_id, deadline, limiter).value
+        except CallFailed as failure:
+            if failure.status == 404:
+                return None
+            raise
+
+    def _members(
+        self,
+        group: Backup,
+        decision: Decision,
+        outcome: Outcome,
+        dry_run: bool,
+        deadline: Deadline,
+        limiter: Limiter | None,
+    ) -> Outcome:
+        """The outcome with the members' when the group's rules tag members and the group went well."""
+        result = decision.plan
+        fine = (Status.UPDATED, Status.UNCHANGED, Status.PLANNED)
+        if result is None or result.member_tags is None or outcome.status not in fine:
+            return outcome
+        sync = MemberSync(
+            self.port, result, self.review(deadline), deadline, dry_run, limiter, MAX_ETAG_RETRIES
+        )
+        members = sync.run(group)
+        return replace(outcome, members=members, transient=outcome.transient or members.transient)
 
     def _write(
         self,
@@ -194,9 +276,10 @@ class Engine:
             if failure.status == 404:
                 # The GET just found it, so this is far more likely a missing permission
                 # than a deletion: say so rather than answer `not_found`.
+                permission = _UPDATE_PERMISSIONS[backup.kind]
                 error = (
                     f"{failure}: the backup was readable a moment ago, so the function"
-                    " most likely lacks VOLUME_GROUP_BACKUP_UPDATE on it (or it was just deleted)"
+                    f" most likely lacks {permission} on it (or it was just deleted)"
                 )
                 return _with(
                     decision, Status.FAILED, backup.id, opc_request_id=failure.opc_request_id, error=error
@@ -207,8 +290,8 @@ class Engine:
         log.info(
             "updated",
             extra={
-                "operation": "UpdateVolumeGroupBackup",
-                "volume_group_backup_id": backup.id,
+                "operation": operation_names(backup.kind)[1],
+                **backup_fields(backup.id),
                 "opc_request_id": put.request_id,
                 "changes": result.changes(),
             },
@@ -217,11 +300,12 @@ class Engine:
 
     def _unknown(self, backup_id: str, decision: Decision, result: Plan, failure: CallFailed) -> Outcome:
         """The PUT was sent and no answer came: it may have landed. Transient: the next try re-reads."""
+        operation = operation_names(Kind.of(backup_id) or Kind.VOLUME_GROUP_BACKUP)[1]
         log.error(
-            "UpdateVolumeGroupBackup outcome unknown",
+            f"{operation} outcome unknown",
             extra={
-                "operation": "UpdateVolumeGroupBackup",
-                "volume_group_backup_id": backup_id,
+                "operation": operation,
+                **backup_fields(backup_id),
                 "outcome": "unknown",
                 "changes": result.changes(),
                 "error": failure.message,

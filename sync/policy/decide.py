@@ -31,6 +31,7 @@ def unreviewed(result: Plan) -> Plan:
 
 class Action(Enum):
     SKIP = Status.IGNORED
+    DEFER = Status.DEFERRED  # not AVAILABLE yet: OCI refuses the update, a later pass writes it
     REJECT = Status.REJECTED
     KEEP = Status.UNCHANGED
     REPORT = Status.PLANNED  # a dry run
@@ -104,7 +105,7 @@ def _needs_source(policy: Policy, backup: Backup) -> bool:
 
 def group_backup_to_read(policy: Policy, backup: Backup) -> str | None:
     """The group backup a member backup names, when a rule reads `group_backup.*` and the id is sound."""
-    if backup.kind is Kind.VOLUME_GROUP_BACKUP or skip_reason(backup):
+    if backup.kind is Kind.VOLUME_GROUP_BACKUP or skip_reason(backup) or defer_reason(backup):
         return None
     group_id = backup.fields.get("volume_group_backup_id")
     if not isinstance(group_id, str) or Kind.of(group_id) is not Kind.VOLUME_GROUP_BACKUP:
@@ -116,7 +117,7 @@ def source_to_read(
     policy: Policy, backup: Backup, available_only: bool = False
 ) -> tuple[SourceKind, str] | None:
     """The source the caller should read before deciding: only when a rule needs it and its id is sound."""
-    if skip_reason(backup, available_only) or not _needs_source(policy, backup):
+    if skip_reason(backup, available_only) or defer_reason(backup) or not _needs_source(policy, backup):
         return None
     kind = backup.kind.source_kind
     source_id = str(backup.source_id)
@@ -153,9 +154,13 @@ def decide(
 
     group_backup: for a member backup, the group backup it names, when a rule reads `group_backup.*`.
     """
-    reason = skip_reason(backup, available_only)
+    reason = skip_reason(backup)
     if reason:
         return Decision(Action.SKIP, reason=reason)
+    # Before available_only: a backup not AVAILABLE yet is counted as deferred either way.
+    reason = defer_reason(backup)
+    if reason:
+        return Decision(Action.DEFER, reason=reason)
     backup_view, volume_group = views(backup, source)
     warning = bad_source_id(policy, backup)
     group_view = group_backup.fields if group_backup is not None else None
