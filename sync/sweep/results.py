@@ -36,6 +36,11 @@ def _kind(o: Outcome) -> Kind | None:
     return Kind.of(o.backup_id) if o.backup_id else None
 
 
+def _kind_of(backup_id: object) -> str | None:
+    kind = Kind.of(backup_id) if isinstance(backup_id, str) else None
+    return kind.value if kind else None
+
+
 def log_ids(backup_id: str | None) -> dict[str, Any]:
     """Log fields: backup_id, kind, and for a group backup the documented volume_group_backup_id."""
     kind = Kind.of(backup_id) if backup_id else None
@@ -88,6 +93,7 @@ class Tally:
         self._lock = threading.Lock()
         self.counts: Counter[Status] = Counter()
         self.by_kind: Counter[tuple[str, Status]] = Counter()
+        self.members: Counter[Status] = Counter()  # members reached through their group (members: tags)
         self.failures: list[dict[str, Any]] = []
         self.omitted = 0
         self.permanent = 0
@@ -109,6 +115,13 @@ class Tally:
                 self.transient_in_a_row = 0
         if o.status is Status.FAILED:
             self.add_failure(failure_json(o))
+        if o.members is not None:
+            with self._lock:
+                self.members.update(o.members.counts)
+            for item in o.members.failures:
+                self.add_failure({**item, "kind": _kind_of(item.get("id")), "groupBackupId": o.backup_id})
+            with self._lock:
+                self.omitted += o.members.failures_omitted
 
     def add_failure(self, item: dict[str, Any]) -> None:
         with self._lock:
@@ -122,6 +135,10 @@ class Tally:
     def snapshot_counts(self) -> dict[str, int]:
         with self._lock:
             return {status.value: n for status, n in self.counts.items()}
+
+    def member_counts(self) -> dict[str, int]:
+        with self._lock:
+            return {status.value: n for status, n in sorted(self.members.items()) if n}
 
     def counts_by_kind(self) -> dict[str, dict[str, int]]:
         """kind -> status -> count (kinds in sweep order, statuses sorted)."""
@@ -200,6 +217,7 @@ class SweepResult:
             {
                 "counts": self.counts(),
                 "countsByKind": self.counts_by_kind(),
+                "members": self.tally.member_counts(),
                 "kinds": [k.value for k in self.kinds],
                 "failures": self.failures(),
                 "failuresOmitted": self.failures_omitted,

@@ -43,10 +43,10 @@ from sync.cloud.clients import AuthError
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.limiter import AdaptiveLimiter
 from sync.cloud.retry import Deadline
-from sync.domain.resources import Backup, Kind
+from sync.domain.resources import Backup, Kind, SourceKind
 from sync.domain.status import Status, SweepStatus
 from sync.policy.loader import Policy, PolicyError
-from sync.sweep.item import process_backup
+from sync.sweep.item import Reads, process_backup, read_group_backup
 from sync.sweep.kinds import sweep_kinds
 from sync.sweep.listing import Lister, Stop, listing_failure
 from sync.sweep.options import (
@@ -59,7 +59,7 @@ from sync.sweep.options import (
     SweepOptions,
 )
 from sync.sweep.results import SweepProgress, SweepResult, Tally, log_ids, log_outcome
-from sync.sweep.sources import SourceCache
+from sync.sweep.sources import GroupBackupCache, SourceCache
 from sync.sweep.tokens import Position, decode_token, encode_token
 
 # Names the command line and tests import from here.
@@ -97,7 +97,12 @@ class Sweep:
         self.progress = progress
         pace = self.limiter
         self.sources = SourceCache(
-            lambda kind, sid, bid, d: engine.get_source(kind, sid, bid, d, pace), options.volume_group_cache
+            lambda kind, sid, bid, d: engine.get_source(SourceKind(kind), sid, bid, d, pace),
+            options.volume_group_cache,
+        )
+        self.groups = GroupBackupCache(
+            lambda _kind, gid, _bid, d: read_group_backup(engine.port, gid, d, pace),
+            options.volume_group_cache,
         )
         self.tally = Tally(options.max_failures)
         self.lister = Lister(engine.port, options, self.call_deadline, self._should_stop, self.limiter)
@@ -147,8 +152,9 @@ class Sweep:
 
     def _run_item(self, policy: Policy, backup: Backup, page: _Page) -> None:
         try:
+            reads = Reads(self.sources, self.groups)
             outcome = process_backup(
-                self.engine, self.options, policy, backup, self.sources, self.call_deadline(), self.limiter
+                self.engine, self.options, policy, backup, reads, self.call_deadline(), self.limiter
             )
         except Exception as exc:  # a bug in one backup must not lose the others
             log.exception("sweep item failed", extra=log_ids(backup.id))
@@ -177,6 +183,7 @@ class Sweep:
         result.started_at = self._started_at
         calls = dict(self.lister.calls)
         calls.update(self.sources.fetch_calls())
+        calls.update(self.groups.fetch_calls())
         result.kinds = self.kinds
         result.finish(time.monotonic() - self._started, self.options.dry_run, calls)
         log.info(
