@@ -234,3 +234,34 @@ class SweepResult:
         if self.error:
             out["error"] = self.error
         return out
+
+
+def result_from_json(body: dict[str, Any], permanent: int) -> SweepResult:
+    """A SweepResult rebuilt from its answer (a region swept in another process); `permanent` failures."""
+    tally = Tally(max(len(body.get("failures") or []), 0))
+    for kind, counts in (body.get("countsByKind") or {}).items():
+        for status, n in counts.items():
+            tally.counts[Status(status)] += n
+            tally.by_kind[(kind, Status(status))] += n
+    for status, n in (body.get("members") or {}).items():
+        tally.members[Status(status)] += n
+    tally.failures = list(body.get("failures") or [])
+    tally.omitted = int(body.get("failuresOmitted") or 0)
+    tally.permanent = permanent
+    result = SweepResult(
+        SweepStatus(body["status"]),
+        tally,
+        int(body.get("scanned") or 0),
+        body.get("resumeToken"),
+        int(body.get("compartments") or 0),
+        error=body.get("error"),
+        elapsed=float(body.get("elapsedSeconds") or 0.0),
+        dry_run=bool(body.get("dryRun")),
+        calls=dict(body.get("calls") or {}),
+        region=body.get("region"),
+        kinds=tuple(Kind(k) for k in body.get("kinds") or ()),
+    )
+    for name, attr in (("startedAt", "started_at"), ("finishedAt", "finished_at")):
+        if body.get(name):
+            setattr(result, attr, datetime.fromisoformat(body[name].replace("Z", "+00:00")))
+    return result
