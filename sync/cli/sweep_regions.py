@@ -64,10 +64,11 @@ def add_region_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--processes",
-        default="auto",
+        default="1",
         metavar="N|auto",
-        help="with several regions, sweep them in N processes (auto: one per region, up to the number of "
-        "CPUs; 1: threads in this process). Signing and HTTP cost CPU: past one core, processes are faster",
+        help="with several regions, sweep them in N worker processes (auto: one per region when there is "
+        "more than one CPU) rather than a thread per region in this process (the default, 1): one "
+        "process is bound to one core, so use this when the CPU, not OCI's rate limits, holds a sweep back",
     )
     p.add_argument(
         "--call-budget",
@@ -300,9 +301,13 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def process_count(value: str, regions: int) -> int:
-    """--processes: a number (1: threads in this process), or auto: one per region up to the CPUs."""
+    """--processes: a number (1: threads in this process), or auto: one per region (at most AUTO_PROCESSES).
+
+    A region is mostly waiting on the network and its rate limit, so a region left waiting for a
+    free process costs far more than a few processes sharing the CPUs.
+    """
     if value == "auto":
-        return max(1, min(regions, os.cpu_count() or 1))
+        return max(1, min(regions, AUTO_PROCESSES)) if (os.cpu_count() or 1) > 1 else 1
     try:
         count = int(value)
     except ValueError:
@@ -313,6 +318,7 @@ def process_count(value: str, regions: int) -> int:
 
 
 MAX_PROCESSES = 64
+AUTO_PROCESSES = 16
 
 
 def sweep_in_processes(
