@@ -52,6 +52,8 @@ def render_summary(result: SweepResult, command_hint: str) -> str:
         ]
         if len(by_kind) > 1:
             rows += [("all", status, n) for status, n in sorted(result.counts().items())]
+        # Members reached through their group backup (members: tags), apart from the listed backups.
+        rows += [("members", status, n) for status, n in result.tally.member_counts().items()]
         lines.append(render_table(("KIND", "STATUS", "COUNT"), rows))
     failures = result.failures()
     if failures:
