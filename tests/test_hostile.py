@@ -547,6 +547,8 @@ def test_function_rejects_a_5000_digit_body_with_200(emulator: EmulatorServer, a
     assert reply.json() == {
         "status": "rejected",
         "volumeGroupBackupId": None,
+        "backupId": None,
+        "kind": None,
         "changes": {},
         "opcRequestId": None,
         "error": "request body: an integer of 5000 digits (no field takes more than 100)",

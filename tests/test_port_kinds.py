@@ -91,3 +91,19 @@ def test_source_of_each_kind(emulator: EmulatorServer, api_key: ApiKey, kind: Ki
 
 def test_source_kinds_name_their_ocids() -> None:
     assert {k.ocid_type for k in SourceKind} == {"volumegroup", "volume", "bootvolume"}
+
+
+def test_members_only_for_group_backups_even_when_a_rule_for_every_kind_says_so(
+    emulator: EmulatorServer, api_key: ApiKey
+) -> None:
+    from sync.cloud.engine import Engine
+    from sync.policy.loader import load_policy
+
+    policy = load_policy(
+        "version: 1\nrules:\n  - name: all\n    freeform_tags: {k: v}\n    members: tags\n", "every-kind"
+    )
+    engine = Engine.on(Clients(OciSettings.from_env(emulator.client_env(api_key))), lambda: policy)
+    alone = engine.sync_backup(BACKUPS[Kind.VOLUME_BACKUP], dry_run=False, deadline=Deadline.after(60))
+    assert alone.status == "updated" and alone.members is None and "members" not in alone.to_json()
+    group = engine.sync_backup(BACKUPS[Kind.VOLUME_GROUP_BACKUP], dry_run=True, deadline=Deadline.after(60))
+    assert group.members is not None and dict(group.members.counts) == {"planned": 2}

@@ -28,16 +28,25 @@ from sync.cli.table import change_rows, render_plan, render_table
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Kind
-from sync.policy.decide import source_to_read, views
+from sync.policy.decide import group_backup_to_read, source_to_read, source_view, views
 from sync.policy.planner import plan as make_plan
+
+BACKUP_OCID_TYPES = tuple(k.ocid_type for k in Kind)
+
+
+def with_kind(text: str, kind: str | None) -> str:
+    """A plan or outcome with a `Kind:` line after its first (the `Backup ...` line)."""
+    first, _, rest = text.partition("\n")
+    return f"{first}\nKind: {kind or 'unknown'}" + (f"\n{rest}" if rest else "")
+
 
 # -- plan --backup -----------------------------------------------------------------------------
 
 
 def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """What the policy would change on a live backup (GET, and the volume group when a rule needs it)."""
+    """What the policy would change on a live backup of any kind (GET; its source when a rule needs it)."""
     env = env_vars()
-    backup_id = ocid_arg(args.backup, "volumegroupbackup")
+    backup_id = ocid_arg(args.backup, *BACKUP_OCID_TYPES)
     with cli_logging(getattr(args, "log_file", None), env):
         clients = build_clients(env)
         policy = policy_loader(args.policy, env, clients)()
@@ -48,8 +57,11 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             backup = engine.port.get_backup(kind, backup_id, deadline).value
             # Planned whatever the backup's state (a note below says it): the table shows what would change.
-            wanted = source_to_read(policy, replace(backup, lifecycle_state="AVAILABLE"))
+            as_available = replace(backup, lifecycle_state="AVAILABLE")
+            wanted = source_to_read(policy, as_available)
             source = engine.get_source(wanted[0], wanted[1], backup_id, deadline) if wanted else None
+            group_id = group_backup_to_read(policy, as_available)
+            group = engine.port.get_backup(Kind.VOLUME_GROUP_BACKUP, group_id, deadline) if group_id else None
         except CallFailed as failure:
             print(shown(f"error: {failure_line(failure)}"), file=err)
             return EXIT_FAILED
@@ -63,7 +75,13 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             except SchemaFileError as exc:
                 raise LiveError(str(exc)) from None
             review = lambda result: apply_schema(result, schema)  # noqa: E731
-        print(render_plan(review(make_plan(policy, *views(backup, source)))), file=out)
+        result = make_plan(
+            policy,
+            *views(backup, source),
+            source=source_view(source),
+            group_backup=group.value.fields if group else None,
+        )
+        print(with_kind(render_plan(review(result)), kind.value), file=out)
         state = backup.lifecycle_state
         if state != "AVAILABLE":
             print(shown(f"note: the backup is {state}"), file=out)
@@ -74,7 +92,12 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def render_outcome(o: Outcome) -> str:
-    lines = [f"Backup {o.backup_id}: {o.status}"]
+    kind = o.kind
+    lines = [f"Backup {o.backup_id}: {o.status}", f"Kind: {kind.value if kind else 'unknown'}"]
+    if o.members is not None:
+        counts = ", ".join(f"{status} {n}" for status, n in sorted(o.members.to_json()["counts"].items()))
+        lines.append(f"Members: {counts or 'none'}")
+        lines += [f"member {f['id']}: {f['status']}: {f['error']}" for f in o.members.failures]
     rows = change_rows(o.changes)
     if rows:
         lines.append(render_table(("FIELD", "KEY", "OLD", "NEW"), rows))
@@ -91,7 +114,7 @@ def render_outcome(o: Outcome) -> str:
 def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Bring one backup in line with the policy, as the function does for an event."""
     env = env_vars()
-    backup_id = ocid_arg(args.backup, "volumegroupbackup")
+    backup_id = ocid_arg(args.backup, *BACKUP_OCID_TYPES)
     with cli_logging(args.log_file, env):
         clients = build_clients(env)
         engine = Engine.on(clients, policy_loader(args.policy, env, clients))
@@ -114,7 +137,13 @@ def add_apply_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
         "bring one backup in line with the policy now, as the function does for an event",
         f"{PROG} apply --backup ocid1.volumegroupbackup.oc1.iad.aaaa --dry-run",
     )
-    p.add_argument("--backup", required=True, metavar="OCID", help="the volume group backup to update")
+    p.add_argument(
+        "--backup",
+        required=True,
+        metavar="OCID",
+        help="the backup to update: a volume group, volume or boot volume backup (a group backup's"
+        " members too, when its rules say members: tags)",
+    )
     p.add_argument(
         "--dry-run",
         action="store_true",
@@ -135,7 +164,7 @@ def add_plan_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backup",
         metavar="OCID",
-        help="plan a live backup: read it (and its volume group when a rule needs it) from the endpoint "
-        "the OCI_* settings name; nothing is written (default: none, plan --backup-json)",
+        help="plan a live backup of any kind: read it (and its source when a rule needs it) from the "
+        "endpoint the OCI_* settings name; nothing is written (default: none, plan --backup-json)",
     )
     add_common_options(p, 60.0, ONE_BACKUP_TIMEOUT)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from sync.cli.backup import add_plan_live_options, cmd_plan_live
+from sync.cli.backup import add_plan_live_options, cmd_plan_live, with_kind
 from sync.cli.common import EXIT_OK, CliError, guarded, load_policy_arg
 from sync.cli.helptext import PROG, add_command
 from sync.cli.table import render_plan
@@ -59,7 +59,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             result = apply_schema(result, load_schema_file(args.tag_schema))
         except SchemaFileError as exc:
             raise CliError(str(exc)) from None
-    print(render_plan(result), file=out)
+    print(with_kind(render_plan(result), result.kind), file=out)
     return EXIT_OK
 
 

@@ -248,7 +248,12 @@ class Engine:
         """The outcome with the members' when the group's rules tag members and the group went well."""
         result = decision.plan
         fine = (Status.UPDATED, Status.UNCHANGED, Status.PLANNED)
-        if result is None or result.member_tags is None or outcome.status not in fine:
+        if (
+            group.kind is not Kind.VOLUME_GROUP_BACKUP  # a rule for every kind says members: tags
+            or result is None
+            or result.member_tags is None
+            or outcome.status not in fine
+        ):
             return outcome
         sync = MemberSync(
             self.port, result, self.review(deadline), deadline, dry_run, limiter, MAX_ETAG_RETRIES

@@ -15,6 +15,7 @@ from sync import logs
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import Engine, Outcome
 from sync.cloud.leanport import LeanPort
+from sync.cloud.logfields import backup_fields
 from sync.cloud.retry import Deadline
 from sync.cloud.tagcache import TagSchemaCache
 from sync.domain.status import Status
@@ -91,16 +92,19 @@ class App:
         logs.set_context(fn_call_id=call_id)
         deadline = Deadline.from_fn(deadline_iso)
         started = time.monotonic()
-        reply = self._answer(body, deadline)
+        reply = self._answer(body, deadline, call_id)
         if self.metrics is not None:
             # After the answer is made, inside the deadline's margin, never failing the call.
             counts, figures = outcome_counts(reply.body, reply.sweep, time.monotonic() - started)
             self.metrics.post(counts, deadline, figures)
         return reply.http_status, reply.body
 
-    def _answer(self, body: bytes, deadline: Deadline) -> Reply:
+    def _answer(self, body: bytes, deadline: Deadline, call_id: str | None = None) -> Reply:
         try:
             request = parse_request(body)
+            if isinstance(request, BackupRequest):
+                # Every line of this call names the backup (lines about a member name the member).
+                logs.set_context(fn_call_id=call_id, **backup_fields(request.backup_id))
             reply = self._dispatch(request, deadline)
         except Exception as exc:  # a bug must still answer JSON, not a traceback
             log.exception("unexpected error", extra={"error_type": type(exc).__name__})
