@@ -28,11 +28,14 @@ def populate_tenancy(
     groups: int = 50,
     compliant_every: int = 0,
     tag: str = "",
+    mixed: bool = False,
 ) -> None:
     """n scheduled backups spread over `compartments` under the tenancy, as OCI names them.
 
     compliant_every=k: every k-th backup already carries the tags of tests.test_sweep.POLICY
-    (0: none). `tag` makes the ids unique per region.
+    (0: none). `tag` makes the ids unique per region. mixed: the three kinds in turn: a group
+    backup, its member volume backup (the next one, naming its group, in the same compartment),
+    then a standalone boot volume backup; otherwise every backup is a group backup.
     """
     backend.identity.tenancy_id = TENANCY
     for c in range(compartments):
@@ -51,6 +54,10 @@ def populate_tenancy(
         ok = compliant_every and i % compliant_every == 0
         tags = {"backup-kind": "scheduled", "source-volume-group": f"app-{g}-data"} if ok else {}
         created = T0 + timedelta(seconds=37 * i)
+        if mixed and i % 3:
+            _add_single(backend, i, tag, compartment_id(g % compartments), created, bool(ok))
+            continue
+        members = [f"ocid1.volumebackup.oc1..{tag}scale{i + 1:07d}"] if mixed and i + 1 < n else []
         backend.add_volume_group_backup(
             {
                 "id": f"ocid1.volumegroupbackup.oc1..{tag}scale{i:07d}",
@@ -64,7 +71,39 @@ def populate_tenancy(
                 "freeformTags": tags,
                 "sizeInGBs": 50 + g,
                 "uniqueSizeInGbs": 3,
-                "volumeBackupIds": [f"ocid1.volumebackup.oc1..{tag}scale{i:07d}v0"],
+                "volumeBackupIds": members,
+            }
+        )
+
+
+def _add_single(backend: Backend, i: int, tag: str, compartment: str, created: datetime, ok: bool) -> None:
+    """Backup i of a mixed tenancy: the member volume backup of group backup i - 1, or a boot volume backup."""
+    common = {
+        "compartmentId": compartment,
+        "type": "INCREMENTAL",
+        "sourceType": "SCHEDULED",
+        "lifecycleState": "AVAILABLE",
+        "timeCreated": created.isoformat().replace("+00:00", "Z"),
+        "freeformTags": {"backup-kind": "scheduled"} if ok else {},
+        "sizeInGBs": 50,
+    }
+    if i % 3 == 1:
+        backend.add_volume_backup(
+            {
+                **common,
+                "id": f"ocid1.volumebackup.oc1..{tag}scale{i:07d}",
+                "volumeId": f"ocid1.volume.oc1..{tag}scalevol{i % 50:05d}",
+                "volumeGroupBackupId": f"ocid1.volumegroupbackup.oc1..{tag}scale{i - 1:07d}",
+                "displayName": f"Auto-backup for {created:%Y-%m-%d %H:%M} via policy: gold - data",
+            }
+        )
+    else:
+        backend.add_boot_volume_backup(
+            {
+                **common,
+                "id": f"ocid1.bootvolumebackup.oc1..{tag}scale{i:07d}",
+                "bootVolumeId": f"ocid1.bootvolume.oc1..{tag}scaleboot{i % 50:05d}",
+                "displayName": f"Auto-backup for {created:%Y-%m-%d %H:%M} via policy: gold (Boot Volume)",
             }
         )
 

@@ -15,9 +15,9 @@ from sync.domain.status import Status
 from sync.emulator import ApiKey, EmulatorServer
 from sync.policy.decide import Action, decide, source_to_read
 from sync.policy.loader import load_policy
-from sync.sweep.item import process_backup
+from sync.sweep.item import Reads, process_backup, read_group_backup
 from sync.sweep.options import SweepOptions
-from sync.sweep.sources import SourceCache
+from sync.sweep.sources import GroupBackupCache, SourceCache
 
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaadecidetenancy"
 COMP = "ocid1.compartment.oc1..aaaaaaaadecidecomp"
@@ -103,14 +103,17 @@ def test_event_path_and_sweep_decide_the_same_on_200_random_backups(
     # The event path: GET each backup, read its volume group when a rule needs it, decide (dry run).
     event = {bid: shown(engine.sync_backup(bid, dry_run=True, deadline=deadline)) for bid in ids}
     # The sweep: decide each from the listed data, its volume group through the sweep's cache.
-    sources = SourceCache(engine.port.get_source)
+    reads = Reads(
+        SourceCache(lambda k, i, b, d: engine.port.get_source(SourceKind(k), i, b, d)),
+        GroupBackupCache(lambda _k, i, _b, d: read_group_backup(engine.port, i, d, None)),
+    )
     options = SweepOptions(COMP, dry_run=True)
     swept: dict[str, tuple[Any, ...]] = {}
     page: str | None = None
     while True:
         got = engine.port.list_backups(Kind.VOLUME_GROUP_BACKUP, COMP, deadline, page=page, limit=50)
         for backup in got.items:
-            swept[backup.id] = shown(process_backup(engine, options, POLICY, backup, sources, deadline))
+            swept[backup.id] = shown(process_backup(engine, options, POLICY, backup, reads, deadline))
         page = got.next_page
         if not page:
             break

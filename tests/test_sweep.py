@@ -36,7 +36,9 @@ rules:
       source-volume-group: "${volume_group.display_name}"
 """
 POLICY = load_policy(POLICY_TEXT, "test-policy")
-LIST_AND_VG = {"ListVolumeGroupBackups", "GetVolumeGroup", "ListCompartments"}
+# POLICY has no `kind`: a sweep lists every kind (here, only group backups are there).
+LIST_AND_VG = {"ListVolumeGroupBackups", "ListVolumeBackups", "ListBootVolumeBackups"}
+LIST_AND_VG |= {"GetVolumeGroup", "ListCompartments"}
 
 
 def vg_id(g: int) -> str:
@@ -327,8 +329,14 @@ def test_bad_resume_token_and_missing_compartment(
 
     missing = sweep(server, api_key, compartment_id="ocid1.compartment.oc1..aaaaaaaanosuchthing")
     assert missing.status == "failed" and missing.resume_token is None
-    (failure,) = missing.failures()
-    assert failure["status"] == 404 and failure["opcRequestId"]
+    # Each kind's listing fails on its own (the policy matches every kind).
+    failures = missing.failures()
+    assert [f["operation"] for f in failures] == [
+        "ListVolumeGroupBackups",
+        "ListVolumeBackups",
+        "ListBootVolumeBackups",
+    ]
+    assert all(f["status"] == 404 and f["opcRequestId"] for f in failures)
 
 
 # -- through the function, under the real FDK ------------------------------------------------

@@ -60,9 +60,10 @@ def test_sweep_failure_exits_1_with_request_id(server: EmulatorServer) -> None:
         "sweep", "--compartment", "ocid1.compartment.oc1..aaaaaaaanosuchthing", "--no-progress"
     )
     assert code == 1
-    assert "Failures (1):" in out and "NotAuthorizedOrNotFound" in out
-    rid = server.backend.requests("ListVolumeGroupBackups")[-1].opc_request_id
-    assert rid in out
+    # The policy matches every kind: each kind's listing fails, each with its own request id.
+    assert "Failures (3):" in out and "NotAuthorizedOrNotFound" in out
+    for operation in ("ListVolumeGroupBackups", "ListVolumeBackups", "ListBootVolumeBackups"):
+        assert server.backend.requests(operation)[-1].opc_request_id in out
 
 
 def test_sweep_stopped_by_timeout_exits_3_and_resumes(server: EmulatorServer) -> None:

@@ -55,12 +55,16 @@ def stale_in(group: RegionalEmulators, region: str, compartment: str) -> list[st
     return [b for b in stale_ids(group.servers[region].backend) if compartment[-6:] in b]
 
 
+@pytest.mark.parametrize("processes", ["1", "3"])  # a thread per region; a worker process per region
 def test_regions_sweep_updates_every_named_region_and_nothing_else(
-    regions: Callable[..., RegionalEmulators],
+    regions: Callable[..., RegionalEmulators], processes: str
 ) -> None:
     group = regions([*REGIONS, "sa-saopaulo-1"])  # subscribed, but not asked for
 
-    code, out, err = run("sweep", "--compartment", COMP, "--regions", ",".join(REGIONS), "--output", "json")
+    code, out, err = run(
+        "sweep", "--compartment", COMP, "--regions", ",".join(REGIONS), "--output", "json",
+        "--processes", processes,
+    )  # fmt: skip
 
     assert code == 0, err
     assert "progress: " in err  # one display for every region (not a terminal: plain lines)

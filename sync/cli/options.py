@@ -7,9 +7,11 @@ import shlex
 from datetime import datetime
 
 from sync.cli.helptext import prog
+from sync.domain.resources import Kind
 from sync.printable import escape_controls, quote
 from sync.requests import since as since_parser
-from sync.sweep.options import SweepOptions
+from sync.sweep.kinds import parse_kinds
+from sync.sweep.options import SweepError, SweepOptions
 from sync.sweep.runner import DEFAULT_CONCURRENCY, PAGE_SIZE
 
 
@@ -49,6 +51,7 @@ def resume_command(args: argparse.Namespace, compartment: str, since: datetime |
     parts += ["--since", since.isoformat()] if since else []  # absolute: "7d" would move
     parts += ["--dry-run"] if args.dry_run else []
     parts += ["--available-only"] if args.available_only else []
+    parts += ["--kinds", args.kinds] if getattr(args, "kinds", None) else []
     parts += ["--concurrency", str(args.concurrency)] if args.concurrency != DEFAULT_CONCURRENCY else []
     parts += ["--page-size", str(args.page_size)] if args.page_size != PAGE_SIZE else []
     parts += ["--policy", args.policy] if args.policy else []
@@ -58,6 +61,16 @@ def resume_command(args: argparse.Namespace, compartment: str, since: datetime |
 def shown(text: str) -> str:
     """Lines for the terminal: control characters in values from OCI escaped, line breaks kept."""
     return "\n".join(escape_controls(line) for line in text.split("\n"))
+
+
+def kinds_option(value: str | None) -> tuple[Kind, ...] | None:
+    """--kinds a,b: those backup kinds (None: all the policy can match); LiveError names the valid ones."""
+    if value is None:
+        return None
+    try:
+        return parse_kinds(part for part in value.split(",") if part.strip())
+    except SweepError as exc:
+        raise LiveError(f"--kinds: {exc}") from None
 
 
 def sweep_options(
@@ -75,4 +88,5 @@ def sweep_options(
         page_size=args.page_size,
         max_failures=args.max_failures,
         call_budget=args.call_budget,
+        kinds=kinds_option(getattr(args, "kinds", None)),
     )

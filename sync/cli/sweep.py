@@ -31,6 +31,7 @@ from sync.cli.progress import progress_display
 from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.engine import Engine
 from sync.cloud.retry import Deadline
+from sync.sweep.kinds import VALID
 from sync.sweep.runner import (
     DEFAULT_CONCURRENCY,
     PAGE_SIZE,
@@ -40,16 +41,24 @@ from sync.sweep.runner import (
 
 
 def render_summary(result: SweepResult, command_hint: str, interrupted: bool = False) -> str:
+    kinds = ", ".join(k.value for k in result.kinds) or "none"
     lines = [
         f"{headline(result.status)}: {counted(result.scanned, 'backup')} in "
         f"{counted(result.compartments, 'compartment')}, "
-        f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}"
+        f"{result.elapsed:.1f} s{' (dry run)' if result.dry_run else ''}; kinds: {kinds}"
     ]
     if result.error and not result.failures():
         lines.append(f"error: {result.error}")
-    counts = result.counts()
-    if counts:
-        lines.append(render_table(("STATUS", "COUNT"), sorted(counts.items())))
+    by_kind = result.counts_by_kind()
+    if by_kind:
+        rows: list[tuple[str, str, int]] = [
+            (kind, status, n) for kind, counts in by_kind.items() for status, n in counts.items()
+        ]
+        if len(by_kind) > 1:
+            rows += [("all", status, n) for status, n in sorted(result.counts().items())]
+        # Members reached through their group backup (members: tags), apart from the listed backups.
+        rows += [("members", status, n) for status, n in result.tally.member_counts().items()]
+        lines.append(render_table(("KIND", "STATUS", "COUNT"), rows))
     failures = result.failures()
     if failures:
         lines.append("")
@@ -153,6 +162,11 @@ def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
         "--available-only",
         action="store_true",
         help="skip backups whose state is not AVAILABLE (default: every backup listed)",
+    )
+    p.add_argument(
+        "--kinds",
+        metavar="K1,K2",
+        help=f"only these backup kinds ({VALID}) (default: every kind a rule of the policy can match)",
     )
     p.add_argument(
         "--concurrency",

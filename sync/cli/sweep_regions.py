@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
@@ -35,8 +39,8 @@ from sync.cloud.retry import Deadline
 from sync.domain.ocid import check_ocid, ocid_kind
 from sync.policy.loader import Policy
 from sync.sweep.options import DEFAULT_MAX_FAILURES, SweepError
-from sync.sweep.regions import RegionsResult, sweep_regions
-from sync.sweep.results import SweepProgress
+from sync.sweep.regions import RegionsResult, RegionSweep, sweep_regions
+from sync.sweep.results import SweepProgress, result_from_json
 from sync.sweep.tokens import decode_regions_token, token_region
 
 # How long one OCI call may keep retrying in a command-line sweep before its region (or
@@ -59,6 +63,14 @@ def add_region_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_FAILURES,
         metavar="N",
         help=f"failures listed in the summary per region (default {DEFAULT_MAX_FAILURES}; all are logged)",
+    )
+    p.add_argument(
+        "--processes",
+        default="1",
+        metavar="N|auto",
+        help="with several regions, sweep them in N worker processes (auto: one per region when there is "
+        "more than one CPU) rather than a thread per region in this process (the default, 1): one "
+        "process is bound to one core, so use this when the CPU, not OCI's rate limits, holds a sweep back",
     )
     p.add_argument(
         "--call-budget",
@@ -263,18 +275,23 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 raise LiveError("ListRegionSubscriptions returned no READY region")
         for region in regions:  # a setting that cannot work for any region: one line, before any call
             region_settings(base, env, region)
+        processes = process_count(args.processes, len(regions))
         bar = None if args.no_progress else progress_display(err)
         try:
             with stop_on_signals(err) as stop:
-                result = sweep_regions(
-                    regions,
-                    _engine_factory(base, env, policy, args.recursive),
-                    options,
-                    deadline,
-                    resume,
-                    RegionsProgress(bar) if bar is not None else None,
-                    stop,
-                )
+                if processes > 1:
+                    shown = RegionsProgress(bar) if bar is not None else None
+                    result = sweep_in_processes(args, env, regions, resume or {}, deadline, processes, shown)
+                else:
+                    result = sweep_regions(
+                        regions,
+                        _engine_factory(base, env, policy, args.recursive),
+                        options,
+                        deadline,
+                        resume,
+                        RegionsProgress(bar) if bar is not None else None,
+                        stop=stop,
+                    )
         finally:
             if bar is not None:
                 bar.finish()
@@ -285,3 +302,129 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if stop.is_set() and result.resume_token is not None:
         return EXIT_INTERRUPTED
     return regions_exit_code(result)
+
+
+# -- regions in separate processes -------------------------------------------------------------
+
+
+def process_count(value: str, regions: int) -> int:
+    """--processes: a number (1: threads in this process), or auto: one per region (at most AUTO_PROCESSES).
+
+    A region is mostly waiting on the network and its rate limit, so a region left waiting for a
+    free process costs far more than a few processes sharing the CPUs.
+    """
+    if value == "auto":
+        return max(1, min(regions, AUTO_PROCESSES)) if (os.cpu_count() or 1) > 1 else 1
+    try:
+        count = int(value)
+    except ValueError:
+        raise LiveError(f"--processes must be a number from 1 to {MAX_PROCESSES} or auto") from None
+    if not 1 <= count <= MAX_PROCESSES:
+        raise LiveError(f"--processes must be a number from 1 to {MAX_PROCESSES} or auto")
+    return min(count, max(1, regions))
+
+
+MAX_PROCESSES = 64
+AUTO_PROCESSES = 16
+
+
+def sweep_in_processes(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    regions: list[str],
+    resume: Mapping[str, str | None],
+    deadline: Deadline,
+    processes: int,
+    progress: Callable[[str, SweepProgress], None] | None = None,
+) -> RegionsResult:
+    """Each region swept in a worker process (spawned: nothing of this process is shared), rows merged.
+
+    Why: a region's sweep spends its CPU signing requests and in HTTP; with several regions one
+    process is bound to one core (the GIL), so regions wait on each other when the CPU is the limit.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    started = time.monotonic()
+    plain = {k: v for k, v in vars(args).items() if k != "func"}  # the handler is not picklable
+    jobs = [(plain, dict(env), region, resume.get(region), deadline.remaining()) for region in regions]
+    context = multiprocessing.get_context("spawn")
+    rows: list[RegionSweep] = []
+    with contextlib.ExitStack() as stack:
+        queue = None
+        if progress is not None:  # the workers' progress, shown here as one line
+            queue = stack.enter_context(context.Manager()).Queue()
+            reader = threading.Thread(target=_read_progress, args=(queue, progress), daemon=True)
+            reader.start()
+            stack.callback(reader.join, 5.0)
+            stack.callback(queue.put, None)
+        pool = stack.enter_context(ProcessPoolExecutor(processes, mp_context=context))
+        futures = [pool.submit(region_worker, *job, queue) for job in jobs]
+        for region, future in zip(regions, futures, strict=True):
+            try:
+                row = future.result()
+            except Exception as exc:  # a worker that died: that region's reason, not a crash
+                rows.append(RegionSweep(region, error=f"worker process failed: {exc!r}"[:300]))
+                continue
+            if row.get("answer") is None:
+                rows.append(RegionSweep(region, error=row.get("error") or "no answer"))
+            else:
+                rows.append(RegionSweep(region, result_from_json(row["answer"], int(row["permanent"]))))
+    return RegionsResult(rows, time.monotonic() - started, bool(args.dry_run))
+
+
+def _read_progress(queue: Any, progress: Callable[[str, SweepProgress], None]) -> None:
+    while (item := queue.get()) is not None:
+        region, fields = item
+        progress(region, SweepProgress(**fields))
+
+
+def region_worker(
+    plain: dict[str, Any],
+    env: dict[str, str],
+    region: str,
+    token: str | None,
+    seconds: float,
+    queue: Any = None,
+) -> dict[str, Any]:
+    """One region's sweep in a worker process: its answer and permanent failure count, or its error."""
+    args = argparse.Namespace(**plain)
+    report = _progress_sender(queue) if queue is not None else None
+    try:
+        compartment = ocid_arg(args.compartment, "compartment", "tenancy")
+        since = parse_since(args.since) if args.since else None
+        options = sweep_options(args, compartment, since)
+        with cli_logging(args.log_file, env):
+            base = OciSettings.from_env(env)
+            clients = build_clients(env)
+            policy = policy_loader(args.policy, env, clients)
+            result = sweep_regions(
+                [region],
+                _engine_factory(base, env, policy, args.recursive),
+                options,
+                Deadline.after(seconds),
+                {region: token} if token else None,
+                report,
+            )
+    except (LiveError, AuthError, SweepError, RegionError) as exc:
+        return {"answer": None, "error": str(exc)}
+    row = result.regions[0]
+    if row.result is None:
+        return {"answer": None, "error": row.error}
+    return {"answer": row.result.to_json(), "permanent": row.result.permanent_failures}
+
+
+def _progress_sender(queue: Any) -> Callable[[str, SweepProgress], None]:
+    """Progress to the parent, at most every PROGRESS_EVERY seconds (and when listing is done)."""
+    last = [0.0]
+
+    def send(region: str, p: SweepProgress) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY or (p.listing_done and p.done >= p.scanned):
+            last[0] = now
+            queue.put((region, dataclasses.asdict(p)))
+
+    return send
+
+
+PROGRESS_EVERY = 0.5

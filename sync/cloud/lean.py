@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from oci.base_client import BaseClient
 
+from sync.cloud.sessions import cache_environment
 from sync.cloud.shapes import api_dict
 
 _local = threading.local()
@@ -121,6 +122,7 @@ class _Lean:
         if "timeout" in kwargs:
             options["timeout"] = kwargs["timeout"]
         self.base_client = _Base(self.service, config, signer, {}, **options)
+        cache_environment(self.base_client.session)
 
     def _call(
         self,

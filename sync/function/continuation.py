@@ -87,6 +87,8 @@ def continuation_body(request: SweepRequest, token: str, depth: int) -> dict[str
     }
     if request.since is not None:
         sweep["since"] = rfc3339(request.since)
+    if request.kinds is not None:
+        sweep["kinds"] = [k.value for k in request.kinds]
     return {"sweep": sweep}
 
 

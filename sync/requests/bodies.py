@@ -78,6 +78,7 @@ class SweepRequest:
     recursive: bool = False
     page: str | None = None
     continuation: int = 0  # how many invocations before this one carried the same sweep
+    kinds: tuple[Kind, ...] | None = None  # None: every kind the policy can match
 
 
 @dataclass(frozen=True)
@@ -165,11 +166,23 @@ class _SweepBody(BaseModel):
     recursive: bool = False
     page: str | None = Field(default=None, max_length=4096)
     continuation: int = Field(default=0, ge=0, le=MAX_CONTINUATION)
+    kinds: list[str] | None = Field(default=None, max_length=len(Kind))
 
     @field_validator("compartmentId")
     @classmethod
     def _ocid(cls, v: str) -> str:
         return check_ocid(v, "compartment", "tenancy")
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, v: list[str] | None) -> list[str] | None:
+        valid = ", ".join(k.value for k in Kind)
+        if v is not None and not v:
+            raise ValueError(f"empty: name at least one of {valid}")
+        bad = [k for k in v or () if k not in {k.value for k in Kind}]
+        if bad:
+            raise ValueError(f"unknown backup kind {quote(bad[0], 60)}; kinds: {valid}")
+        return v
 
     @field_validator("since", mode="before")
     @classmethod
@@ -309,7 +322,10 @@ def _parse(body: bytes | str) -> Request:
             return _from_event(ev10.type, ev10.id, ev10.time, obj.get("data"))
         if "sweep" in obj:
             sw = _Sweep.model_validate(obj).sweep
-            return SweepRequest(sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page, sw.continuation)
+            kinds = tuple(k for k in Kind if k.value in sw.kinds) if sw.kinds is not None else None
+            return SweepRequest(
+                sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page, sw.continuation, kinds
+            )
         if "backupId" in obj:
             any_kind = _ManualAnyKind.model_validate(obj)
             return BackupRequest(any_kind.backupId, any_kind.dryRun)

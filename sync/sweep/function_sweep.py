@@ -40,5 +40,6 @@ def sweep_for_function(
         dry_run=request.dry_run or dry_run_config,
         resume_token=request.page,
         max_failures=max_failures,
+        kinds=request.kinds,
     )
     return run_sweep(engine, options, deadline)

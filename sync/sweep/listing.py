@@ -24,6 +24,14 @@ log = logging.getLogger("sync.sweep.listing")
 PageItem = tuple[Position, list[Backup], "CallFailed | AuthError | Stop | None"]
 
 
+# The list operation of each kind, as the answer's `calls` counts it (Oracle's operation names).
+LIST_OPERATIONS = {
+    Kind.VOLUME_GROUP_BACKUP: "ListVolumeGroupBackups",
+    Kind.VOLUME_BACKUP: "ListVolumeBackups",
+    Kind.BOOT_VOLUME_BACKUP: "ListBootVolumeBackups",
+}
+
+
 class Stop:
     """The deadline (or the sweep's own stop) is near: stop listing here."""
 
@@ -111,12 +119,11 @@ class Lister:
                     queue.append(child)
         return ordered
 
-    def pages(self, compartment_id: str, page_token: str | None) -> Iterator[PageItem]:
-        """(position, backups in range, None) per page; (position, [], error or Stop) ends it."""
+    def pages(self, kind: Kind, compartment_id: str, page_token: str | None) -> Iterator[PageItem]:
+        """(position, backups of `kind` in range, None) per page; (position, [], error or Stop) ends it."""
         since = self.options.since
-        kind = Kind.VOLUME_GROUP_BACKUP
         while True:
-            position = Position(compartment_id, page_token)
+            position = Position(compartment_id, page_token, kind)
             if self.should_stop():
                 yield position, [], Stop()
                 return
@@ -136,7 +143,7 @@ class Lister:
             except AuthError as exc:
                 yield position, [], exc
                 return
-            self.calls["ListVolumeGroupBackups"] += 1
+            self.calls[LIST_OPERATIONS[kind]] += 1
             items: list[Backup] = []
             for backup in got.items:
                 when = created(backup)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sync.domain.resources import Kind
+
 DEFAULT_CONCURRENCY = 8
 PAGE_SIZE = 100
 # Failures listed in an answer; the rest are counted (and each is in the logs).
@@ -32,6 +34,7 @@ class SweepOptions:
 
     call_budget: seconds one OCI call may keep retrying transient failures (None: until the
     sweep's deadline); a call that runs out of it ends the sweep `partial`, with a resume token.
+    kinds: the backup kinds to list, among those the policy can match (None: all of those).
     """
 
     compartment_id: str
@@ -46,6 +49,7 @@ class SweepOptions:
     region: str | None = None
     call_budget: float | None = None
     volume_group_cache: int = VOLUME_GROUP_CACHE_SIZE
+    kinds: tuple[Kind, ...] | None = None
 
     def check(self) -> None:
         """SweepError when an option is out of range."""
@@ -57,5 +61,7 @@ class SweepOptions:
             raise SweepError(f"max failures must be between 0 and {MAX_FAILURES_LIMIT}")
         if self.call_budget is not None and self.call_budget <= 0:
             raise SweepError("the call budget must be positive")
+        if self.kinds is not None and not self.kinds:
+            raise SweepError("kinds is empty: name at least one backup kind")
         if self.volume_group_cache < 1:
             raise SweepError("the volume group cache must hold at least one entry")

@@ -43,10 +43,11 @@ from sync.cloud.clients import AuthError
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.limiter import AdaptiveLimiter
 from sync.cloud.retry import Deadline
-from sync.domain.resources import Backup
+from sync.domain.resources import Backup, Kind, SourceKind
 from sync.domain.status import Status, SweepStatus
 from sync.policy.loader import Policy, PolicyError
-from sync.sweep.item import process_backup
+from sync.sweep.item import Reads, process_backup, read_group_backup
+from sync.sweep.kinds import sweep_kinds
 from sync.sweep.listing import Lister, Stop, listing_failure
 from sync.sweep.options import (
     DEFAULT_CONCURRENCY,
@@ -57,8 +58,8 @@ from sync.sweep.options import (
     SweepError,
     SweepOptions,
 )
-from sync.sweep.results import SweepProgress, SweepResult, Tally, log_outcome
-from sync.sweep.sources import SourceCache
+from sync.sweep.results import SweepProgress, SweepResult, Tally, log_ids, log_outcome
+from sync.sweep.sources import GroupBackupCache, SourceCache
 from sync.sweep.tokens import Position, decode_token, encode_token
 
 # Names the command line and tests import from here.
@@ -98,7 +99,11 @@ class Sweep:
         self.progress = progress
         pace = self.limiter
         self.sources = SourceCache(
-            lambda kind, sid, bid, d: engine.port.get_source(kind, sid, bid, d, pace),
+            lambda kind, sid, bid, d: engine.port.get_source(SourceKind(kind), sid, bid, d, pace),
+            options.volume_group_cache,
+        )
+        self.groups = GroupBackupCache(
+            lambda _kind, gid, _bid, d: read_group_backup(engine.port, gid, d, pace),
             options.volume_group_cache,
         )
         self.tally = Tally(options.max_failures)
@@ -111,6 +116,7 @@ class Sweep:
         self._started = time.monotonic()
         self._started_at = datetime.now(UTC)
         self._listing_done = False
+        self.kinds: tuple[Kind, ...] = ()
         budget = deadline.remaining()
         self._stop_at = deadline.at - min(STOP_RESERVE_MAX, STOP_RESERVE_SHARE * budget)
 
@@ -150,11 +156,12 @@ class Sweep:
 
     def _run_item(self, policy: Policy, backup: Backup, page: _Page) -> None:
         try:
+            reads = Reads(self.sources, self.groups)
             outcome = process_backup(
-                self.engine, self.options, policy, backup, self.sources, self.call_deadline(), self.limiter
+                self.engine, self.options, policy, backup, reads, self.call_deadline(), self.limiter
             )
         except Exception as exc:  # a bug in one backup must not lose the others
-            log.exception("sweep item failed", extra={"volume_group_backup_id": backup.id})
+            log.exception("sweep item failed", extra=log_ids(backup.id))
             outcome = Outcome(Status.FAILED, backup.id, error=f"internal error: {exc!r}"[:300])
         log_outcome(outcome, self.options.region)
         self.tally.add(outcome)
@@ -179,8 +186,9 @@ class Sweep:
         result.region = self.options.region
         result.started_at = self._started_at
         calls = dict(self.lister.calls)
-        if self.sources.fetches:
-            calls["GetVolumeGroup"] = self.sources.fetches
+        calls.update(self.sources.fetch_calls())
+        calls.update(self.groups.fetch_calls())
+        result.kinds = self.kinds
         result.finish(time.monotonic() - self._started, self.options.dry_run, calls)
         log.info(
             f"sweep {result.status}",
@@ -205,13 +213,22 @@ class Sweep:
             policy = self.engine.policy()
         except PolicyError as exc:
             return SweepResult(SweepStatus.REJECTED, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
+        kinds = self.kinds = sweep_kinds(policy, opts.kinds)
+        if start is not None and start.kind not in kinds:
+            return SweepResult(
+                SweepStatus.REJECTED,
+                error=f"the resume token stopped in {start.kind.value}, which this sweep does not list"
+                f" (kinds: {', '.join(k.value for k in kinds) or 'none the policy can match'})",
+            )
         try:
             compartments = self.lister.compartments()
         except (CallFailed, AuthError) as exc:
             failure = listing_failure(exc, opts.compartment_id)
             transient = isinstance(exc, CallFailed) and exc.transient
             status = SweepStatus.PARTIAL if transient else SweepStatus.FAILED
-            token = encode_token(opts, start or Position(opts.compartment_id, None))
+            first = Position(opts.compartment_id, None, kinds[0]) if kinds else None
+            where = start or first
+            token = encode_token(opts, where) if where is not None else None
             return SweepResult(
                 status,
                 Tally(opts.max_failures),
@@ -226,7 +243,7 @@ class Sweep:
                     error=f"resume token names compartment {start.compartment_id}, no longer in the sweep",
                 )
             compartments = compartments[compartments.index(start.compartment_id) :]
-        stop, first_error = self._submit_all(policy, compartments, start)
+        stop, first_error = self._submit_all(policy, kinds, compartments, start)
         self._report()
         with self._lock:
             unfinished = self._first_unfinished.position if self._first_unfinished else None
@@ -250,16 +267,23 @@ class Sweep:
         )
 
     def _submit_all(
-        self, policy: Policy, compartments: list[str], start: Position | None
+        self, policy: Policy, kinds: tuple[Kind, ...], compartments: list[str], start: Position | None
     ) -> tuple[Position | None, str | None]:
-        """List every compartment and run its backups; (where listing stopped, first listing error)."""
+        """List each kind in each compartment, run its backups; (where listing stopped, first listing error).
+
+        Kind after kind (sweep order), each over every compartment: the position a token names
+        (kind, compartment, page) then orders the whole sweep.
+        """
         stop: Position | None = None
         first_error: str | None = None
         in_flight = threading.BoundedSemaphore(self.options.concurrency * 2)
+        steps = [(kind, comp) for kind in kinds for comp in compartments]
+        if start is not None:
+            steps = steps[steps.index((start.kind, start.compartment_id)) :]
         with ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="sweep") as pool:
-            for index, comp in enumerate(compartments):
+            for index, (kind, comp) in enumerate(steps):
                 page_token = start.page if (start and index == 0) else None
-                for position, items, error in self.lister.pages(comp, page_token):
+                for position, items, error in self.lister.pages(kind, comp, page_token):
                     if isinstance(error, Stop):
                         stop = position
                         break

@@ -1,8 +1,10 @@
-"""Resume tokens: where a sweep stopped (region, compartment, OCI page), and a token per region set.
+"""Resume tokens: where a sweep stopped (region, kind, compartment, OCI page), and a token per region set.
 
 A token is base64url (no padding) of compact JSON, so it is self-describing and stable:
-- one sweep: `{"v": 1, "root": <root compartment>, "r": <recursive>, "c": <compartment to
-  resume>, "p": <ListVolumeGroupBackups page token or null>, "g": <region or absent>}`;
+- one sweep: `{"v": 1, "root": <root compartment>, "r": <recursive>, "k": <backup kind being
+  listed>, "c": <compartment to resume>, "p": <that kind's list page token or null>, "g": <region
+  or absent>}`. A token without "k" (issued before the sweep covered every kind, when it listed
+  volume group backups only) resumes in volume group backups, then goes on with the other kinds;
 - several regions: `{"v": 1, "regions": {<region>: <one-sweep token or null>}}`, naming only
   the regions that did not finish (null: start that region from its beginning).
 OCI page tokens inside are used as OCI issued them; how long OCI honours one is not documented
@@ -17,6 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sync.domain.resources import Kind
 from sync.sweep.options import SweepError, SweepOptions
 
 TOKEN_VERSION = 1
@@ -25,10 +28,11 @@ NOT_OURS = "the resume token is not one this tool issued"
 
 @dataclass(frozen=True)
 class Position:
-    """Where a sweep (re)starts: a compartment and the page token to list it from (None: first page)."""
+    """Where a sweep (re)starts: a compartment, its page token (None: first page), the kind listed."""
 
     compartment_id: str
     page: str | None
+    kind: Kind = Kind.VOLUME_GROUP_BACKUP
 
 
 def _encode(payload: dict[str, Any]) -> str:
@@ -52,6 +56,7 @@ def encode_token(options: SweepOptions, position: Position) -> str:
         "v": TOKEN_VERSION,
         "root": options.compartment_id,
         "r": options.recursive,
+        "k": position.kind.value,
         "c": position.compartment_id,
         "p": position.page,
     }
@@ -63,8 +68,10 @@ def encode_token(options: SweepOptions, position: Position) -> str:
 def decode_token(token: str, options: SweepOptions) -> Position:
     payload = _decode(token)
     comp, page, region = payload.get("c"), payload.get("p"), payload.get("g")
+    kind_name = payload.get("k", Kind.VOLUME_GROUP_BACKUP.value)
     if (
         not isinstance(comp, str)
+        or kind_name not in {k.value for k in Kind}
         or not (page is None or isinstance(page, str))
         or not (region is None or isinstance(region, str))
     ):
@@ -76,7 +83,7 @@ def decode_token(token: str, options: SweepOptions) -> Position:
         )
     if region is not None and options.region is not None and region != options.region:
         raise SweepError(f"the resume token belongs to region {region}, not {options.region}")
-    return Position(comp, page)
+    return Position(comp, page, Kind(kind_name))
 
 
 def token_region(token: str) -> str | None:

@@ -1,17 +1,20 @@
 """Benchmark: `sweep --regions` over 3 emulated regions against one region after another (not a test).
 
-20,000 backups over 3 regions x 10 compartments (half compliant with tests.test_sweep.POLICY,
+20,000 backups over 3 regions x 10 compartments, the three kinds mixed (a group backup, its
+member volume backup, a boot volume backup, in turn; half compliant with tests.test_sweep.POLICY,
 50 volume groups per region), every API call 30 ms, each region's emulator limiting to 100
 requests/s (its own token bucket, 429 + Retry-After above it). The sweeps run as the command
 line does, in a child process (`python -m sync sweep --compartment <tenancy> --recursive`):
-- together: one run with `--regions r1,r2,r3` (a thread and a rate limiter per region);
+- together: one run with `--regions r1,r2,r3` (a rate limiter per region; `--processes` as
+  given, default auto: a process per region up to the CPUs; 1: a thread per region);
 - one after another: three runs, one region each (fresh data, same seed), times added up.
 Figures: the together run against the per-region rate floor (the busiest region's successful
 calls / 100 per s; goal <= 1.3x) and against one after another (goal >= 2.5x faster), calls per
 backup (successful calls of every kind / backups; goal <= 1.05), backups updated twice (goal 0),
-and the peak RSS of the sweeping process (`wait4` rusage of the child).
+the peak RSS of the sweeping process, and the CPU per backup of the sweep (`wait4` rusage of the
+child, its worker processes included), with the load average.
 
-    .venv/bin/python tests/bench/bench_regions.py [--backups 20000] [--skip-sequential]
+    .venv/bin/python tests/bench/bench_regions.py [--backups 20000] [--processes auto] [--skip-sequential]
 """
 
 from __future__ import annotations
@@ -48,7 +51,12 @@ def start_regions(n: int, latency_ms: float, rps: float, key: ApiKey) -> Regiona
     for index, (region, server) in enumerate(group.servers.items()):
         share = n // len(REGIONS) + (1 if index < n % len(REGIONS) else 0)
         populate_tenancy(
-            server.backend, share, compartments=10, compliant_every=2, tag=env_suffix(region)[:6].lower()
+            server.backend,
+            share,
+            compartments=10,
+            compliant_every=2,
+            tag=env_suffix(region)[:6].lower(),
+            mixed=True,
         )
     group.register_api_key(key)
     return group.start()
@@ -74,6 +82,16 @@ def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any]
     return seconds, body, usage.ru_maxrss / 1024, child_cpu, emulators_cpu
 
 
+UPDATES = {"UpdateVolumeGroupBackup", "UpdateVolumeBackup", "UpdateBootVolumeBackup"}
+
+
+def stale_singles(backend: Any) -> list[str]:
+    """Volume and boot volume backups POLICY would still change (it sets backup-kind on them)."""
+    state = backend.snapshot()
+    singles = state["volumeBackups"] + state["bootVolumeBackups"]
+    return [b["id"] for b in singles if (b.get("freeformTags") or {}).get("backup-kind") != "scheduled"]
+
+
 def audit(group: RegionalEmulators) -> dict[str, Any]:
     ok: Counter[str] = Counter()
     throttled = 0
@@ -86,8 +104,8 @@ def audit(group: RegionalEmulators) -> dict[str, Any]:
         per_region_ok[region] = len(good)
         ok.update(r.operation for r in good)
         throttled += sum(1 for r in log if r.status == 429)
-        updates.update(r.path.rsplit("/", 1)[-1] for r in good if r.operation == "UpdateVolumeGroupBackup")
-        left += len(stale_ids(server.backend))
+        updates.update(r.path.rsplit("/", 1)[-1] for r in good if r.operation in UPDATES)
+        left += len(stale_ids(server.backend)) + len(stale_singles(server.backend))
     return {
         "ops": ok,
         "calls": sum(ok.values()),
@@ -105,6 +123,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=30.0)
     parser.add_argument("--rps", type=float, default=100.0)
     parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument("--processes", default="1")
     args = parser.parse_args()
     key = generate_api_key(tempfile.mkdtemp(prefix="bench-key-"))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("OCI_")}
@@ -120,13 +139,17 @@ def main() -> None:
     group = start_regions(n, args.latency_ms, args.rps, key)
     try:
         env = {**base_env, **group.client_env(key)}
-        together_s, body, rss, cpu, emulators_cpu = run_cli(["--regions", ",".join(REGIONS)], env)
+        together_s, body, rss, cpu, emulators_cpu = run_cli(
+            ["--regions", ",".join(REGIONS), "--processes", args.processes], env
+        )
         facts = audit(group)
     finally:
         group.stop()
     assert body["status"] == "swept" and facts["left"] == 0, (body["status"], facts["left"])
     floor = max(facts["per_region"].values()) / args.rps
-    print(f"together (--regions, one process): {together_s:7.1f} s   status {body['status']}")
+    print(
+        f"together (--regions, --processes {args.processes}): {together_s:7.1f} s   status {body['status']}"
+    )
     for region, row in body["regions"].items():
         print(f"  {region:<15} {row['elapsedSeconds']:7.1f} s  scanned {row['scanned']}  {row['counts']}")
     print(f"  total {body['total']}")
@@ -140,6 +163,9 @@ def main() -> None:
     print(
         f"  CPU: sweeping process {cpu:.1f} s ({1000 * cpu / n:.2f} ms per backup), "
         f"the 3 emulators (this process) {emulators_cpu:.1f} s, over {together_s:.1f} s of wall time"
+    )
+    print(
+        f"  load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
     )
     print(
         f"rate floor (busiest region's calls / {args.rps:.0f} per s): {floor:6.1f} s   "

@@ -2,10 +2,11 @@
 
 The function runs under the real FDK (dry run, the default policy tag_policy.yaml, LOG_LEVEL
 info) against the emulator in this process; the tenancy holds N backups over 10 compartments
-and 50 volume groups, and one request sweeps it all (recursive). Each N gets a fresh FDK
+and 50 volume groups (--mixed: the three kinds in turn, each group backup's member among them),
+and one request sweeps it all (recursive). Each N gets a fresh FDK
 process; its baseline is the same process after a sweep with nothing to do.
 
-    .venv/bin/python tests/bench/bench_scale.py [--backups 20000 100000]
+    .venv/bin/python tests/bench/bench_scale.py [--backups 20000 100000] [--mixed]
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ ANSWER_GOAL_KB = 100.0
 RSS_GOAL_MB = 100.0
 
 
-def measure(n: int, key: ApiKey) -> dict[str, float]:
+def measure(n: int, key: ApiKey, mixed: bool = False) -> dict[str, float]:
     backend = Backend(creating_seconds=None, max_log=1000)
-    populate_tenancy(backend, n)
+    populate_tenancy(backend, n, mixed=mixed)
     server = EmulatorServer(backend)
     server.register_api_key(key)
     with server:
@@ -57,14 +58,22 @@ def measure(n: int, key: ApiKey) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backups", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="the three kinds in turn: a group backup (members: tags), its member volume backup, a boot volume backup",
+    )
     args = parser.parse_args()
     key = generate_api_key(tempfile.mkdtemp(prefix="bench-key-"))
-    print("function sweep under the real FDK, dry run, default policy, 10 compartments, 50 volume groups")
+    kinds = "the three kinds mixed" if args.mixed else "volume group backups"
+    print(
+        f"function sweep under the real FDK, dry run, default policy, {kinds}, 10 compartments, 50 volume groups"
+    )
     print(
         f"{'backups':>8}  {'answer':>9}  {'peak RSS':>9}  {'baseline':>9}  {'growth':>7}  {'time':>7}  goals met"
     )
     for n in args.backups:
-        m = measure(n, key)
+        m = measure(n, key, args.mixed)
         ok = m["answer_kb"] < ANSWER_GOAL_KB and m["peak_mb"] < RSS_GOAL_MB
         print(
             f"{n:>8}  {m['answer_kb']:>6.2f} KB  {m['peak_mb']:>6.1f} MB  {m['baseline_mb']:>6.1f} MB  "
