@@ -129,7 +129,10 @@ def test_plan_accepts_every_backup_kind(kind: str, tmp_path: Path) -> None:
         "volumebackup": "volume-backups",
         "bootvolumebackup": "boot-volume-backups",
     }[kind]
-    assert out.startswith(f"Backup ocid1.{kind}.oc1.iad.aaaaexample\nMatched rules: {rules}\n")
+    named = {"volumegroupbackup": "volume_group_backup", "volumebackup": "volume_backup"}.get(
+        kind, "boot_volume_backup"
+    )
+    assert out.startswith(f"Backup ocid1.{kind}.oc1.iad.aaaaexample\nKind: {named}\nMatched rules: {rules}\n")
 
 
 def test_plan_refuses_a_volume_group_file_that_is_a_backup() -> None:
