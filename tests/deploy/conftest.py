@@ -276,6 +276,9 @@ def fake(tmp_path: Path, stub: Stub, cli_key: tuple[Path, str], forkserver: str)
         "schema_version: 20180708\nname: backup-tag-sync\nversion: 0.0.1\nruntime: python\n"
     )
     (proj / "func.py").write_text("def handler(ctx, data=None):\n    return None\n")
+    # deploy.sh reads the policy with this checkout's sync/ (what kinds and namespaces it needs)
+    (proj / "sync").symlink_to(REPO / "sync")
+    shutil.copy(REPO / "tag_policy.yaml", proj / "tag_policy.yaml")
     home = tmp_path / "home"
     write_oci_config(home, cli_key)
     ctx_path = tmp_path / "fn_context.json"

@@ -16,6 +16,9 @@ from tests.deploy.stub_services import Result, listed, ok, route, update_fields
 @route("GET", r"/20200531/logGroups")
 def list_log_groups(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     require(q, "compartmentId")
+    if q.get("isCompartmentIdInSubtree") == "true":
+        under = c.subtree(q["compartmentId"])
+        return ok([g for g in listed(c, region, "logGroups", q, {"displayName": "displayName"}) if g["compartmentId"] in under])
     return ok(
         listed(c, region, "logGroups", q, {"compartmentId": "compartmentId", "displayName": "displayName"})
     )
@@ -109,6 +112,22 @@ def create_log(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, An
     }
     c.coll(region, "logs").append(o)
     wr = c.work_request(region, "CREATE_LOG", g["compartmentId"], "log", o["id"])
+    return ok(None, 202, **{"opc-work-request-id": wr})
+
+
+@route("GET", r"/20200531/logGroups/(?P<g>[^/]+)/logs/(?P<id>[^/]+)")
+def get_log(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    lg = c.get(region, "logs", m["id"])
+    if lg["logGroupId"] != m["g"]:
+        raise ApiError(404, "NotAuthorizedOrNotFound", "log not in this log group")
+    return ok(lg)
+
+
+@route("PUT", r"/20200531/logGroups/(?P<g>[^/]+)/logs/(?P<id>[^/]+)")
+def update_log(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, Any]) -> Result:
+    lg = c.get(region, "logs", m["id"])
+    update_fields(lg, b, ("displayName", "isEnabled", "retentionDuration", "freeformTags"))
+    wr = c.work_request(region, "UPDATE_LOG", lg["compartmentId"], "log", lg["id"])
     return ok(None, 202, **{"opc-work-request-id": wr})
 
 

@@ -203,6 +203,48 @@ def get_bucket(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Resu
     return ok({"name": m["b"], "namespace": m["ns"], "createdBy": "u", "etag": "e", "timeCreated": NOW, **bk})
 
 
+@route("GET", r"/n/?")
+def get_namespace(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    return ok(c.data.get("namespace", "acmens"))
+
+
+def _object(c: Cloud, m: Any) -> tuple[str, dict[str, Any]]:
+    key = f"{m['ns']}/{m['b']}"
+    if key not in c.data["buckets"]:
+        raise ApiError(404, "BucketNotFound", f"Either the bucket named '{m['b']}' does not exist")
+    return key, c.data.setdefault("objects", {})
+
+
+OBJECT = r"/n/(?P<ns>[^/]+)/b/(?P<b>[^/]+)/o/(?P<o>.+)"
+
+
+@route("PUT", OBJECT)
+def put_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    key, objects = _object(c, m)
+    body = b if isinstance(b, str) else json.dumps(b)
+    meta = {k: v for k, v in c.last_headers.items() if k.lower().startswith("opc-meta-")}
+    objects[f"{key}/{m['o']}"] = {"content": body, "meta": meta}
+    return ok(None, 200, etag="e-obj")
+
+
+@route("HEAD", OBJECT)
+def head_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    key, objects = _object(c, m)
+    o = objects.get(f"{key}/{m['o']}")
+    if o is None:
+        raise ApiError(404, "ObjectNotFound", f"The object '{m['o']}' was not found in the bucket '{m['b']}'")
+    return ok(None, 200, **{k.lower(): v for k, v in o["meta"].items()})
+
+
+@route("GET", OBJECT)
+def get_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    key, objects = _object(c, m)
+    o = objects.get(f"{key}/{m['o']}")
+    if o is None:
+        raise ApiError(404, "ObjectNotFound", f"The object '{m['o']}' was not found in the bucket '{m['b']}'")
+    return 200, o["content"].encode(), {"content-type": "application/octet-stream"}
+
+
 def decode(text: str, what: str) -> Any:
     try:
         return json.loads(text)
