@@ -17,10 +17,11 @@ wr_identifier() {
 # "invoke"); OCI keeps a function's stdout/stderr only when this log is enabled.
 
 # find_invoke_log: "LOG_ID GROUP_ID" of the application's live invoke log in any log group of the
-# tenancy (OCI keeps one service log per resource and category), or nothing.
+# tenancy (OCI keeps one service log per resource and category), or nothing. The CLI spells the
+# subtree option --compartmentidinsubtree (loggingmanagement_cli_extended.py shortens it).
 find_invoke_log() {
 	local groups gid out found
-	groups=$(oci_read logging log-group list --compartment-id "$TENANCY" --is-compartment-id-in-subtree true --all) ||
+	groups=$(oci_read logging log-group list --compartment-id "$TENANCY" --compartmentidinsubtree true --all) ||
 		groups=$(oci_read logging log-group list --compartment-id "$COMPARTMENT" --all) ||
 		die "cannot list log groups in $COMPARTMENT"
 	for gid in $(printf '%s' "$groups" | json_eval '"\n".join(o["id"] for o in items if live(o))'); do

@@ -127,7 +127,7 @@ class Env:
 
     def writes(self) -> list[tuple[str, str, str]]:
         """Every request that changed something, as the stub received it."""
-        return [r for r in self.cloud.requests if r[1] != "GET"]
+        return [r for r in self.cloud.requests if r[1] not in ("GET", "HEAD")]
 
     def live(self, coll: str, region: str = HOME) -> list[dict[str, Any]]:
         return self.cloud.live(region, coll)

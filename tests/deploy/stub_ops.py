@@ -18,7 +18,13 @@ def list_log_groups(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) ->
     require(q, "compartmentId")
     if q.get("isCompartmentIdInSubtree") == "true":
         under = c.subtree(q["compartmentId"])
-        return ok([g for g in listed(c, region, "logGroups", q, {"displayName": "displayName"}) if g["compartmentId"] in under])
+        return ok(
+            [
+                g
+                for g in listed(c, region, "logGroups", q, {"displayName": "displayName"})
+                if g["compartmentId"] in under
+            ]
+        )
     return ok(
         listed(c, region, "logGroups", q, {"compartmentId": "compartmentId", "displayName": "displayName"})
     )

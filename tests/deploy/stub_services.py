@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from tests.deploy.cloud_state import NOW, ApiError, Cloud, not_found, require
 
@@ -223,14 +224,14 @@ def put_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Resu
     key, objects = _object(c, m)
     body = b if isinstance(b, str) else json.dumps(b)
     meta = {k: v for k, v in c.last_headers.items() if k.lower().startswith("opc-meta-")}
-    objects[f"{key}/{m['o']}"] = {"content": body, "meta": meta}
+    objects[f"{key}/{unquote(m['o'])}"] = {"content": body, "meta": meta}
     return ok(None, 200, etag="e-obj")
 
 
 @route("HEAD", OBJECT)
 def head_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     key, objects = _object(c, m)
-    o = objects.get(f"{key}/{m['o']}")
+    o = objects.get(f"{key}/{unquote(m['o'])}")
     if o is None:
         raise ApiError(404, "ObjectNotFound", f"The object '{m['o']}' was not found in the bucket '{m['b']}'")
     return ok(None, 200, **{k.lower(): v for k, v in o["meta"].items()})
@@ -239,7 +240,7 @@ def head_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Res
 @route("GET", OBJECT)
 def get_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     key, objects = _object(c, m)
-    o = objects.get(f"{key}/{m['o']}")
+    o = objects.get(f"{key}/{unquote(m['o'])}")
     if o is None:
         raise ApiError(404, "ObjectNotFound", f"The object '{m['o']}' was not found in the bucket '{m['b']}'")
     return 200, o["content"].encode(), {"content-type": "application/octet-stream"}

@@ -256,7 +256,10 @@ def test_events_rule_condition_and_action_exact(fake: Env) -> None:
         "backup-tag-sync-rule",
         True,
     )
-    assert json.loads(rule["condition"]) == {"eventType": ALL_EVENTS, "data": {"compartmentId": [COMPARTMENT]}}
+    assert json.loads(rule["condition"]) == {
+        "eventType": ALL_EVENTS,
+        "data": {"compartmentId": [COMPARTMENT]},
+    }
     [action] = rule["actions"]["actions"]
     assert (action["actionType"], action["functionId"], action["isEnabled"]) == ("FAAS", fn_id, True)
 

@@ -59,7 +59,10 @@ def test_members_tags_adds_member_kinds_to_the_updates_not_to_the_events() -> No
     assert n.update_kinds == ("volume_group_backup", "volume_backup", "boot_volume_backup")
     assert n.event_types == [ET + "createvolumegroupbackup.end"]
     # members on a rule that cannot match group backups propagate nothing (lint refuses it)
-    assert policy_needs(rules({"name": "v", "match": {"kind": "volume_backup"}, "members": "tags"})).member_kinds == ()
+    assert (
+        policy_needs(rules({"name": "v", "match": {"kind": "volume_backup"}, "members": "tags"})).member_kinds
+        == ()
+    )
 
 
 def test_namespaces_written_copied_by_name_once_each_case_insensitively() -> None:
@@ -88,14 +91,26 @@ def test_yaml_text_and_garbage() -> None:
 
 
 def test_statements_grant_exactly_the_kinds_and_scope_schedules() -> None:
-    t, c, x, m = "ocid1.tenancy.oc1..t", "ocid1.compartment.oc1..c", "ocid1.compartment.oc1..x", "ocid1.compartment.oc1..m"
+    t, c, x, m = (
+        "ocid1.tenancy.oc1..t",
+        "ocid1.compartment.oc1..c",
+        "ocid1.compartment.oc1..x",
+        "ocid1.compartment.oc1..m",
+    )
     d = Deployment(
         tenancy=t,
         compartment=c,
         dynamic_group="dg",
         targets=[x],
         needs=policy_needs(
-            rules({"name": "g", "match": {"kind": "volume_group_backup"}, "members": "tags", "defined_tags": {"Ops": {}}})
+            rules(
+                {
+                    "name": "g",
+                    "match": {"kind": "volume_group_backup"},
+                    "members": "tags",
+                    "defined_tags": {"Ops": {}},
+                }
+            )
         ),
         member_compartments=[m, x],
         namespaces=["ops", "Extra"],
@@ -135,7 +150,21 @@ def test_config_size_counts_utf8_octets() -> None:
 def test_command_line_answers_json(tmp_path, capsys) -> None:
     pol = tmp_path / "p.yaml"
     pol.write_text("version: 1\nrules:\n  - name: a\n    match: {kind: boot_volume_backup}\n")
-    assert main(["--policy", str(pol), "--tenancy", "ocid1.tenancy.oc1..t", "--compartment", "ocid1.compartment.oc1..c", "--dynamic-group", "g"]) == 0
+    assert (
+        main(
+            [
+                "--policy",
+                str(pol),
+                "--tenancy",
+                "ocid1.tenancy.oc1..t",
+                "--compartment",
+                "ocid1.compartment.oc1..c",
+                "--dynamic-group",
+                "g",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["kinds"] == ["boot_volume_backup"]
     assert out["condition"]["data"] == {"compartmentId": ["ocid1.compartment.oc1..c"]}

@@ -62,7 +62,9 @@ def _rule_kinds(rule: dict[str, Any]) -> set[str]:
 def _copied_namespaces(rule: dict[str, Any], name: str) -> tuple[list[str], list[str]]:
     """(namespaces a rule copies by name, notes) for copy_tags_from_volume_group."""
     copy = rule.get("copy_tags_from_volume_group")
-    defined: Any = copy if isinstance(copy, bool) else (copy.get("defined") if isinstance(copy, dict) else None)
+    defined: Any = (
+        copy if isinstance(copy, bool) else (copy.get("defined") if isinstance(copy, dict) else None)
+    )
     if defined is True:
         return [], [
             f"rule '{name}' copies every defined-tag namespace of the volume group: the namespaces"
@@ -185,7 +187,9 @@ def statements(d: Deployment) -> list[str]:
             lines += kind_grants(d.needs.member_kinds, g, d.where(m))
     ns_where = d.where(d.namespace_compartment or d.tenancy)
     for ns in d.all_namespaces():
-        lines.append(f"Allow {g} to use tag-namespaces in {ns_where} where target.tag-namespace.name = '{ns}'")
+        lines.append(
+            f"Allow {g} to use tag-namespaces in {ns_where} where target.tag-namespace.name = '{ns}'"
+        )
     # The live tag-schema check (ListTagNamespaces, ListTags) of the namespaces' compartment.
     lines.append(f"Allow {g} to inspect tag-namespaces in {ns_where}")
     if d.bucket:
