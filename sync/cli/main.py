@@ -9,6 +9,7 @@ from typing import TextIO
 
 from sync.cli.backup import add_apply_command
 from sync.cli.common import CliError, guarded, load_policy_arg
+from sync.cli.doctor.command import add_doctor_command
 from sync.cli.helptext import PROG, HelpFormatter, add_command
 from sync.cli.lint_live import add_options as lint_live_options
 from sync.cli.plan import add_plan_command
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_plan_command(sub)
     add_apply_command(sub, guarded)
     add_sweep_command(sub, guarded)
+    add_doctor_command(sub)
 
     # Only listed here: main() hands `emulator ...` to the emulator's own parser, help included.
     add_command(

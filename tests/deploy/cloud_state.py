@@ -68,6 +68,7 @@ class Cloud:
         }
         # every request that reached the stub: (region, method, path) -- for assertions
         self.requests: list[tuple[str, str, str]] = []
+        self.forwards: dict[str, Any] = {}  # function OCID -> runner (sync.emulator.functions.Forward)
         self.last_headers: dict[str, str] = {}  # of the request being answered (opc-meta-* of a PUT object)
 
     # ---- snapshots (tests replay a deployed state instead of deploying again) ----------

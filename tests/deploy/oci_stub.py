@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.deploy import stub_ops, stub_regional  # noqa: F401  (registers their routes)
 from tests.deploy.cloud_state import ApiError, Cloud
 from tests.deploy.stub_regional import fake_fn_deploy
-from tests.deploy.stub_services import ROUTES
+from tests.deploy.stub_services import ROUTES, UNLOCKED
 
 
 def make_handler(cloud: Cloud, region: str) -> type[BaseHTTPRequestHandler]:
@@ -62,6 +62,13 @@ def make_handler(cloud: Cloud, region: str) -> type[BaseHTTPRequestHandler]:
                     if raw and "json" in self.headers.get("content-type", "json")
                     else raw.decode()
                 )
+                for method, pattern, fn in UNLOCKED:
+                    m = pattern.match(parts.path)
+                    if m and method == self.command:
+                        with cloud.lock:
+                            cloud.requests.append((region, self.command, parts.path))
+                        self.answer(*fn(cloud, region, m, query, body))
+                        return
                 with cloud.lock:
                     cloud.requests.append((region, self.command, parts.path))
                     cloud.last_headers = {k.lower(): v for k, v in self.headers.items()}

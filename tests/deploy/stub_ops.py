@@ -393,3 +393,39 @@ def update_alarm(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, 
 def delete_alarm(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     c.get(region, "alarms", m["id"])["lifecycleState"] = "DELETED"
     return ok(None, 204)
+
+
+@route("POST", r"/20180401/metrics")
+def post_metric_data(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, Any]) -> Result:
+    """PostMetricData (telemetry-ingestion): kept so SummarizeMetricsData can answer."""
+    require(b, "metricData")
+    for md in b["metricData"]:
+        require(md, "namespace", "compartmentId", "name", "datapoints")
+        c.data.setdefault("metrics", []).append(md)
+    return ok({"failedMetricsCount": 0, "failedMetrics": []})
+
+
+@route("POST", r"/20180401/metrics/actions/summarizeMetricsData")
+def summarize_metrics_data(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, Any]) -> Result:
+    """SummarizeMetricsData: each stored metric of the namespace and compartment whose name the
+    query starts with, its datapoints as the aggregated ones (no windowing: the stub's clock is the test's)."""
+    require(q, "compartmentId")
+    require(b, "namespace", "query")
+    name = re.match(r"[A-Za-z0-9_]+", b["query"])
+    res = [
+        {
+            "namespace": md["namespace"],
+            "compartmentId": md["compartmentId"],
+            "name": md["name"],
+            "dimensions": md.get("dimensions") or {},
+            "aggregatedDatapoints": [
+                {"timestamp": d["timestamp"], "value": d["value"]} for d in md["datapoints"]
+            ],
+        }
+        for md in c.data.get("metrics", [])
+        if md["namespace"] == b["namespace"]
+        and md["compartmentId"] == q["compartmentId"]
+        and name is not None
+        and md["name"] == name[0]
+    ]
+    return ok(res)

@@ -20,6 +20,7 @@ Result = tuple[int, Any, dict[str, str]]
 REGION_KEYS = {"us-ashburn-1": "IAD", "us-phoenix-1": "PHX", "eu-frankfurt-1": "FRA"}
 Handler = Callable[[Cloud, str, "re.Match[str]", dict[str, str], dict[str, Any]], Result]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+UNLOCKED: list[tuple[str, re.Pattern[str], Handler]] = []  # routes that take the lock themselves
 
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:

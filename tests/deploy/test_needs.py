@@ -7,8 +7,8 @@ import json
 from sync.cli.doctor.needs import (
     ALL_KINDS,
     Deployment,
-    config_size,
     condition,
+    config_size,
     main,
     needs_of_text,
     policy_needs,

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from sync.emulator import ApiKey, EmulatorServer
-from tests.deploy.conftest import BASE_ARGS, COMPARTMENT, REPO, SUBNET, TARGET_B, TENANCY, Env
+from tests.deploy.conftest import BASE_ARGS, COMPARTMENT, SUBNET, TARGET_B, TENANCY, Env
 
 NO_CHECK = tuple(a for a in BASE_ARGS if a != "--skip-policy-check")
 

@@ -194,7 +194,8 @@ def statements(d: Deployment) -> list[str]:
     lines.append(f"Allow {g} to inspect tag-namespaces in {ns_where}")
     if d.bucket:
         lines.append(
-            f"Allow {g} to read objects in {d.where(d.bucket_compartment)} where target.bucket.name = '{d.bucket}'"
+            f"Allow {g} to read objects in {d.where(d.bucket_compartment)}"
+            f" where target.bucket.name = '{d.bucket}'"
         )
     if d.metrics_compartment:
         lines.append(
