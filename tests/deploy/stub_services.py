@@ -229,22 +229,22 @@ def put_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Resu
     return ok(None, 200, etag="e-obj")
 
 
-@route("HEAD", OBJECT)
-def head_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+def _stored(c: Cloud, m: Any) -> dict[str, Any]:
     key, objects = _object(c, m)
     o = objects.get(f"{key}/{unquote(m['o'])}")
     if o is None:
         raise ApiError(404, "ObjectNotFound", f"The object '{m['o']}' was not found in the bucket '{m['b']}'")
-    return ok(None, 200, **{k.lower(): v for k, v in o["meta"].items()})
+    return dict(o)
+
+
+@route("HEAD", OBJECT)
+def head_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    return ok(None, 200, **{k.lower(): v for k, v in _stored(c, m)["meta"].items()})
 
 
 @route("GET", OBJECT)
 def get_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
-    key, objects = _object(c, m)
-    o = objects.get(f"{key}/{unquote(m['o'])}")
-    if o is None:
-        raise ApiError(404, "ObjectNotFound", f"The object '{m['o']}' was not found in the bucket '{m['b']}'")
-    return 200, o["content"].encode(), {"content-type": "application/octet-stream"}
+    return 200, _stored(c, m)["content"].encode(), {"content-type": "application/octet-stream"}
 
 
 def decode(text: str, what: str) -> Any:

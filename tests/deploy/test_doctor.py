@@ -210,3 +210,13 @@ def test_each_broken_state_gives_exactly_its_failure_and_fix(
     assert line.startswith(f"✗ {check}:") and detail in line, text
     after = text.split(line, 1)[1].splitlines()[1]
     assert after.strip().startswith("fix:") and fix in after, text
+
+
+def test_no_function_stops_after_saying_so(
+    deployed: Env, emulator: EmulatorServer, api_key: ApiKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed.edit(lambda c: deployed.the("functions").update({"lifecycleState": "DELETED"}))
+    rc, text = doctor(deployed, emulator, api_key, monkeypatch)
+    assert rc == 1
+    assert failed(text) == ["✗ function: 'backup-tag-sync' not in application backup-tag-sync"]
+    assert "fix: run deploy/deploy.sh" in text and "events rule" not in text

@@ -106,32 +106,22 @@ class Doctor:
 
     # ---- application, function, config, policy ---------------------------------------------
 
-    def application(self) -> None:
-        apps = [
-            a
-            for a in self.oci.functions.list_applications(self.t.compartment, display_name=self.t.app).data
-            if a.lifecycle_state == "ACTIVE"
-        ]
-        if not apps:
-            self.add(
-                "application", False, f"'{self.t.app}' not found in {self.t.compartment}", f"run {DEPLOY}"
-            )
+    def _one_active(self, check: str, items: list[Any], missing: str) -> Any:
+        live = [i for i in items if i.lifecycle_state == "ACTIVE"]
+        if not live:
+            self.add(check, False, missing, f"run {DEPLOY}")
             raise _Stop
-        self.app = apps[0]
+        return live[0]
+
+    def application(self) -> None:
+        found = self.oci.functions.list_applications(self.t.compartment, display_name=self.t.app).data
+        self.app = self._one_active("application", found, f"'{self.t.app}' not found in {self.t.compartment}")
         self.add("application", True, f"{self.t.app} {self.app.id}")
 
     def function(self) -> None:
-        fns = [
-            f
-            for f in self.oci.functions.list_functions(self.app.id, display_name=self.t.function).data
-            if f.lifecycle_state == "ACTIVE"
-        ]
-        if not fns:
-            self.add(
-                "function", False, f"'{self.t.function}' not in application {self.t.app}", f"run {DEPLOY}"
-            )
-            raise _Stop
-        self.fn = self.oci.functions.get_function(fns[0].id).data
+        found = self.oci.functions.list_functions(self.app.id, display_name=self.t.function).data
+        summary = self._one_active("function", found, f"'{self.t.function}' not in application {self.t.app}")
+        self.fn = self.oci.functions.get_function(summary.id).data
         self.add("function", True, f"{self.t.function} {self.fn.id}")
 
     def config(self) -> None:

@@ -24,17 +24,44 @@ def add_doctor_command(sub: Any) -> None:
         f"{PROG} doctor --compartment ocid1.compartment.oc1..apps --regions us-ashburn-1,us-phoenix-1 --json",
     )
     p.add_argument("--compartment", required=True, help="the --compartment given to deploy/deploy.sh")
-    p.add_argument("--app", default="backup-tag-sync", help="application name (deploy.sh --app)")
-    p.add_argument("--function", default="backup-tag-sync", help="function name (func.yaml's name:)")
+    p.add_argument(
+        "--app",
+        default="backup-tag-sync",
+        help="application name, as deploy.sh --app (default: backup-tag-sync)",
+    )
+    p.add_argument(
+        "--function",
+        default="backup-tag-sync",
+        help="function name, func.yaml's name: (default: backup-tag-sync)",
+    )
     p.add_argument("--name-prefix", default="", help="deploy.sh --name-prefix (default: the app name)")
-    p.add_argument("--target-compartment", action="append", default=[], help="as given to deploy.sh")
-    p.add_argument("--member-compartment", action="append", default=[], help="as given to deploy.sh")
-    p.add_argument("--tag-namespace", action="append", default=[], help="as given to deploy.sh")
-    p.add_argument("--tag-namespace-compartment", default="", help="as given to deploy.sh")
+    p.add_argument(
+        "--target-compartment",
+        action="append",
+        default=[],
+        help="as given to deploy.sh (default: --compartment)",
+    )
+    p.add_argument(
+        "--member-compartment", action="append", default=[], help="as given to deploy.sh (default: none)"
+    )
+    p.add_argument(
+        "--tag-namespace", action="append", default=[], help="as given to deploy.sh (default: none)"
+    )
+    p.add_argument(
+        "--tag-namespace-compartment", default="", help="as given to deploy.sh (default: the tenancy)"
+    )
     p.add_argument("--tenancy", default="", help="default: OCI_TENANCY, or tenancy= in the OCI config file")
     p.add_argument("--regions", default="", help="comma-separated regions (default: the config's region)")
-    p.add_argument("--backup", default="", help="the backup OCID of the manual dry-run invoke")
-    p.add_argument("--json", action="store_true", help="one JSON object: every check, and ok")
+    p.add_argument(
+        "--backup",
+        default="",
+        help="backup OCID of the manual dry-run invoke (default: the first target's newest group backup)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object: every check, and ok (default: one line per check)",
+    )
     p.set_defaults(func=cmd_doctor)
 
 
