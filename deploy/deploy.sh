@@ -16,8 +16,6 @@ PROG=deploy.sh
 # shellcheck source=ops.sh
 . "$HERE/ops.sh"
 
-EVENT_TYPE="com.oraclecloud.blockvolumes.createvolumegroupbackup.end"
-
 usage() {
 	cat <<'EOF'
 Usage: deploy/deploy.sh --compartment OCID --subnet OCID [options]
@@ -36,12 +34,16 @@ Options:
   --tag-namespace NS          defined-tag namespace the function may apply (repeatable)
   --tag-namespace-compartment OCID
                               compartment holding the tag namespaces (default: the tenancy)
-  --target-compartment OCID   compartment whose volume group backups the function may update,
-                              whose backup events trigger it and which the schedules sweep
+  --target-compartment OCID   compartment whose backups the function may update, whose backup
+                              events trigger it and which the schedules sweep
                               (repeatable; default: --compartment)
+  --member-compartment OCID   compartment of volumes whose backups are members of group backups
+                              in the targets (a rule with `members: tags`; repeatable)
   --policy-uri URI            TAG_POLICY_URI for the function (file://, oci://bucket@ns/object, s3://)
   --policy-file FILE          put FILE inline in TAG_POLICY instead
                               (default for both: the tag_policy.yaml in the image)
+  --policy-bucket BUCKET      upload --policy-file to this Object Storage bucket and set
+                              TAG_POLICY_URI to it (for a policy too large for function config)
   --skip-policy-check         do not run `python -m sync lint POLICY --live` before deploying
   --log-level LEVEL           LOG_LEVEL: debug|info|warning|error (default: info, or as set)
   --dry-run-writes            set DRY_RUN=true on the function (it computes and logs, never writes)
@@ -80,7 +82,9 @@ SUBNETS=()
 TAG_NAMESPACES=()
 TAG_NS_COMPARTMENT=""
 TARGETS=()
+MEMBER_COMPARTMENTS=()
 POLICY_URI=""
+POLICY_BUCKET=""
 POLICY_FILE=""
 LOG_LEVEL=""
 DRY_RUN_WRITES=0
@@ -109,6 +113,8 @@ while [[ $# -gt 0 ]]; do
 	--tag-namespace) require_value "$1" "${2:-}" && TAG_NAMESPACES+=("$2") && shift 2 ;;
 	--tag-namespace-compartment) require_value "$1" "${2:-}" && TAG_NS_COMPARTMENT=$2 && shift 2 ;;
 	--target-compartment) require_value "$1" "${2:-}" && TARGETS+=("$2") && shift 2 ;;
+	--member-compartment) require_value "$1" "${2:-}" && MEMBER_COMPARTMENTS+=("$2") && shift 2 ;;
+	--policy-bucket) require_value "$1" "${2:-}" && POLICY_BUCKET=$2 && shift 2 ;;
 	--policy-uri) require_value "$1" "${2:-}" && POLICY_URI=$2 && shift 2 ;;
 	--policy-file) require_value "$1" "${2:-}" && POLICY_FILE=$2 && shift 2 ;;
 	--skip-policy-check) SKIP_POLICY_CHECK=1 && shift ;;
@@ -144,6 +150,7 @@ check_ocid --compartment "$COMPARTMENT" compartment tenancy
 for s in "${SUBNETS[@]}"; do check_ocid --subnet "$s" subnet; done
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("$COMPARTMENT")
 for t in "${TARGETS[@]}"; do check_ocid --target-compartment "$t" compartment tenancy; done
+for t in "${MEMBER_COMPARTMENTS[@]+"${MEMBER_COMPARTMENTS[@]}"}"; do check_ocid --member-compartment "$t" compartment tenancy; done
 [[ -z "$TAG_NS_COMPARTMENT" ]] || check_ocid --tag-namespace-compartment "$TAG_NS_COMPARTMENT" compartment tenancy
 [[ -z "$RULE_COMPARTMENT" ]] || check_ocid --rule-compartment "$RULE_COMPARTMENT" compartment tenancy
 [[ -z "$TENANCY_ARG" ]] || check_ocid --tenancy "$TENANCY_ARG" tenancy
@@ -173,6 +180,11 @@ if [[ -n "$POLICY_URI" ]]; then
 	[[ "$POLICY_URI" != *[[:cntrl:]]* ]] || usage_error "--policy-uri contains control characters"
 fi
 [[ -z "$POLICY_FILE" || -r "$POLICY_FILE" ]] || usage_error "--policy-file '$POLICY_FILE' is not a readable file"
+if [[ -n "$POLICY_BUCKET" ]]; then
+	[[ -n "$POLICY_FILE" ]] || usage_error "--policy-bucket needs --policy-file FILE (the policy to upload)"
+	[[ -z "$REGIONS_ARG" ]] || usage_error "--policy-bucket with --regions: a bucket is regional; upload the policy in each region and pass --policy-uri per region instead"
+	[[ "$POLICY_BUCKET" =~ ^[A-Za-z0-9_.-]{1,256}$ ]] || usage_error "--policy-bucket $(printf '%q' "$POLICY_BUCKET") is not a valid bucket name"
+fi
 if [[ -n "$LOG_LEVEL" ]]; then
 	case "$LOG_LEVEL" in
 	debug | info | warning | error) ;;
@@ -184,6 +196,8 @@ REGIONS=()
 if [[ -n "$REGIONS_ARG" && "$REGIONS_ARG" != subscribed ]]; then
 	IFS=',' read -r -a REGIONS <<<"$REGIONS_ARG"
 	for r in "${REGIONS[@]}"; do check_region --regions "$r"; done
+	# Each region once, in the order given (`--regions r,r` must not deploy r twice).
+	read -r -a REGIONS <<<"$(printf '%s\n' "${REGIONS[@]}" | awk '!seen[$0]++' | tr '\n' ' ')"
 fi
 BUCKET="" OS_NS=""
 if [[ "$POLICY_URI" == oci://* ]]; then
@@ -206,42 +220,12 @@ where_in() {
 	if [[ "$1" == "$TENANCY" ]]; then printf 'tenancy'; else printf 'compartment id %s' "$1"; fi
 }
 
+# The IAM statements: one source with `doctor` (sync/cli/doctor/needs.py), from the policy's
+# kinds and namespaces and what this run found (schedules, bucket, metrics compartment).
 desired_statements() {
-	local g="dynamic-group $DG_NAME" t ns sid lines=()
-	for t in "${TARGETS[@]}"; do
-		lines+=("Allow $g to inspect volume-group-backups in $(where_in "$t")")
-		lines+=("Allow $g to manage volume-group-backups in $(where_in "$t") where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'")
-		lines+=("Allow $g to inspect volume-groups in $(where_in "$t")")
-	done
-	for ns in "${TAG_NAMESPACES[@]+"${TAG_NAMESPACES[@]}"}"; do
-		lines+=("Allow $g to use tag-namespaces in $(where_in "$TAG_NS_COMPARTMENT") where target.tag-namespace.name = '$ns'")
-	done
-	# The live tag-schema check (ListTagNamespaces, ListTags) of the namespaces' compartment.
-	lines+=("Allow $g to inspect tag-namespaces in $(where_in "$TAG_NS_COMPARTMENT")")
-	if [[ -n "$BUCKET" ]]; then
-		lines+=("Allow $g to read objects in $(where_in "$BUCKET_COMPARTMENT") where target.bucket.name = '$BUCKET'")
-	fi
-	if [[ -n "$METRICS_COMPARTMENT" ]]; then
-		lines+=("Allow $g to use metrics in $(where_in "$METRICS_COMPARTMENT") where target.metrics.namespace = 'backup_tag_sync'")
-	fi
-	# A sweep cut by its deadline invokes the function again (detached) with its resume token.
-	# OCI Functions documents no policy variable for a function's OCID: the narrowest scope is
-	# the function's compartment.
-	lines+=("Allow $g to use fn-invocation in $(where_in "$COMPARTMENT")")
-	# Events invokes the function (Oracle documents functions-family for it).
-	lines+=("Allow service cloudEvents to use functions-family in $(where_in "$COMPARTMENT")")
-	# Each reconcile schedule may invoke functions of this compartment, and nothing else.
-	for sid in "${SCHEDULE_IDS[@]+"${SCHEDULE_IDS[@]}"}"; do
-		lines+=("Allow any-user to use fn-invocation in $(where_in "$COMPARTMENT") where all {request.principal.type = 'resourceschedule', request.principal.id = '$sid'}")
-	done
-	printf '%s\n' "${lines[@]}" | python3 -c 'import json,sys; print(json.dumps([l for l in sys.stdin.read().splitlines() if l]))'
-}
-
-desired_condition() {
-	printf '%s\n' "${TARGETS[@]}" | ET="$EVENT_TYPE" python3 -c '
-import json, os, sys
-ids = [l for l in sys.stdin.read().splitlines() if l]
-print(json.dumps({"eventType": [os.environ["ET"]], "data": {"compartmentId": ids}}))'
+	local args=() sid
+	for sid in "${SCHEDULE_IDS[@]+"${SCHEDULE_IDS[@]}"}"; do args+=(--schedule "$sid"); done
+	needs_json "${args[@]+"${args[@]}"}" | json_eval 'd["statements"]'
 }
 
 desired_matching_rule() {
@@ -265,12 +249,15 @@ record() {
 	info "$3 $1 $2: $4"
 }
 
-CONDITION=$(desired_condition)
+CONDITION=$(printf '%s' "$NEEDS" | json_eval 'd["condition"]')
 log ""
 info "plan: application '$APP' and function '$FUNC_NAME' in $COMPARTMENT, region(s): ${REGIONS[*]:-default}"
 info "      dynamic group '$DG_NAME' and policy '$POLICY_NAME' in the tenancy, rule '$RULE_NAME' in $RULE_COMPARTMENT"
 info "      log group '$LOG_GROUP_NAME'; schedules: $([[ "$NO_RECONCILE" == 1 ]] && printf none || printf "'%s' daily and '%s' weekly" "$DAILY_CRON" "$WEEKLY_CRON")"
 info "      alarms: ${NOTIFY_EMAIL:-${NOTIFY_TOPIC:-none (give --notify-email ADDR)}}; targets: ${TARGETS[*]}"
+info "      backup kinds: $(printf '%s' "$NEEDS" | json_eval '", ".join(d["kinds"]) + (" (members: " + ", ".join(d["memberKinds"]) + ")" if d["memberKinds"] else "")')"
+info "      event types: $(printf '%s' "$NEEDS" | json_eval '", ".join(t.rsplit(".", 2)[-2] + ".end" for t in d["eventTypes"])')"
+info "      tag namespaces (use): $(printf '%s' "$NEEDS" | json_eval '", ".join(d["namespaces"]) or "none"')"
 confirm "Create or update these resources?"
 
 # ---- per region: application, function, config, logs, schedules ----------------------------------
@@ -286,6 +273,7 @@ for REGION in "${REGIONS[@]}"; do
 	step "Region ${REGION:-(CLI default)}: application '$APP', function '$FUNC_NAME', logs, schedules"
 	ensure_application
 	ensure_function
+	[[ -z "$POLICY_BUCKET" ]] || ensure_policy_object
 	ensure_config
 	ensure_logs
 	if [[ "$NO_RECONCILE" == 0 ]]; then

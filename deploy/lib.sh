@@ -62,7 +62,7 @@ mutate() {
 		return 0
 	fi
 	log "+ $(quote_cmd "${shown[@]}")"
-	out=$("$@") || rc=$?
+	out=$("$@" </dev/null) || rc=$?
 	if [[ $rc -ne 0 ]]; then
 		[[ -z "$out" ]] || printf '%s\n' "$out" | sed 's/^/    /' >&2
 		die "'${shown[*]:0:4} ...' failed (exit $rc), see above. Steps before it are done; fix the cause and re-run (deploy and teardown are idempotent)"
@@ -99,7 +99,8 @@ oci_cli() {
 oci_read() {
 	local out err rc=0
 	err=$(mktemp)
-	out=$(oci_cli "$@" 2>"$err") || rc=$?
+	# stdin closed: the CLI must never stop to ask (e.g. "create a new config file? [Y/n]").
+	out=$(oci_cli "$@" 2>"$err" </dev/null) || rc=$?
 	if [[ $rc -ne 0 ]]; then
 		{
 			cat "$err"
@@ -247,6 +248,15 @@ require_oci_cli() {
 	command -v python3 >/dev/null 2>&1 || die "python3 not found on PATH: install Python 3 (the scripts parse JSON with it)"
 	command -v oci >/dev/null 2>&1 ||
 		die "the OCI CLI ('oci') is not on PATH. Fix: pip install oci-cli (or see https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm), then 'oci setup config'"
+	# With API-key auth (the default) the CLI offers to create a missing config file and waits
+	# for an answer: look for the file first, so that its prompt never shows.
+	local cfg=${OCI_CLI_CONFIG_FILE:-$HOME/.oci/config}
+	case "${OCI_CLI_AUTH:-api_key}" in
+	api_key | security_token)
+		[[ -r "$cfg" ]] ||
+			die "no OCI CLI config file at $cfg. Fix: run 'oci setup config' (API key) or 'oci session authenticate' and export OCI_CLI_AUTH=security_token, then retry"
+		;;
+	esac
 	OCI_REGIONS_JSON=$(oci_read iam region list) ||
 		die "the OCI CLI cannot call OCI (not logged in or no valid config). Fix: run 'oci setup config' (API key) or 'oci session authenticate' and export OCI_CLI_AUTH=security_token, then retry"
 }

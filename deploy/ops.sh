@@ -16,8 +16,39 @@ wr_identifier() {
 # ---- logs: a log group and the application's invocation log (service "functions", category
 # "invoke"); OCI keeps a function's stdout/stderr only when this log is enabled.
 
+# find_invoke_log: "LOG_ID GROUP_ID" of the application's live invoke log in any log group of the
+# tenancy (OCI keeps one service log per resource and category), or nothing. The CLI spells the
+# subtree option --compartmentidinsubtree (loggingmanagement_cli_extended.py shortens it).
+find_invoke_log() {
+	local groups gid out found
+	groups=$(oci_read logging log-group list --compartment-id "$TENANCY" --compartmentidinsubtree true --all) ||
+		groups=$(oci_read logging log-group list --compartment-id "$COMPARTMENT" --all) ||
+		die "cannot list log groups in $COMPARTMENT"
+	for gid in $(printf '%s' "$groups" | json_eval '"\n".join(o["id"] for o in items if live(o))'); do
+		out=$(oci_read logging log list --log-group-id "$gid" --source-resource "$APP_ID" --all) ||
+			die "cannot list the logs of log group $gid"
+		found=$(printf '%s' "$out" | json_eval 'first(o.get("id") for o in items if live(o) and ((o.get("configuration") or {}).get("source") or {}).get("category") == "invoke")')
+		if [[ -n "$found" ]]; then
+			printf '%s %s' "$found" "$gid"
+			return 0
+		fi
+	done
+}
+
 ensure_logs() {
-	local out
+	local out existing=""
+	# A new application has no log yet; an existing one may have its invoke log anywhere.
+	[[ "$APP_ID" == "<"* ]] || existing=$(find_invoke_log)
+	if [[ -n "$existing" ]]; then
+		read -r LOG_ID LOG_GROUP_ID <<<"$existing"
+		local gname lname
+		gname=$(json_field "$(oci_read logging log-group get --log-group-id "$LOG_GROUP_ID")" display-name)
+		lname=$(json_field "$(oci_read logging log get --log-group-id "$LOG_GROUP_ID" --log-id "$LOG_ID")" display-name)
+		[[ "$gname" == "$LOG_GROUP_NAME" ]] || info "the application already has an invoke log ('$lname' in log group '$gname'): reused, and teardown leaves it alone"
+		record log-group "$gname" kept "$LOG_GROUP_ID"
+		record log "$lname" kept "$LOG_ID"
+		return 0
+	fi
 	out=$(oci_read logging log-group list --compartment-id "$COMPARTMENT" --display-name "$LOG_GROUP_NAME" --all) ||
 		die "cannot list log groups in $COMPARTMENT"
 	lookup "$out" display-name "$LOG_GROUP_NAME"
@@ -32,17 +63,6 @@ ensure_logs() {
 		LOG_GROUP_ID=$(wr_identifier "$out" "<log-group-ocid>")
 		[[ -n "$LOG_GROUP_ID" ]] || die "creating log group '$LOG_GROUP_NAME' did not succeed: $out"
 		record log-group "$LOG_GROUP_NAME" created "$LOG_GROUP_ID"
-	fi
-	local found=""
-	if [[ "$LOG_GROUP_ID" != "<"* && "$APP_ID" != "<"* ]]; then
-		out=$(oci_read logging log list --log-group-id "$LOG_GROUP_ID" --source-resource "$APP_ID" --all) ||
-			die "cannot list the logs of log group $LOG_GROUP_ID"
-		found=$(printf '%s' "$out" | json_eval 'first(o.get("id") for o in items if live(o) and ((o.get("configuration") or {}).get("source") or {}).get("category") == "invoke")')
-	fi
-	if [[ -n "$found" ]]; then
-		LOG_ID=$found
-		record log "$LOG_NAME" kept "$LOG_ID"
-		return 0
 	fi
 	local conf
 	conf=$(C="$COMPARTMENT" A="$APP_ID" python3 -c 'import json, os

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # deploy.sh's prerequisites (sourced after option parsing): read-only checks, all before the
 # first change, each stopping with the fix. Sets TENANCY, REGIONS, IAM_REGION,
-# SUBNET_BY_REGION, REGISTRY_BY_REGION, METRICS_COMPARTMENT, BUCKET_COMPARTMENT, BUILD, FN_UPDATE.
+# SUBNET_BY_REGION, REGISTRY_BY_REGION, METRICS_COMPARTMENT, BUCKET_COMPARTMENT, BUILD, FN_UPDATE,
+# NEEDS_PY and NEEDS (what the policy needs: kinds, event types, namespaces; see needs_json).
 
 step "Checking prerequisites"
 require_oci_cli
@@ -97,6 +98,14 @@ if [[ ${#TAG_NAMESPACES[@]} -gt 0 ]]; then
 fi
 
 BUCKET_COMPARTMENT=""
+POLICY_OBJECT=""
+if [[ -n "$POLICY_BUCKET" ]]; then
+	OS_NS=$(oci_read os ns get | json_eval 'd.get("data")') ||
+		die "cannot read the tenancy's Object Storage namespace ('oci os ns get')"
+	BUCKET=$POLICY_BUCKET
+	POLICY_OBJECT="$NAME_PREFIX/tag_policy.yaml"
+	POLICY_URI="oci://$BUCKET@$OS_NS/$POLICY_OBJECT"
+fi
 if [[ -n "$BUCKET" ]]; then
 	B_JSON=$(oci_read os bucket get --namespace-name "$OS_NS" --bucket-name "$BUCKET") ||
 		die "bucket '$BUCKET' in namespace '$OS_NS' not found. Fix: create it and upload the policy ('oci os object put --bucket-name $BUCKET --file tag_policy.yaml'), or fix --policy-uri"
@@ -173,6 +182,64 @@ FN_UPDATE=(fn function update)
 fn_update_help=$(oci fn function update --help 2>&1 || true)
 [[ "$fn_update_help" != *container-function* ]] || FN_UPDATE+=(container-function)
 
+# ---- what the policy needs: kinds (event types, grants) and tag namespaces ---------------------
+
+# The policy file the function will run: --policy-file (inline or uploaded), else the image's
+# tag_policy.yaml; a remote --policy-uri cannot be read here.
+POLICY_LOCAL=""
+case "$POLICY_URI" in
+"" | file:///function/tag_policy.yaml) POLICY_LOCAL=${POLICY_FILE:-$ROOT/tag_policy.yaml} ;;
+"oci://$BUCKET@$OS_NS/$POLICY_OBJECT") POLICY_LOCAL=$POLICY_FILE ;;
+esac
+# An interpreter that can read the policy with the project's YAML loader.
+NEEDS_PY=""
+for cand in "${BTS_PYTHON:-}" "$ROOT/.venv/bin/python" python3; do
+	[[ -n "$cand" ]] || continue
+	if [[ "$(cd "$ROOT" && "$cand" -c 'import sync.cli.doctor.needs; print("ok")' 2>/dev/null </dev/null)" == ok ]]; then
+		NEEDS_PY=$cand
+		break
+	fi
+done
+[[ -n "$NEEDS_PY" ]] ||
+	die "no Python here can read the policy (it needs PyYAML and this checkout's sync/). Fix: 'make .venv/.installed', or set BTS_PYTHON to an interpreter that has PyYAML"
+
+# needs_json [--schedule SID]...: sync/cli/doctor/needs.py's answer for this deployment (JSON).
+needs_json() {
+	local args=(--tenancy "$TENANCY" --compartment "$COMPARTMENT" --dynamic-group "$DG_NAME"
+		--tag-namespace-compartment "$TAG_NS_COMPARTMENT" --bucket "$BUCKET" --bucket-compartment "$BUCKET_COMPARTMENT"
+		--metrics-compartment "$METRICS_COMPARTMENT" --policy "$POLICY_LOCAL") x
+	for x in "${TARGETS[@]}"; do args+=(--target "$x"); done
+	for x in "${MEMBER_COMPARTMENTS[@]+"${MEMBER_COMPARTMENTS[@]}"}"; do args+=(--member-compartment "$x"); done
+	for x in "${TAG_NAMESPACES[@]+"${TAG_NAMESPACES[@]}"}"; do args+=(--tag-namespace "$x"); done
+	(cd "$ROOT" && "$NEEDS_PY" -m sync.cli.doctor.needs "${args[@]}" "$@" </dev/null) ||
+		die "cannot read what the policy $POLICY_LOCAL needs (see above): nothing was changed"
+}
+NEEDS=$(needs_json)
+if [[ -z "$POLICY_LOCAL" ]]; then
+	warn "the policy at $POLICY_URI is not read here: the rule lists every backup kind's events and the grants cover every kind; only --tag-namespace namespaces are granted"
+fi
+while IFS= read -r note; do
+	[[ -z "$note" ]] || warn "$note"
+done <<<"$(printf '%s' "$NEEDS" | json_eval '"\n".join(d["notes"])')"
+if [[ -n "$(printf '%s' "$NEEDS" | json_eval '"\n".join(d["namespaces"])')" ]]; then
+	info "tag namespaces the function writes (use tag-namespaces): $(printf '%s' "$NEEDS" | json_eval '", ".join(d["namespaces"])')"
+fi
+# Oracle-Tags and other namespaces already on a backup: see README "Deploy to OCI Functions", tag namespaces.
+info "a backup's tags of other namespaces (e.g. Oracle-Tags CreatedBy/CreatedOn) are sent back unchanged with each update; if the tenancy refuses that without 'use' on them, add --tag-namespace NS"
+
+# ---- function config: Oracle limits all keys and values together to 4 KB (UTF-8 octets) --------
+
+if [[ -n "$POLICY_FILE" && -z "$POLICY_BUCKET" ]]; then
+	# What ensure_config would send, with room for the function's OCID and invoke endpoint.
+	CONFIG_BYTES=$(P="$POLICY_FILE" M="$METRICS_COMPARTMENT" python3 -c 'import os
+pol = open(os.environ["P"], encoding="utf-8").read().rstrip("\n")
+cfg = {"TAG_POLICY": pol, "LOG_LEVEL": "warning", "DRY_RUN": "false", "FUNCTION_ID": "x" * 120,
+       "FUNCTION_INVOKE_ENDPOINT": "x" * 120, "METRICS_COMPARTMENT_ID": os.environ["M"]}
+print(sum(len(k.encode()) + len(v.encode()) for k, v in cfg.items()))')
+	[[ "$CONFIG_BYTES" -le 4096 ]] ||
+		die "the policy $POLICY_FILE makes the function's config about $CONFIG_BYTES bytes; Oracle limits a function's config (all keys and values, UTF-8) to 4 KB, so 'fn function update --config' would fail. Nothing was changed. Fix: add --policy-bucket BUCKET (uploads it to Object Storage and sets TAG_POLICY_URI), or --policy-uri oci://bucket@namespace/object"
+fi
+
 # ---- the live policy check: the policy deployed must fit the tenancy's tag schema -------------
 
 if [[ "$SKIP_POLICY_CHECK" == 1 ]]; then
@@ -181,6 +248,7 @@ else
 	policy_to_check=""
 	case "$POLICY_URI" in
 	"" | file:///function/tag_policy.yaml) policy_to_check=${POLICY_FILE:-$ROOT/tag_policy.yaml} ;;
+	"oci://$BUCKET@$OS_NS/$POLICY_OBJECT") policy_to_check=$POLICY_FILE ;;
 	file://*) warn "--policy-uri $POLICY_URI is a path inside the image: checking $ROOT/tag_policy.yaml is not the same policy; check yours with 'python -m sync lint FILE --live'" ;;
 	*) warn "the live policy check reads local files; check the policy you uploaded to $POLICY_URI with 'python -m sync lint FILE --live' (or pass --skip-policy-check to silence this)" ;;
 	esac

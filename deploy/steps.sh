@@ -170,7 +170,24 @@ ensure_policy() {
 # ---- Events rule (per region) -------------------------------------------------------------------
 
 ensure_rule() {
-	local out actions rule cond_same act_same enabled upd=()
+	ensure_rule_in "$RULE_COMPARTMENT"
+	# One rule per deployment and region: the rule moves between --compartment and the tenancy
+	# when the targets change, so ours elsewhere (marked, same name) is deleted once this one is right.
+	local place out id places=("$COMPARTMENT")
+	[[ "$TENANCY" == "$COMPARTMENT" ]] || places+=("$TENANCY")
+	for place in "${places[@]}"; do
+		[[ "$place" != "$RULE_COMPARTMENT" ]] || continue
+		out=$(oci_read events rule list --compartment-id "$place" --display-name "$RULE_NAME" --all) ||
+			die "cannot list Events rules in $place"
+		for id in $(printf '%s' "$out" | N="$RULE_NAME" json_eval '"\n".join(o["id"] for o in items if o.get("display-name") == E["N"] and live(o) and marked(o))'); do
+			mutate oci_cli events rule delete --rule-id "$id" --force >/dev/null
+			record events-rule "$RULE_NAME" deleted "$id"
+		done
+	done
+}
+
+ensure_rule_in() {
+	local out actions rule cond_same act_same enabled upd=() RULE_COMPARTMENT=$1
 	actions=$(FID="$FN_ID" python3 -c 'import json, os
 print(json.dumps({"actions": [{"actionType": "FAAS", "isEnabled": True,
     "functionId": os.environ["FID"], "description": "backup-tag-sync"}]}))')
@@ -179,7 +196,7 @@ print(json.dumps({"actions": [{"actionType": "FAAS", "isEnabled": True,
 	lookup "$out" display-name "$RULE_NAME"
 	if [[ -z "$FOUND_ID" ]]; then
 		out=$(mutate oci_cli events rule create --compartment-id "$RULE_COMPARTMENT" --display-name "$RULE_NAME" \
-			--description "Runs backup-tag-sync when a volume group backup has been created" \
+			--description "Runs backup-tag-sync when a backup has been created or copied" \
 			--is-enabled true --condition "$CONDITION" --actions "$actions" \
 			--freeform-tags "$MARKER_TAGS" --wait-for-state ACTIVE)
 		record events-rule "$RULE_NAME" created "$(created_id "$out" "<rule-ocid>")"
@@ -204,4 +221,21 @@ print(json.dumps({"actions": [{"actionType": "FAAS", "isEnabled": True,
 		mutate oci_cli events rule update --rule-id "$FOUND_ID" "${upd[@]}" --force >/dev/null
 		record events-rule "$RULE_NAME" updated "$FOUND_ID"
 	fi
+}
+
+# ---- --policy-bucket: the policy as an Object Storage object (function config holds 4 KB) ------
+
+ensure_policy_object() {
+	local sum cur
+	sum=$(sha256sum "$POLICY_FILE" | cut -d' ' -f1)
+	cur=$(oci_read os object head --namespace-name "$OS_NS" --bucket-name "$BUCKET" --name "$POLICY_OBJECT" 2>/dev/null |
+		json_eval 'd.get("opc-meta-sha256")') || cur=""
+	if [[ "$cur" == "$sum" ]]; then
+		record policy-object "$POLICY_OBJECT" kept "$POLICY_URI"
+		return 0
+	fi
+	mutate oci_cli os object put --namespace-name "$OS_NS" --bucket-name "$BUCKET" --name "$POLICY_OBJECT" \
+		--file "$POLICY_FILE" --no-multipart --force --content-type application/yaml \
+		--metadata "{\"sha256\": \"$sum\"}" >/dev/null
+	record policy-object "$POLICY_OBJECT" "$([[ -n "$cur" ]] && printf updated || printf created)" "$POLICY_URI"
 }

@@ -77,6 +77,7 @@ REGIONS=("$OCI_REGION")
 if [[ -n "$REGIONS_ARG" && "$REGIONS_ARG" != subscribed ]]; then
 	IFS=',' read -r -a REGIONS <<<"$REGIONS_ARG"
 	for r in "${REGIONS[@]}"; do check_region --regions "$r"; done
+	read -r -a REGIONS <<<"$(printf '%s\n' "${REGIONS[@]}" | awk '!seen[$0]++' | tr '\n' ' ')"
 fi
 resource_names "$ROOT"
 

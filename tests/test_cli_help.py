@@ -37,7 +37,7 @@ PARSERS = dict(every_parser())
 
 def test_the_walk_finds_every_command() -> None:
     names = {name.split()[-1] for name in PARSERS if name != "backup-tag-sync"}
-    assert names == {"lint", "plan", "test", "apply", "sweep", "emulator", "demo"}
+    assert names == {"lint", "plan", "test", "apply", "sweep", "emulator", "demo", "doctor"}
 
 
 @pytest.mark.parametrize("name", sorted(PARSERS))

@@ -10,14 +10,18 @@ from tools.prune_oci import DEFAULT_SERVICES, referenced, service_packages, serv
 
 ROOT = Path(__file__).resolve().parents[1]
 OCI_DIR = Path(oci.__file__).parent
-# The image carries func.py and sync/ except the emulator (.dockerignore).
-NOT_IN_IMAGE = ("emulator",)
+# The image carries func.py and sync/ except the emulator and the command line's doctor (.dockerignore).
+NOT_IN_IMAGE = ("emulator", "cli/doctor")
 
 
 def function_sources() -> list[Path]:
     sync = ROOT / "sync"
-    parts = [p for p in sync.iterdir() if p.name not in NOT_IN_IMAGE and p.name != "__pycache__"]
-    return [ROOT / "func.py", *parts]
+    files = [
+        p
+        for p in sorted(sync.rglob("*.py"))
+        if not any(p.relative_to(sync).as_posix().startswith(part + "/") for part in NOT_IN_IMAGE)
+    ]
+    return [ROOT / "func.py", *files]
 
 
 def test_default_services_cover_every_service_the_function_imports() -> None:

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from sync.cli.backup import add_apply_command
 from sync.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, guarded
+from sync.cli.doctor.command import add_doctor_command
 from sync.cli.helptext import PROG, HelpFormatter, add_command, invoked_as, prog, set_invoked
 from sync.cli.lint import add_lint_command
 from sync.cli.plan import add_plan_command
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_command(sub, guarded)
     add_emulator_command(sub)
     add_demo_command(sub)
+    add_doctor_command(sub)
     return parser
 
 

@@ -68,6 +68,8 @@ class Cloud:
         }
         # every request that reached the stub: (region, method, path) -- for assertions
         self.requests: list[tuple[str, str, str]] = []
+        self.forwards: dict[str, Any] = {}  # function OCID -> runner (sync.emulator.functions.Forward)
+        self.last_headers: dict[str, str] = {}  # of the request being answered (opc-meta-* of a PUT object)
 
     # ---- snapshots (tests replay a deployed state instead of deploying again) ----------
 
@@ -106,6 +108,18 @@ class Cloud:
     def compartment(self, ident: str | None) -> None:
         if ident not in self.data["compartments"]:
             raise not_found(f"Compartment {ident}")
+
+    def subtree(self, root: str) -> set[str]:
+        """Compartments at or below root (compartments name their parent in compartmentId)."""
+        comps = self.data["compartments"]
+        res = {root}
+        for cid in comps:
+            cur: str | None = cid
+            while cur is not None and cur not in res:
+                cur = comps.get(cur, {}).get("compartmentId")
+            if cur is not None:
+                res.add(cid)
+        return res
 
     def tags(self, body: dict[str, Any]) -> dict[str, Any]:
         ff = body.get("freeformTags") or {}

@@ -127,7 +127,7 @@ class Env:
 
     def writes(self) -> list[tuple[str, str, str]]:
         """Every request that changed something, as the stub received it."""
-        return [r for r in self.cloud.requests if r[1] != "GET"]
+        return [r for r in self.cloud.requests if r[1] not in ("GET", "HEAD")]
 
     def live(self, coll: str, region: str = HOME) -> list[dict[str, Any]]:
         return self.cloud.live(region, coll)
@@ -276,6 +276,9 @@ def fake(tmp_path: Path, stub: Stub, cli_key: tuple[Path, str], forkserver: str)
         "schema_version: 20180708\nname: backup-tag-sync\nversion: 0.0.1\nruntime: python\n"
     )
     (proj / "func.py").write_text("def handler(ctx, data=None):\n    return None\n")
+    # deploy.sh reads the policy with this checkout's sync/ (what kinds and namespaces it needs)
+    (proj / "sync").symlink_to(REPO / "sync")
+    shutil.copy(REPO / "tag_policy.yaml", proj / "tag_policy.yaml")
     home = tmp_path / "home"
     write_oci_config(home, cli_key)
     ctx_path = tmp_path / "fn_context.json"

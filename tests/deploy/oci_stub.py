@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.deploy import stub_ops, stub_regional  # noqa: F401  (registers their routes)
 from tests.deploy.cloud_state import ApiError, Cloud
 from tests.deploy.stub_regional import fake_fn_deploy
-from tests.deploy.stub_services import ROUTES
+from tests.deploy.stub_services import ROUTES, UNLOCKED
 
 
 def make_handler(cloud: Cloud, region: str) -> type[BaseHTTPRequestHandler]:
@@ -29,16 +29,18 @@ def make_handler(cloud: Cloud, region: str) -> type[BaseHTTPRequestHandler]:
             pass
 
         def answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
-            raw = b"" if body is None else json.dumps(body).encode()
+            raw = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            if "content-type" not in headers:
+                self.send_header("content-type", "application/json")
             self.send_header("opc-request-id", uuid.uuid4().hex)
             self.send_header("etag", "etag-1")
             for k, v in headers.items():
                 self.send_header(k, v)
             self.send_header("content-length", str(len(raw)))
             self.end_headers()
-            self.wfile.write(raw)
+            if self.command != "HEAD":
+                self.wfile.write(raw)
 
         def handle_any(self) -> None:
             n = int(self.headers.get("content-length") or 0)
@@ -60,8 +62,16 @@ def make_handler(cloud: Cloud, region: str) -> type[BaseHTTPRequestHandler]:
                     if raw and "json" in self.headers.get("content-type", "json")
                     else raw.decode()
                 )
+                for method, pattern, fn in UNLOCKED:
+                    m = pattern.match(parts.path)
+                    if m and method == self.command:
+                        with cloud.lock:
+                            cloud.requests.append((region, self.command, parts.path))
+                        self.answer(*fn(cloud, region, m, query, body))
+                        return
                 with cloud.lock:
                     cloud.requests.append((region, self.command, parts.path))
+                    cloud.last_headers = {k.lower(): v for k, v in self.headers.items()}
                     for method, pattern, fn in ROUTES:
                         m = pattern.match(parts.path)
                         if m and method == self.command:
@@ -77,7 +87,7 @@ def make_handler(cloud: Cloud, region: str) -> type[BaseHTTPRequestHandler]:
                 done = fake_fn_deploy(cloud, region, b["app"], b["compartmentId"], b["name"], b["image"])
             return 200, {"result": done}, {}
 
-        do_GET = do_POST = do_PUT = do_DELETE = handle_any
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 
     return Handler
 

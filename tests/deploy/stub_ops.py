@@ -16,6 +16,15 @@ from tests.deploy.stub_services import Result, listed, ok, route, update_fields
 @route("GET", r"/20200531/logGroups")
 def list_log_groups(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     require(q, "compartmentId")
+    if q.get("isCompartmentIdInSubtree") == "true":
+        under = c.subtree(q["compartmentId"])
+        return ok(
+            [
+                g
+                for g in listed(c, region, "logGroups", q, {"displayName": "displayName"})
+                if g["compartmentId"] in under
+            ]
+        )
     return ok(
         listed(c, region, "logGroups", q, {"compartmentId": "compartmentId", "displayName": "displayName"})
     )
@@ -109,6 +118,22 @@ def create_log(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, An
     }
     c.coll(region, "logs").append(o)
     wr = c.work_request(region, "CREATE_LOG", g["compartmentId"], "log", o["id"])
+    return ok(None, 202, **{"opc-work-request-id": wr})
+
+
+@route("GET", r"/20200531/logGroups/(?P<g>[^/]+)/logs/(?P<id>[^/]+)")
+def get_log(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    lg = c.get(region, "logs", m["id"])
+    if lg["logGroupId"] != m["g"]:
+        raise ApiError(404, "NotAuthorizedOrNotFound", "log not in this log group")
+    return ok(lg)
+
+
+@route("PUT", r"/20200531/logGroups/(?P<g>[^/]+)/logs/(?P<id>[^/]+)")
+def update_log(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, Any]) -> Result:
+    lg = c.get(region, "logs", m["id"])
+    update_fields(lg, b, ("displayName", "isEnabled", "retentionDuration", "freeformTags"))
+    wr = c.work_request(region, "UPDATE_LOG", lg["compartmentId"], "log", lg["id"])
     return ok(None, 202, **{"opc-work-request-id": wr})
 
 
@@ -368,3 +393,39 @@ def update_alarm(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, 
 def delete_alarm(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
     c.get(region, "alarms", m["id"])["lifecycleState"] = "DELETED"
     return ok(None, 204)
+
+
+@route("POST", r"/20180401/metrics")
+def post_metric_data(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, Any]) -> Result:
+    """PostMetricData (telemetry-ingestion): kept so SummarizeMetricsData can answer."""
+    require(b, "metricData")
+    for md in b["metricData"]:
+        require(md, "namespace", "compartmentId", "name", "datapoints")
+        c.data.setdefault("metrics", []).append(md)
+    return ok({"failedMetricsCount": 0, "failedMetrics": []})
+
+
+@route("POST", r"/20180401/metrics/actions/summarizeMetricsData")
+def summarize_metrics_data(c: Cloud, region: str, m: Any, q: dict[str, str], b: dict[str, Any]) -> Result:
+    """SummarizeMetricsData: each stored metric of the namespace and compartment whose name the
+    query starts with, its datapoints as the aggregated ones (no windowing: the stub's clock is the test's)."""
+    require(q, "compartmentId")
+    require(b, "namespace", "query")
+    name = re.match(r"[A-Za-z0-9_]+", b["query"])
+    res = [
+        {
+            "namespace": md["namespace"],
+            "compartmentId": md["compartmentId"],
+            "name": md["name"],
+            "dimensions": md.get("dimensions") or {},
+            "aggregatedDatapoints": [
+                {"timestamp": d["timestamp"], "value": d["value"]} for d in md["datapoints"]
+            ],
+        }
+        for md in c.data.get("metrics", [])
+        if md["namespace"] == b["namespace"]
+        and md["compartmentId"] == q["compartmentId"]
+        and name is not None
+        and md["name"] == name[0]
+    ]
+    return ok(res)

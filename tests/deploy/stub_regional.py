@@ -3,10 +3,12 @@ Notifications and Monitoring (see stub_services for the conventions)."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from tests.deploy.cloud_state import NOW, ApiError, Cloud, not_found, require
-from tests.deploy.stub_services import Result, decode, listed, ok, route, update_fields
+from tests.deploy.stub_services import UNLOCKED, Result, decode, listed, ok, route, update_fields
 
 # ---- Functions ------------------------------------------------------------------------------
 
@@ -86,10 +88,21 @@ def delete_function(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) ->
     return ok(None, 204)
 
 
-@route("POST", r"/20260325/functions/(?P<id>[^/]+)/actions/invoke")
 def invoke_function(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
-    c.get(region, "functions", m["id"])
-    return ok({"status": "planned", "via": "oci", "request": b})
+    """InvokeFunction. Runs without the stub's lock: a function registered in `c.forwards` (the
+    real FDK running func.py, tests/deploy/test_doctor.py) may call the stub back (metrics)."""
+    with c.lock:
+        c.get(region, "functions", m["id"])
+        forward = c.forwards.get(m["id"])
+    if forward is None:  # no runner: the stub's own answer
+        return ok({"status": "planned", "via": "oci", "request": b})
+    raw = b.encode() if isinstance(b, str) else json.dumps(b).encode()
+    status, answer = forward(raw, 60.0)
+    # What Fn passes on: the function's answer, or 502 when it failed.
+    return (200 if status == 200 else 502), answer, {"content-type": "application/json"}
+
+
+UNLOCKED.append(("POST", re.compile(r"/20260325/functions/(?P<id>[^/]+)/actions/invoke$"), invoke_function))
 
 
 def fake_fn_deploy(c: Cloud, region: str, app_name: str, compartment: str, name: str, image: str) -> str:

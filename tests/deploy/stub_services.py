@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from tests.deploy.cloud_state import NOW, ApiError, Cloud, not_found, require
 
@@ -19,6 +20,7 @@ Result = tuple[int, Any, dict[str, str]]
 REGION_KEYS = {"us-ashburn-1": "IAD", "us-phoenix-1": "PHX", "eu-frankfurt-1": "FRA"}
 Handler = Callable[[Cloud, str, "re.Match[str]", dict[str, str], dict[str, Any]], Result]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+UNLOCKED: list[tuple[str, re.Pattern[str], Handler]] = []  # routes that take the lock themselves
 
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -201,6 +203,48 @@ def get_bucket(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Resu
     if bk is None:
         raise ApiError(404, "BucketNotFound", f"Either the bucket named '{m['b']}' does not exist")
     return ok({"name": m["b"], "namespace": m["ns"], "createdBy": "u", "etag": "e", "timeCreated": NOW, **bk})
+
+
+@route("GET", r"/n/?")
+def get_namespace(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    return ok(c.data.get("namespace", "acmens"))
+
+
+def _object(c: Cloud, m: Any) -> tuple[str, dict[str, Any]]:
+    key = f"{m['ns']}/{m['b']}"
+    if key not in c.data["buckets"]:
+        raise ApiError(404, "BucketNotFound", f"Either the bucket named '{m['b']}' does not exist")
+    return key, c.data.setdefault("objects", {})
+
+
+OBJECT = r"/n/(?P<ns>[^/]+)/b/(?P<b>[^/]+)/o/(?P<o>.+)"
+
+
+@route("PUT", OBJECT)
+def put_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    key, objects = _object(c, m)
+    body = b if isinstance(b, str) else json.dumps(b)
+    meta = {k: v for k, v in c.last_headers.items() if k.lower().startswith("opc-meta-")}
+    objects[f"{key}/{unquote(m['o'])}"] = {"content": body, "meta": meta}
+    return ok(None, 200, etag="e-obj")
+
+
+def _stored(c: Cloud, m: Any) -> dict[str, Any]:
+    key, objects = _object(c, m)
+    o = objects.get(f"{key}/{unquote(m['o'])}")
+    if o is None:
+        raise ApiError(404, "ObjectNotFound", f"The object '{m['o']}' was not found in the bucket '{m['b']}'")
+    return dict(o)
+
+
+@route("HEAD", OBJECT)
+def head_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    return ok(None, 200, **{k.lower(): v for k, v in _stored(c, m)["meta"].items()})
+
+
+@route("GET", OBJECT)
+def get_object(c: Cloud, region: str, m: Any, q: dict[str, str], b: Any) -> Result:
+    return 200, _stored(c, m)["content"].encode(), {"content-type": "application/octet-stream"}
 
 
 def decode(text: str, what: str) -> Any:

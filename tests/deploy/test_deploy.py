@@ -19,10 +19,38 @@ from tests.deploy.conftest import (
     Env,
 )
 
-EVENT = "com.oraclecloud.blockvolumes.createvolumegroupbackup.end"
+ET = "com.oraclecloud.blockvolumes."
+# The shipped tag_policy.yaml has rules without `kind`: they match every kind.
+ALL_EVENTS = [
+    ET + "createvolumegroupbackup.end",
+    ET + "createvolumebackup.end",
+    ET + "copyvolumebackup.end",
+    ET + "createbootvolumebackup.end",
+    ET + "copybootvolumebackup.end",
+]
 G = "dynamic-group backup-tag-sync-dg"
 MARKER = {"managed-by": "backup-tag-sync"}
 NOTIFY = ("--notify-email", "ops@example.com")
+
+
+def kind_grants(where: str) -> list[str]:
+    """The grants of every kind in one compartment (Core policy reference)."""
+    return [
+        f"Allow {G} to inspect volume-group-backups in {where}",
+        f"Allow {G} to manage volume-group-backups in {where} where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
+        f"Allow {G} to inspect volume-groups in {where}",
+        f"Allow {G} to use volume-backups in {where}",
+        f"Allow {G} to use boot-volume-backups in {where}",
+        f"Allow {G} to inspect volumes in {where}",
+    ]
+
+
+def schedule_grants(where: str, sid: str) -> list[str]:
+    cond = f"all {{request.principal.type = 'resourceschedule', request.principal.id = '{sid}'}}"
+    return [
+        f"Allow any-user to read fn-function in {where} where {cond}",
+        f"Allow any-user to use fn-invocation in {where} where {cond}",
+    ]
 
 
 def deploy(fake: Env, *args: str, **env: str):
@@ -128,23 +156,16 @@ def test_iam_statements_and_matching_rule_exact(fake: Env) -> None:
     pol = fake.the("policies")
     assert (pol["compartmentId"], pol["name"]) == (TENANCY, "backup-tag-sync-policy")
     c = f"compartment id {COMPARTMENT}"
-    sched = (
-        "Allow any-user to use fn-invocation in "
-        + c
-        + " where all {{request.principal.type = 'resourceschedule', request.principal.id = '{}'}}"
-    )
     assert pol["statements"] == [
-        f"Allow {G} to inspect volume-group-backups in {c}",
-        f"Allow {G} to manage volume-group-backups in {c} where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
-        f"Allow {G} to inspect volume-groups in {c}",
+        *kind_grants(c),
         f"Allow {G} to use tag-namespaces in tenancy where target.tag-namespace.name = 'Operations'",
         f"Allow {G} to use tag-namespaces in tenancy where target.tag-namespace.name = 'FinOps'",
         f"Allow {G} to inspect tag-namespaces in tenancy",
         f"Allow {G} to use metrics in {c} where target.metrics.namespace = 'backup_tag_sync'",
         f"Allow {G} to use fn-invocation in {c}",
         f"Allow service cloudEvents to use functions-family in {c}",
-        sched.format(daily),
-        sched.format(weekly),
+        *schedule_grants(c, daily),
+        *schedule_grants(c, weekly),
     ]
 
 
@@ -235,7 +256,10 @@ def test_events_rule_condition_and_action_exact(fake: Env) -> None:
         "backup-tag-sync-rule",
         True,
     )
-    assert json.loads(rule["condition"]) == {"eventType": [EVENT], "data": {"compartmentId": [COMPARTMENT]}}
+    assert json.loads(rule["condition"]) == {
+        "eventType": ALL_EVENTS,
+        "data": {"compartmentId": [COMPARTMENT]},
+    }
     [action] = rule["actions"]["actions"]
     assert (action["actionType"], action["functionId"], action["isEnabled"]) == ("FAAS", fn_id, True)
 
@@ -262,12 +286,8 @@ def test_several_targets_metrics_compartment_and_policy_uri(fake: Env) -> None:
     )
     a, b = f"compartment id {COMPARTMENT}", f"compartment id {TARGET_B}"
     assert fake.the("policies")["statements"] == [
-        f"Allow {G} to inspect volume-group-backups in {a}",
-        f"Allow {G} to manage volume-group-backups in {a} where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
-        f"Allow {G} to inspect volume-groups in {a}",
-        f"Allow {G} to inspect volume-group-backups in {b}",
-        f"Allow {G} to manage volume-group-backups in {b} where request.permission = 'VOLUME_GROUP_BACKUP_UPDATE'",
-        f"Allow {G} to inspect volume-groups in {b}",
+        *kind_grants(a),
+        *kind_grants(b),
         f"Allow {G} to use tag-namespaces in compartment id {TAGS_COMPARTMENT} where target.tag-namespace.name = 'Operations'",
         f"Allow {G} to inspect tag-namespaces in compartment id {TAGS_COMPARTMENT}",
         f"Allow {G} to read objects in compartment id {BUCKET_COMPARTMENT} where target.bucket.name = 'tag-policies'",

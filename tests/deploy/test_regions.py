@@ -60,9 +60,10 @@ def test_regions_first_run_creates_per_region_second_run_nothing_teardown_all(fa
     sched_ids = [s["id"] for reg in (HOME, PHX) for s in fake.live("schedules", reg)]
     statements = fake.the("policies")["statements"]
     assert [s for s in statements if "resourceschedule" in s] == [
-        f"Allow any-user to use fn-invocation in compartment id {COMPARTMENT} where all "
+        f"Allow any-user to {grant} in compartment id {COMPARTMENT} where all "
         f"{{request.principal.type = 'resourceschedule', request.principal.id = '{sid}'}}"
         for sid in sched_ids
+        for grant in ("read fn-function", "use fn-invocation")
     ]
     assert {s["resources"][0]["id"] for s in fake.live("schedules", PHX)} == {f_phx}
     assert r.stdout.split() == [f_iad, f_phx]
