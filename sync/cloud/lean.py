@@ -9,43 +9,36 @@ are the SDK's. Answers come back as `oci.response.Response` whose data are plain
 operation sends what the generated client sends, and fails loudly if the SDK internals used
 here (BaseClient.call_api's parameters, `timeout=self.timeout` in BaseClient.request) change.
 
-Each call's (connect, read) timeout is capped by the caller's time left, per thread:
-`bounded(deadline)` sets it for calls made by this thread only, so sweep threads sharing a
+Each call's (connect, read) timeout and its total time are capped by the caller's time left, per
+thread: `bounded(deadline)` sets it for calls made by this thread only, so sweep threads sharing a
 client never see each other's budgets.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from oci.base_client import BaseClient
 
 from sync.cloud.shapes import api_dict
-
-_local = threading.local()
-
-
-@contextmanager
-def bounded(remaining: Callable[[], float]) -> Iterator[None]:
-    """Calls made by this thread inside the block time out by `remaining()` seconds at most."""
-    previous = getattr(_local, "remaining", None)
-    _local.remaining = remaining
-    try:
-        yield
-    finally:
-        _local.remaining = previous
+from sync.cloud.transport import bounded as bounded  # callers bound their calls with it
+from sync.cloud.transport import mount_capped, time_left
 
 
 class _Base(BaseClient):  # type: ignore[misc]
-    """BaseClient whose `timeout` (read by BaseClient.request for each call) is capped per thread."""
+    """BaseClient whose `timeout` (read by BaseClient.request for each call) is capped per thread.
+
+    Its session's connections also cap each call's total time, reads included (sync/cloud/transport.py).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        mount_capped(self.session)
 
     @property
     def timeout(self) -> tuple[float, float]:
         connect, read = self._default_timeout
-        remaining = getattr(_local, "remaining", None)
+        remaining = time_left()
         if remaining is None:
             return connect, read
         left = max(0.001, remaining())
