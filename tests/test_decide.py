@@ -129,7 +129,10 @@ def test_decide_skips_backups_on_their_way_out() -> None:
         assert (decision.action, decision.reason) == (Action.SKIP, f"backup is {state}")
         assert source_to_read(POLICY, backup(state)) is None
     assert decide(POLICY, backup("CREATING"), None).action is Action.WRITE
-    assert decide(POLICY, backup("CREATING"), None, available_only=True).action is Action.SKIP
+    deferred = decide(POLICY, backup("CREATING"), None, available_only=True)
+    assert deferred.action is Action.DEFER and deferred.status == "deferred"
+    assert "deferred until it is AVAILABLE" in str(deferred.reason)
+    assert decide(POLICY, backup("TERMINATED"), None, available_only=True).action is Action.SKIP
 
 
 def test_decide_reads_the_source_only_when_a_rule_needs_it() -> None:

@@ -15,6 +15,7 @@ class Status(StrEnum):
     PLANNED = "planned"  # dry run
     IGNORED = "ignored"  # not something this function handles (or a backup it must not touch)
     NOT_FOUND = "not_found"
+    DEFERRED = "deferred"  # a sweep left it for later: not AVAILABLE yet (its own event or the next run)
     REJECTED = "rejected"  # bad input or policy
     FAILED = "failed"  # an OCI call failed for good
 

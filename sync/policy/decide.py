@@ -31,6 +31,7 @@ def unreviewed(result: Plan) -> Plan:
 
 class Action(Enum):
     SKIP = Status.IGNORED
+    DEFER = Status.DEFERRED  # a sweep's backup that is not AVAILABLE yet: no PUT now
     REJECT = Status.REJECTED
     KEEP = Status.UNCHANGED
     REPORT = Status.PLANNED  # a dry run
@@ -67,11 +68,18 @@ def views(backup: Backup, source: Source | None) -> tuple[Mapping[str, Any], Map
 
 
 def skip_reason(backup: Backup, available_only: bool = False) -> str | None:
+    """Why nothing is done to this backup now (on its way out, or deferred), or None."""
     state = backup.lifecycle_state
     if state in SKIPPED_STATES:
         return f"backup is {state}"
-    if available_only and state != "AVAILABLE":
-        return f"backup is {state} (available only)"
+    return defer_reason(backup, available_only)
+
+
+def defer_reason(backup: Backup, available_only: bool) -> str | None:
+    """A sweep's reason to leave a backup not AVAILABLE yet for later (a PUT would get 409 IncorrectState)."""
+    state = backup.lifecycle_state
+    if available_only and state != "AVAILABLE" and state not in SKIPPED_STATES:
+        return f"backup is {state}: deferred until it is AVAILABLE (its own event or the next run)"
     return None
 
 
@@ -116,7 +124,8 @@ def decide(
     """What to do with `backup` as read (a GET or a list page), given its source when a rule needs it."""
     reason = skip_reason(backup, available_only)
     if reason:
-        return Decision(Action.SKIP, reason=reason)
+        deferred = defer_reason(backup, available_only) is not None
+        return Decision(Action.DEFER if deferred else Action.SKIP, reason=reason)
     backup_view, source_view = views(backup, source)
     warning = bad_source_id(policy, backup)
     result = review(plan(policy, backup_view, source_view, event))

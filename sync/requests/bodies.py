@@ -69,6 +69,7 @@ class SweepRequest:
     recursive: bool = False
     page: str | None = None
     continuation: int = 0  # how many invocations before this one carried the same sweep
+    available_only: bool = True  # defer backups that are not AVAILABLE (no PUT; counted `deferred`)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ class _SweepBody(BaseModel):
     recursive: bool = False
     page: str | None = Field(default=None, max_length=4096)
     continuation: int = Field(default=0, ge=0, le=MAX_CONTINUATION)
+    availableOnly: bool = True
 
     @field_validator("compartmentId")
     @classmethod
@@ -282,7 +284,10 @@ def _parse(body: bytes | str) -> Request:
             return _from_event(ev10.type, ev10.id, ev10.time, obj.get("data"))
         if "sweep" in obj:
             sw = _Sweep.model_validate(obj).sweep
-            return SweepRequest(sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page, sw.continuation)
+            return SweepRequest(
+                sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page, sw.continuation,
+                sw.availableOnly,
+            )  # fmt: skip
         if "volumeGroupBackupId" in obj:
             manual = _Manual.model_validate(obj)
             return BackupRequest(manual.volumeGroupBackupId, manual.dryRun)

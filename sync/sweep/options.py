@@ -38,7 +38,9 @@ class SweepOptions:
     recursive: bool = False
     since: datetime | None = None
     dry_run: bool = False
-    available_only: bool = False
+    # A backup not AVAILABLE yet is deferred (counted, no PUT): an update would get 409
+    # IncorrectState and retry until the deadline. Its own create event, or the next run, covers it.
+    available_only: bool = True
     concurrency: int = DEFAULT_CONCURRENCY
     resume_token: str | None = None
     page_size: int = PAGE_SIZE
