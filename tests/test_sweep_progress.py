@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -83,3 +84,32 @@ def test_a_link_that_made_no_progress_ends_the_chain_and_says_why(
     assert "continuedAs" not in last
     stopped = [e for e in logs if "without progress" in str(e.get("message"))]
     assert len(stopped) == 1 and json.loads(stopped[0]["resume_body"])["sweep"]["availableOnly"] is False
+
+
+def test_a_continuation_invoke_without_an_answer_is_outcome_unknown_not_resume_advice(
+    server: EmulatorServer, api_key: ApiKey
+) -> None:
+    # The invoke reaches the Functions service, which starts the link only after 3 s: longer than
+    # the invoke may wait (2 s at most), so the caller sees a read timeout on a request that ran.
+    server.faults.update({"slow_rate": 1.0, "slow_seconds": 3.0, "operations": ["InvokeFunction"]})
+    env = env_for(server, api_key, FUNCTION_ID=FUNCTION_ID, FUNCTION_INVOKE_ENDPOINT=server.url)
+    with FdkProcess(env) as fn:
+        server.backend.register_function(FUNCTION_ID, forward_to_unix_socket(fn.socket_path), 8.0)
+        assert fn.call({"sweep": {"compartmentId": OTHER}}).json()["status"] == "swept"  # warm
+        sweep = {"compartmentId": COMP, "availableOnly": False}  # the CREATING backup holds it up
+        first = fn.call({"sweep": sweep}, deadline_seconds=8.0).json()
+        until = time.monotonic() + 30
+        while not server.backend.invocations(FUNCTION_ID) and time.monotonic() < until:
+            time.sleep(0.1)
+        assert server.backend.functions.wait_for_detached(timeout=120)
+        logs = fn.log_lines()
+    assert first["status"] == "partial" and "continuedAs" not in first
+    assert (
+        "outcome unknown" in first["continuationError"] and "may have started" in first["continuationError"]
+    )
+    (line,) = [e for e in logs if str(e.get("message", "")).startswith("InvokeFunction outcome unknown")]
+    assert line["level"] == "error" and line["outcome"] == "unknown" and line["continuation"] == 1
+    assert not [e for e in logs if "resume it from resumeToken" in str(e.get("message"))]
+    # It did run: the link the caller could not confirm.
+    (link,) = server.backend.invocations(FUNCTION_ID)
+    assert json.loads(link.body)["sweep"]["continuation"] == 1

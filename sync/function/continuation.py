@@ -149,6 +149,8 @@ class Continuer:
                 endpoint, function_id, json.dumps(body).encode(), Deadline.after(left), detached=True
             )
         except CallFailed as failure:  # the sweep's answer stands; the token is in it
+            if failure.outcome_unknown:
+                return Continuation(error=self._log_unknown(failure, depth))
             return Continuation(error=self._log_failure(failure))
         except AuthError as exc:
             return Continuation(
@@ -172,6 +174,25 @@ class Continuer:
             extra={"compartment_id": request.compartment_id, "resume_body": json.dumps(resume)},
         )
         return Continuation(stopped=why)
+
+    @staticmethod
+    def _log_unknown(failure: CallFailed, depth: int) -> str:
+        """The invoke was sent and no answer came: the continuation may be running. Resuming from
+        the token now could start a second chain beside it, so the line does not advise it."""
+        text = (
+            f"InvokeFunction outcome unknown ({failure.message[:200]}): the continuation"
+            f" (continuation {depth}) may have started"
+        )
+        log.error(
+            text + "; look for its invocation in the function's logs before resuming anything",
+            extra={
+                "operation": "InvokeFunction",
+                "code": failure.code,
+                "outcome": "unknown",
+                "continuation": depth,
+            },
+        )
+        return text
 
     @staticmethod
     def _log_failure(failure: CallFailed) -> str:
