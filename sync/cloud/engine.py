@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sync.cloud.calls import Limiter, Retries
 from sync.cloud.clients import AuthError, Clients
+from sync.cloud.eventread import read_after_event
 from sync.cloud.leanport import LeanPort
 from sync.cloud.outcome import STATUSES, CallFailed, Outcome
 from sync.cloud.port import OciPort, TagUpdate
@@ -127,7 +129,8 @@ class Engine:
         lookup = sources or (lambda k, i, b, d: self.get_source(k, i, b, d, limiter))
         try:
             for round_ in range(MAX_ETAG_RETRIES + 1):
-                read = self.port.get_backup(kind, backup_id, deadline, limiter)
+                get = partial(self.port.get_backup, kind, backup_id, deadline, limiter)
+                read = read_after_event(get, deadline) if event and not round_ else get()
                 try:
                     return self._act(
                         policy, read.value, read.etag, read.request_id, dry_run, deadline, event, lookup,
