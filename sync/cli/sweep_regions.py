@@ -22,7 +22,7 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
-from sync.cli.options import LiveError, parse_since, resume_command, sweep_options
+from sync.cli.options import LiveError, parse_since, resume_command, seconds_arg, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
@@ -60,11 +60,19 @@ def add_region_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--call-budget",
-        type=float,
+        type=call_budget_arg,
         default=CLI_CALL_BUDGET,
         metavar="SECONDS",
         help="how long one call may keep retrying before the sweep stops there, with a resume token",
     )
+
+
+def call_budget_arg(text: str) -> float:
+    """--call-budget: a number of seconds above 0 (nan, inf, 0 and negatives: exit 2)."""
+    value = seconds_arg(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text[:60]!r}: give a number of seconds above 0")
+    return value
 
 
 def wants_regions(args: argparse.Namespace) -> bool:

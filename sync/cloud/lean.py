@@ -16,9 +16,11 @@ client never see each other's budgets.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 from oci.base_client import BaseClient
+from oci.exceptions import ServiceError
 
 from sync.cloud.shapes import api_dict
 from sync.cloud.transport import bounded as bounded  # callers bound their calls with it
@@ -114,7 +116,7 @@ class _Lean:
         for name, value in (path_params or {}).items():
             if value is None or (isinstance(value, str) and not value.strip()):
                 raise ValueError(f"Parameter {name} cannot be None, whitespace or empty string")
-        return self.base_client.call_api(
+        got = self.base_client.call_api(
             resource_path=path,
             method=method,
             path_params=path_params,
@@ -127,6 +129,29 @@ class _Lean:
             # As the generated client lists them; only endpoint templates read them.
             required_arguments=list(required),
         )
+        if response_type == "object" and isinstance(got.data, str):
+            refuse_non_json(self.service, self.base_client.endpoint, operation, got)
+        return got
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def refuse_non_json(service: str, endpoint: str, operation: str, got: Any) -> None:
+    """A 2xx whose body is not JSON (a proxy's or captive portal's HTML page): warned once per
+    endpoint, and failed, so no empty list or blank resource is read from it."""
+    kind = str(got.headers.get("content-type") or "no content type")[:80]
+    if (service, endpoint) not in _warned:
+        _warned.add((service, endpoint))
+        logging.getLogger("sync.cloud.lean").warning(
+            f"{service} at {endpoint} answered {got.status} with {kind}, not JSON: is the endpoint"
+            " (or a proxy in front of it) the OCI API? Calls to it fail until it answers JSON",
+            extra={"operation": operation, "opc_request_id": got.headers.get("opc-request-id")},
+        )
+    raise ServiceError(
+        got.status, "NotJson", got.headers, f"answered {got.status} with {kind}, not JSON",
+        operation_name=operation,
+    )  # fmt: skip
 
 
 def _shaped(response: Any, shape: str) -> Any:

@@ -57,7 +57,7 @@ class SweepOptions:
             raise SweepError("page size must be between 1 and 1000")
         if not 0 <= self.max_failures <= MAX_FAILURES_LIMIT:
             raise SweepError(f"max failures must be between 0 and {MAX_FAILURES_LIMIT}")
-        if self.call_budget is not None and self.call_budget <= 0:
-            raise SweepError("the call budget must be positive")
+        if self.call_budget is not None and not 0 < self.call_budget < float("inf"):  # nan too
+            raise SweepError("the call budget must be a positive number of seconds")
         if self.volume_group_cache < 1:
             raise SweepError("the volume group cache must hold at least one entry")
