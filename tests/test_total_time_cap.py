@@ -70,7 +70,7 @@ class DrippingServer:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.stopping = threading.Event()
         self.served = 0
         threading.Thread(target=self._accept, daemon=True).start()
@@ -89,7 +89,7 @@ class DrippingServer:
             try:
                 conn.recv(65536)
                 self.served += 1
-                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nETag: \"x\"\r\n\r\n"
+                head = f'HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nETag: "x"\r\n\r\n'
                 conn.sendall(head.encode())
                 for i in range(len(body)):
                     conn.sendall(body[i : i + 1])
