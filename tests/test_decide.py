@@ -101,7 +101,8 @@ def test_event_path_and_sweep_decide_the_same_on_200_random_backups(
     event = {bid: shown(engine.sync_backup(bid, dry_run=True, deadline=deadline)) for bid in ids}
     # The sweep: decide each from the listed data, its volume group through the sweep's cache.
     sources = SourceCache(engine.get_source)
-    options = SweepOptions(COMP, dry_run=True)
+    # available_only off: the event path never defers, so the sweep must not either to compare.
+    options = SweepOptions(COMP, dry_run=True, available_only=False)
     swept: dict[str, tuple[Any, ...]] = {}
     page: str | None = None
     while True:
