@@ -136,13 +136,18 @@ def test_decide_skips_backups_on_their_way_out() -> None:
         decision = decide(POLICY, backup(state), None)
         assert (decision.action, decision.reason) == (Action.SKIP, f"backup is {state}")
         assert source_to_read(POLICY, backup(state)) is None
-    # Not AVAILABLE yet: OCI refuses the update (409), so it is deferred, whatever the sweep asked.
+    # Not AVAILABLE yet: OCI refuses the update (409), so it is deferred (the default, availableOnly).
     for state in ("CREATING", "REQUEST_RECEIVED", None):
-        for available_only in (False, True):
-            decision = decide(POLICY, backup(state), None, available_only=available_only)
-            assert decision.action is Action.DEFER and decision.status == "deferred"
-            assert decision.reason == f"backup is {state}: it is written only once AVAILABLE"
-            assert source_to_read(POLICY, backup(state), available_only) is None
+        decision = decide(POLICY, backup(state), None)
+        assert decision.action is Action.DEFER and decision.status == "deferred"
+        assert (
+            decision.reason
+            == f"backup is {state}: deferred until it is AVAILABLE (its own event or the next run)"
+        )
+        assert source_to_read(POLICY, backup(state)) is None
+    # A sweep's `availableOnly: false` tries it anyway (its 409 is retried within the deadline).
+    assert decide(POLICY, backup("CREATING"), None, available_only=False).action is Action.WRITE
+    assert decide(POLICY, backup("TERMINATED"), None, available_only=True).action is Action.SKIP
 
 
 def test_decide_reads_the_source_only_when_a_rule_needs_it() -> None:

@@ -703,7 +703,7 @@ def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
     policy = tmp_path / "my policy.yaml"  # a space: the hint must quote it
     policy.write_text(POLICY_TEXT)
     code, out, _ = _sweep(
-        "--compartment", COMP, "--dry-run", "--available-only", "--concurrency", "3",
+        "--compartment", COMP, "--dry-run", "--no-available-only", "--concurrency", "3",
         "--since", "2000-01-01", "--policy", str(policy), "--timeout", "0", "--no-progress",
     )  # fmt: skip
     assert code == 3 and "Stopped before the end. Resume with:" in out
@@ -714,7 +714,7 @@ def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
         "sweep",
     ]  # main() called from Python: the product's name
     assert argv[4:16] == [
-        "--compartment", COMP, "--since", "2000-01-01T00:00:00+00:00", "--dry-run", "--available-only",
+        "--compartment", COMP, "--since", "2000-01-01T00:00:00+00:00", "--dry-run", "--no-available-only",
         "--concurrency", "3", "--policy", str(policy), "--resume", argv[15],
     ]  # fmt: skip
     proc = subprocess.run(

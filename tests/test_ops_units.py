@@ -77,6 +77,7 @@ def test_continuation_body_carries_an_absolute_since_and_round_trips() -> None:
             "dryRun": False,
             "page": "tok",
             "continuation": 5,
+            "availableOnly": True,
             "since": "2026-11-25T03:00:00Z",
         }
     }

@@ -305,14 +305,15 @@ def test_since_skips_older_backups_but_lists_to_the_end(
     assert all(int(b[-6:]) < 400 for b in stale_ids(server.backend))
 
 
-def test_available_only_skips_creating_backups(start: Callable[..., EmulatorServer], api_key: ApiKey) -> None:
+def test_a_sweep_defers_creating_backups(start: Callable[..., EmulatorServer], api_key: ApiKey) -> None:
     server = start()
     populate(server.backend, 20, state="CREATING", groups=2)
 
-    result = sweep(server, api_key, available_only=True)
+    result = sweep(server, api_key)  # available_only is the default
 
-    assert result.counts() == {"deferred": 20}  # not AVAILABLE yet: a later sweep writes them
+    assert result.status == "swept" and result.counts() == {"deferred": 20}
     assert server.backend.count("UpdateVolumeGroupBackup") == 0
+    assert server.backend.count("GetVolumeGroupBackup") == 0
 
 
 def test_bad_resume_token_and_missing_compartment(

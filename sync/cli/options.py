@@ -50,7 +50,7 @@ def resume_command(args: argparse.Namespace, compartment: str, since: datetime |
     parts += ["--recursive"] if args.recursive else []
     parts += ["--since", since.isoformat()] if since else []  # absolute: "7d" would move
     parts += ["--dry-run"] if args.dry_run else []
-    parts += ["--available-only"] if args.available_only else []
+    parts += [] if args.available_only else ["--no-available-only"]
     parts += ["--kinds", args.kinds] if getattr(args, "kinds", None) else []
     parts += ["--concurrency", str(args.concurrency)] if args.concurrency != DEFAULT_CONCURRENCY else []
     parts += ["--page-size", str(args.page_size)] if args.page_size != PAGE_SIZE else []

@@ -160,8 +160,10 @@ def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..
     )
     p.add_argument(
         "--available-only",
-        action="store_true",
-        help="skip backups whose state is not AVAILABLE (default: every backup listed)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="defer backups whose state is not AVAILABLE yet: counted as deferred, no update (the"
+        " default); --no-available-only tries them too (OCI may answer 409 IncorrectState)",
     )
     p.add_argument(
         "--kinds",

@@ -28,7 +28,7 @@ from sync.cli.common import (
     policy_loader,
 )
 from sync.cli.interrupt import stop_on_signals
-from sync.cli.options import LiveError, parse_since, resume_command, sweep_options
+from sync.cli.options import LiveError, parse_since, resume_command, seconds_arg, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
@@ -74,11 +74,19 @@ def add_region_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--call-budget",
-        type=float,
+        type=call_budget_arg,
         default=CLI_CALL_BUDGET,
         metavar="SECONDS",
         help="how long one call may keep retrying before the sweep stops there, with a resume token",
     )
+
+
+def call_budget_arg(text: str) -> float:
+    """--call-budget: a number of seconds above 0 (nan, inf, 0 and negatives: exit 2)."""
+    value = seconds_arg(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text[:60]!r}: give a number of seconds above 0")
+    return value
 
 
 def wants_regions(args: argparse.Namespace) -> bool:

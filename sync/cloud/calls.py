@@ -23,6 +23,8 @@ MIN_CALL_SECONDS = 0.1
 # A refused or unreachable endpoint is not retried past this many seconds after the first try.
 CONNECT_GIVE_UP_SECONDS = 4.0
 WRITE_OPERATIONS = frozenset({"UpdateVolumeGroupBackup", "UpdateVolumeBackup", "UpdateBootVolumeBackup"})
+# Calls with an effect: sent but unanswered (a timeout, not a refused connection), it may have happened.
+EFFECT_OPERATIONS = WRITE_OPERATIONS | {"InvokeFunction"}
 
 _CONNECT_ERRORS = frozenset(
     {"NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectTimeout"}
@@ -69,7 +71,7 @@ def failure_from(operation: str, exc: BaseException) -> CallFailed:
         None,
         transient=True,
         connect_failed=connect_failed,
-        outcome_unknown=operation in WRITE_OPERATIONS and not connect_failed,
+        outcome_unknown=operation in EFFECT_OPERATIONS and not connect_failed,
     )
 
 

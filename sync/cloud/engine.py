@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from sync.cloud.calls import Limiter, Retries
 from sync.cloud.clients import AuthError, Clients
+from sync.cloud.eventread import read_after_event
 from sync.cloud.leanport import LeanPort, operation_names, source_operation
 from sync.cloud.logfields import backup_fields
 from sync.cloud.members import MemberSync, update_of
@@ -127,12 +129,14 @@ class Engine:
         sources: SourceLookup | None = None,
         limiter: Limiter | None = None,
         members: bool = True,
+        available_only: bool = True,
     ) -> Outcome:
         """Bring one backup in line with the policy. Never raises.
 
         sources, when given, replaces the source GET (a sweep shares one cache); limiter: the
         sweep's pacing. members: for a group backup whose rules say `members: tags`, bring each
-        member backup in line too (sync/cloud/members.py).
+        member backup in line too (sync/cloud/members.py). available_only=False (a sweep's
+        `availableOnly: false`) tries a backup that is not AVAILABLE instead of deferring it.
         """
         from sync.cloud.lean import bounded
 
@@ -153,8 +157,12 @@ class Engine:
         lookup = sources or (lambda k, i, b, d: self.port.get_source(k, i, b, d, limiter))
         try:
             for round_ in range(MAX_ETAG_RETRIES + 1):
+                get = partial(self.port.get_backup, kind, backup_id, deadline, limiter)
                 try:
-                    read = self.port.get_backup(kind, backup_id, deadline, limiter)
+                    # Right after a create event a GET may miss the backup: read again with backoff.
+                    # A copy's 404 means it is in another region: answered at once.
+                    fresh = event is not None and not event.copy and not round_
+                    read = read_after_event(get, deadline) if fresh else get()
                 except CallFailed as failure:
                     if failure.status == 404 and event is not None and event.copy:
                         return not_here(backup_id, failure)
@@ -162,7 +170,7 @@ class Engine:
                 try:
                     return self._act(
                         policy, read.value, read.etag, read.request_id, dry_run, deadline, event, lookup,
-                        limiter, round_, members,
+                        limiter, round_, members, available_only,
                     )  # fmt: skip
                 except _Retry:
                     continue
@@ -186,9 +194,10 @@ class Engine:
         limiter: Limiter | None,
         round_: int,
         members: bool,
+        available_only: bool,
     ) -> Outcome:
         """Decide on the backup just read, and write when the decision says so (only when AVAILABLE)."""
-        wanted = source_to_read(policy, backup)
+        wanted = source_to_read(policy, backup, available_only)
         source = sources(wanted[0], wanted[1], backup.id, deadline) if wanted else None
         group_id = group_backup_to_read(policy, backup)
         group = self._group_backup(group_id, deadline, limiter) if group_id else None
@@ -200,6 +209,7 @@ class Engine:
             event_view,
             review=self.review(deadline),
             dry_run=dry_run,
+            available_only=available_only,
             group_backup=group,
         )
         log_source_warning(decision, backup.id)

@@ -9,44 +9,39 @@ are the SDK's. Answers come back as `oci.response.Response` whose data are plain
 operation sends what the generated client sends, and fails loudly if the SDK internals used
 here (BaseClient.call_api's parameters, `timeout=self.timeout` in BaseClient.request) change.
 
-Each call's (connect, read) timeout is capped by the caller's time left, per thread:
-`bounded(deadline)` sets it for calls made by this thread only, so sweep threads sharing a
+Each call's (connect, read) timeout and its total time are capped by the caller's time left, per
+thread: `bounded(deadline)` sets it for calls made by this thread only, so sweep threads sharing a
 client never see each other's budgets.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import logging
 from typing import Any, ClassVar
 
 from oci.base_client import BaseClient
+from oci.exceptions import ServiceError
 
 from sync.cloud.sessions import cache_environment
 from sync.cloud.shapes import api_dict
-
-_local = threading.local()
-
-
-@contextmanager
-def bounded(remaining: Callable[[], float]) -> Iterator[None]:
-    """Calls made by this thread inside the block time out by `remaining()` seconds at most."""
-    previous = getattr(_local, "remaining", None)
-    _local.remaining = remaining
-    try:
-        yield
-    finally:
-        _local.remaining = previous
+from sync.cloud.transport import bounded as bounded  # callers bound their calls with it
+from sync.cloud.transport import mount_capped, time_left
 
 
 class _Base(BaseClient):  # type: ignore[misc]
-    """BaseClient whose `timeout` (read by BaseClient.request for each call) is capped per thread."""
+    """BaseClient whose `timeout` (read by BaseClient.request for each call) is capped per thread.
+
+    Its session's connections also cap each call's total time, reads included (sync/cloud/transport.py).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        mount_capped(self.session)
 
     @property
     def timeout(self) -> tuple[float, float]:
         connect, read = self._default_timeout
-        remaining = getattr(_local, "remaining", None)
+        remaining = time_left()
         if remaining is None:
             return connect, read
         left = max(0.001, remaining())
@@ -140,7 +135,7 @@ class _Lean:
         for name, value in (path_params or {}).items():
             if value is None or (isinstance(value, str) and not value.strip()):
                 raise ValueError(f"Parameter {name} cannot be None, whitespace or empty string")
-        return self.base_client.call_api(
+        got = self.base_client.call_api(
             resource_path=path,
             method=method,
             path_params=path_params,
@@ -153,6 +148,29 @@ class _Lean:
             # As the generated client lists them; only endpoint templates read them.
             required_arguments=list(required),
         )
+        if response_type == "object" and isinstance(got.data, str):
+            refuse_non_json(self.service, self.base_client.endpoint, operation, got)
+        return got
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def refuse_non_json(service: str, endpoint: str, operation: str, got: Any) -> None:
+    """A 2xx whose body is not JSON (a proxy's or captive portal's HTML page): warned once per
+    endpoint, and failed, so no empty list or blank resource is read from it."""
+    kind = str(got.headers.get("content-type") or "no content type")[:80]
+    if (service, endpoint) not in _warned:
+        _warned.add((service, endpoint))
+        logging.getLogger("sync.cloud.lean").warning(
+            f"{service} at {endpoint} answered {got.status} with {kind}, not JSON: is the endpoint"
+            " (or a proxy in front of it) the OCI API? Calls to it fail until it answers JSON",
+            extra={"operation": operation, "opc_request_id": got.headers.get("opc-request-id")},
+        )
+    raise ServiceError(
+        got.status, "NotJson", got.headers, f"answered {got.status} with {kind}, not JSON",
+        operation_name=operation,
+    )  # fmt: skip
 
 
 def _shaped(response: Any, shape: str) -> Any:

@@ -4,8 +4,9 @@ When FUNCTION_ID (or Fn's FN_FN_ID) and FUNCTION_INVOKE_ENDPOINT are set, the sw
 RESERVE_SECONDS kept back from its deadline; if it stops with a resume token, the function
 invokes itself with `fn-invoke-type: detached` and the same sweep plus `page` (the token) and
 `continuation` (the depth). The token resumes right after the pages this invocation finished,
-so finished work is not redone. At SWEEP_MAX_CONTINUATIONS the chain stops and logs how to
-resume by hand. A failed invoke is logged with its opc-request-id and the answer keeps the token.
+so finished work is not redone. At SWEEP_MAX_CONTINUATIONS, or after a link that made no
+progress (it stopped where it started and updated nothing), the chain stops and logs why and how
+to resume by hand. A failed invoke is logged with its opc-request-id and the answer keeps the token.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def continuation_body(request: SweepRequest, token: str, depth: int) -> dict[str
         "dryRun": request.dry_run,
         "page": token,
         "continuation": depth,
+        "availableOnly": request.available_only,
     }
     if request.since is not None:
         sweep["since"] = rfc3339(request.since)
@@ -133,15 +135,13 @@ class Continuer:
         depth = request.continuation + 1
         body = continuation_body(request, token, depth)
         if request.continuation >= self.settings.max_continuations:
-            resume = continuation_body(request, token, 0)
-            log.error(
-                f"sweep stopped after {request.continuation} continuations (SWEEP_MAX_CONTINUATIONS);"
-                " resume it by invoking the function with the body in `resume_body`",
-                extra={"compartment_id": request.compartment_id, "resume_body": json.dumps(resume)},
-            )
-            return Continuation(
-                stopped=f"SWEEP_MAX_CONTINUATIONS ({self.settings.max_continuations}) reached"
-            )
+            why = f"SWEEP_MAX_CONTINUATIONS ({self.settings.max_continuations}) reached"
+            return self._stop(request, token, why, f"after {request.continuation} continuations")
+        if token == request.page and not result.counts().get("updated"):
+            # The next link would start where this one did and meet what held this one up
+            # (a backup that keeps failing, a throttled endpoint): a loop, not a sweep.
+            why = "no progress: this link resumed and stopped at the same place and updated nothing"
+            return self._stop(request, token, why, "without progress")
         left = min(RESERVE_SECONDS, deadline.remaining() + MARGIN_USABLE_SECONDS)
         if left < MIN_INVOKE_SECONDS:
             log.error("no time left to continue the sweep; resume it from resumeToken")
@@ -151,6 +151,8 @@ class Continuer:
                 endpoint, function_id, json.dumps(body).encode(), Deadline.after(left), detached=True
             )
         except CallFailed as failure:  # the sweep's answer stands; the token is in it
+            if failure.outcome_unknown:
+                return Continuation(error=self._log_unknown(failure, depth))
             return Continuation(error=self._log_failure(failure))
         except AuthError as exc:
             return Continuation(
@@ -163,6 +165,36 @@ class Continuer:
             extra={"operation": "InvokeFunction", "opc_request_id": got.request_id, "status": got.value},
         )
         return Continuation(got.request_id, depth)
+
+    @staticmethod
+    def _stop(request: SweepRequest, token: str, why: str, when: str) -> Continuation:
+        """End the chain: log why and the body that resumes it by hand; the answer says why too."""
+        resume = continuation_body(request, token, 0)
+        log.error(
+            f"sweep stopped {when} ({why}); resume it by invoking the function with the body in"
+            " `resume_body` once the cause is gone",
+            extra={"compartment_id": request.compartment_id, "resume_body": json.dumps(resume)},
+        )
+        return Continuation(stopped=why)
+
+    @staticmethod
+    def _log_unknown(failure: CallFailed, depth: int) -> str:
+        """The invoke was sent and no answer came: the continuation may be running. Resuming from
+        the token now could start a second chain beside it, so the line does not advise it."""
+        text = (
+            f"InvokeFunction outcome unknown ({failure.message[:200]}): the continuation"
+            f" (continuation {depth}) may have started"
+        )
+        log.error(
+            text + "; look for its invocation in the function's logs before resuming anything",
+            extra={
+                "operation": "InvokeFunction",
+                "code": failure.code,
+                "outcome": "unknown",
+                "continuation": depth,
+            },
+        )
+        return text
 
     @staticmethod
     def _log_failure(failure: CallFailed) -> str:

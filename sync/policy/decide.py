@@ -82,21 +82,24 @@ def source_view(source: Source | None) -> Mapping[str, Any] | None:
     return source.fields if source is not None else None
 
 
-def skip_reason(backup: Backup, available_only: bool = False) -> str | None:
+def skip_reason(backup: Backup) -> str | None:
+    """Why a backup on its way out (or broken) is never written, or None."""
     state = backup.lifecycle_state
     if state in SKIPPED_STATES:
         return f"backup is {state}"
-    if available_only and state != "AVAILABLE":
-        return f"backup is {state} (available only)"
     return None
 
 
-def defer_reason(backup: Backup) -> str | None:
-    """Why a backup that is not on its way out is left for later: it is not AVAILABLE yet."""
+def defer_reason(backup: Backup, available_only: bool = True) -> str | None:
+    """Why a backup not AVAILABLE yet is left for later (OCI refuses its update with 409), or None.
+
+    available_only=False (a sweep's `availableOnly: false`) tries it anyway: its 409 is retried
+    within the deadline, as before deferral existed.
+    """
     state = backup.lifecycle_state
-    if state == WRITABLE_STATE or state in SKIPPED_STATES:
+    if not available_only or state == WRITABLE_STATE or state in SKIPPED_STATES:
         return None
-    return f"backup is {state}: it is written only once AVAILABLE"
+    return f"backup is {state}: deferred until it is AVAILABLE (its own event or the next run)"
 
 
 def _needs_source(policy: Policy, backup: Backup) -> bool:
@@ -114,10 +117,10 @@ def group_backup_to_read(policy: Policy, backup: Backup) -> str | None:
 
 
 def source_to_read(
-    policy: Policy, backup: Backup, available_only: bool = False
+    policy: Policy, backup: Backup, available_only: bool = True
 ) -> tuple[SourceKind, str] | None:
     """The source the caller should read before deciding: only when a rule needs it and its id is sound."""
-    if skip_reason(backup, available_only) or defer_reason(backup) or not _needs_source(policy, backup):
+    if skip_reason(backup) or defer_reason(backup, available_only) or not _needs_source(policy, backup):
         return None
     kind = backup.kind.source_kind
     source_id = str(backup.source_id)
@@ -147,7 +150,7 @@ def decide(
     *,
     review: Review = unreviewed,
     dry_run: bool = False,
-    available_only: bool = False,
+    available_only: bool = True,
     group_backup: Backup | None = None,
 ) -> Decision:
     """What to do with `backup` as read (a GET or a list page), given its source when a rule needs it.
@@ -157,8 +160,7 @@ def decide(
     reason = skip_reason(backup)
     if reason:
         return Decision(Action.SKIP, reason=reason)
-    # Before available_only: a backup not AVAILABLE yet is counted as deferred either way.
-    reason = defer_reason(backup)
+    reason = defer_reason(backup, available_only)
     if reason:
         return Decision(Action.DEFER, reason=reason)
     backup_view, volume_group = views(backup, source)

@@ -79,6 +79,7 @@ class SweepRequest:
     page: str | None = None
     continuation: int = 0  # how many invocations before this one carried the same sweep
     kinds: tuple[Kind, ...] | None = None  # None: every kind the policy can match
+    available_only: bool = True  # defer backups that are not AVAILABLE (no PUT; counted `deferred`)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class _SweepBody(BaseModel):
     page: str | None = Field(default=None, max_length=4096)
     continuation: int = Field(default=0, ge=0, le=MAX_CONTINUATION)
     kinds: list[str] | None = Field(default=None, max_length=len(Kind))
+    availableOnly: bool = True
 
     @field_validator("compartmentId")
     @classmethod
@@ -324,8 +326,9 @@ def _parse(body: bytes | str) -> Request:
             sw = _Sweep.model_validate(obj).sweep
             kinds = tuple(k for k in Kind if k.value in sw.kinds) if sw.kinds is not None else None
             return SweepRequest(
-                sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page, sw.continuation, kinds
-            )
+                sw.compartmentId, sw.since, sw.dryRun, sw.recursive, sw.page, sw.continuation, kinds,
+                sw.availableOnly,
+            )  # fmt: skip
         if "backupId" in obj:
             any_kind = _ManualAnyKind.model_validate(obj)
             return BackupRequest(any_kind.backupId, any_kind.dryRun)

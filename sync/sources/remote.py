@@ -216,7 +216,11 @@ class S3Source(_Remote):
             # S3-compatible stores (OCI's among them) expect bucket names in the path.
             s3={"addressing_style": "path"} if self.endpoint_url else None,
         )
-        self._s3 = session.client("s3", endpoint_url=self.endpoint_url, config=config)
+        s3 = session.client("s3", endpoint_url=self.endpoint_url, config=config)
+        from sync.cloud.transport import cap_botocore
+
+        cap_botocore(s3)  # its calls end by the caller's deadline, as the OCI clients' do
+        self._s3 = s3
         return self._s3
 
     def _fetch(self, if_none_match: str | None) -> Fetched:

@@ -39,6 +39,7 @@ def sweep_for_function(
         since=request.since,
         dry_run=request.dry_run or dry_run_config,
         resume_token=request.page,
+        available_only=request.available_only,
         max_failures=max_failures,
         kinds=request.kinds,
     )

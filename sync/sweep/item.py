@@ -84,7 +84,12 @@ def process_backup(
     )
     if decision.action is Action.WRITE:
         return engine.sync_backup(
-            backup.id, dry_run=False, deadline=deadline, sources=reads.sources, limiter=limiter
+            backup.id,
+            dry_run=False,
+            deadline=deadline,
+            sources=reads.sources,
+            limiter=limiter,
+            available_only=options.available_only,
         )
     log_source_warning(decision, backup.id)
     outcome = decision_outcome(decision, backup.id)

@@ -41,7 +41,9 @@ class SweepOptions:
     recursive: bool = False
     since: datetime | None = None
     dry_run: bool = False
-    available_only: bool = False
+    # A backup not AVAILABLE yet is deferred (counted, no PUT): an update would get 409
+    # IncorrectState and retry until the deadline. Its own create event, or the next run, covers it.
+    available_only: bool = True
     concurrency: int = DEFAULT_CONCURRENCY
     resume_token: str | None = None
     page_size: int = PAGE_SIZE
@@ -59,8 +61,8 @@ class SweepOptions:
             raise SweepError("page size must be between 1 and 1000")
         if not 0 <= self.max_failures <= MAX_FAILURES_LIMIT:
             raise SweepError(f"max failures must be between 0 and {MAX_FAILURES_LIMIT}")
-        if self.call_budget is not None and self.call_budget <= 0:
-            raise SweepError("the call budget must be positive")
+        if self.call_budget is not None and not 0 < self.call_budget < float("inf"):  # nan too
+            raise SweepError("the call budget must be a positive number of seconds")
         if self.kinds is not None and not self.kinds:
             raise SweepError("kinds is empty: name at least one backup kind")
         if self.volume_group_cache < 1:
