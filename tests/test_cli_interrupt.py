@@ -82,7 +82,10 @@ def test_signal_mid_sweep_prints_summary_and_a_resume_command_that_finishes(
     assert updated_then < BACKUPS // 2, "the sweep ran to the end: nothing to resume"
     # The summary so far: the counts, and the command to resume, as invoked (python -m sync).
     assert out.startswith("Sweep stopped early: "), out
-    counted = int(re.search(r"^updated\s+(\d+)$", out, re.M).group(1))  # type: ignore[union-attr]
+    # The summary's rows are KIND STATUS COUNT (one per kind listed, plus `all` with several kinds).
+    rows = re.findall(r"^(\w+)\s+updated\s+(\d+)$", out, re.M)
+    counted = sum(int(n) for kind, n in rows if kind not in ("all", "members"))
+    assert rows, out
     assert counted == updated_then, "every write the emulator saw is in the summary"
     assert "Interrupted: the writes in flight finished, nothing else was started. Resume with:" in out
     resume = out.rstrip().splitlines()[-1].strip()
