@@ -29,6 +29,10 @@ FDK_MISSING = (
 )
 
 
+Rows = list[tuple[str, str, Any]]
+Backups = list[tuple[Kind, str]]  # the group backup, then its members
+
+
 def checkout_paths(cwd: Path | None = None) -> tuple[Path, Path]:
     """func.py and the sample event of the checkout the working directory is in (or the package's)."""
     here = (cwd or Path.cwd()).resolve()
@@ -39,13 +43,13 @@ def checkout_paths(cwd: Path | None = None) -> tuple[Path, Path]:
                 raise CliError(FDK_MISSING)
             return func, event
     raise CliError(
-        f"demo runs in a checkout of the repository (it starts func.py and sends samples/{SAMPLE_EVENT.name}): "
-        "cd into one, or run `make demo` there"
+        "demo runs in a checkout of the repository (it starts func.py and sends "
+        f"samples/{SAMPLE_EVENT.name}): cd into one, or run `make demo` there"
     )
 
 
-def _tag_rows(resource: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    rows: list[tuple[str, str, Any]] = [("displayName", "", resource.get("displayName"))]
+def _tag_rows(resource: dict[str, Any]) -> Rows:
+    rows: Rows = [("displayName", "", resource.get("displayName"))]
     for key, value in sorted((resource.get("freeformTags") or {}).items()):
         rows.append(("freeformTags", key, value))
     for ns, keys in sorted((resource.get("definedTags") or {}).items()):
@@ -70,18 +74,15 @@ def _read(store: BlockStorageBackend, kind: Kind, backup_id: str) -> dict[str, A
     return read(backup_id)[0]
 
 
-def _backups(store: BlockStorageBackend, group_id: str) -> list[tuple[Kind, str]]:
+def _backups(store: BlockStorageBackend, group_id: str) -> Backups:
     """The group backup and its members (their kind from the OCID, as the function routes them)."""
     members = _read(store, Kind.VOLUME_GROUP_BACKUP, group_id).get("volumeBackupIds") or []
     found = [(Kind.of(member), member) for member in members]
     return [(Kind.VOLUME_GROUP_BACKUP, group_id)] + [(k, m) for k, m in found if k is not None]
 
 
-Rows = list[tuple[str, str, Any]]
-
-
 def _show(
-    when: str, store: BlockStorageBackend, backups: list[tuple[Kind, str]], out: TextIO, before: dict[str, Rows]
+    when: str, store: BlockStorageBackend, backups: Backups, out: TextIO, before: dict[str, Rows]
 ) -> dict[str, Rows]:
     """Print each backup's name and tags; after the call, mark what the function changed."""
     shown: dict[str, Rows] = {}
