@@ -42,11 +42,12 @@ from sync.cloud.calls import Limiter
 from sync.cloud.clients import AuthError
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.members import read_group_backup
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Backup, Kind, SourceKind
 from sync.domain.status import Status, SweepStatus
 from sync.policy.loader import Policy, PolicyError
-from sync.sweep.item import Reads, process_backup, read_group_backup
+from sync.sweep.item import Reads, process_backup
 from sync.sweep.kinds import sweep_kinds
 from sync.sweep.listing import Lister, Stop, listing_failure
 from sync.sweep.options import (
