@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,3 +63,45 @@ def test_symlinked_path_entry_counts_as_the_same_command(
     os.symlink(command, linked / PROG)
     monkeypatch.setenv("PATH", f"{linked}:/usr/bin:/bin")
     assert invoked_as(str(command)) == PROG
+
+
+def test_the_emulator_names_the_command_as_invoked(tmp_path: Path) -> None:
+    # The emulator may not import the command line (tests/test_layout.py): the entry point passes it.
+    root = Path(__file__).resolve().parent.parent
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), "HOME": str(tmp_path)}
+    expected = f"{shlex.quote(sys.executable)} -m sync"
+    shown = subprocess.run(
+        [sys.executable, "-m", "sync", "emulator", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        shown.stdout.startswith(f"usage: {expected} emulator ")
+        and f"  {expected} emulator --key-dir" in shown.stdout
+    )
+    regions = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sync",
+            "emulator",
+            "--regions",
+            "us-ashburn-1,us-phoenix-1",
+            "--key-dir",
+            "keys",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert regions.stdout is not None
+        lines = [regions.stdout.readline() for _ in range(3)]
+    finally:
+        regions.terminate()
+        regions.wait(timeout=60)
+    assert lines[2] == f"Use them from another shell with ({expected} sweep --regions ...):\n", lines

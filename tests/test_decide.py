@@ -9,13 +9,14 @@ from typing import Any
 
 from sync.cloud.clients import Clients, OciSettings
 from sync.cloud.engine import Engine, Outcome
+from sync.cloud.members import read_group_backup
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Backup, Kind, Source, SourceKind
 from sync.domain.status import Status
 from sync.emulator import ApiKey, EmulatorServer
 from sync.policy.decide import Action, decide, source_to_read
 from sync.policy.loader import load_policy
-from sync.sweep.item import Reads, process_backup, read_group_backup
+from sync.sweep.item import Reads, process_backup
 from sync.sweep.options import SweepOptions
 from sync.sweep.sources import GroupBackupCache, SourceCache
 

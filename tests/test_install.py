@@ -88,7 +88,7 @@ def test_demo_outside_a_checkout_says_where_it_runs(installed: Path, tmp_path: P
     assert got.returncode == 2 and "Traceback" not in got.stderr
     assert got.stderr == (
         "error: demo runs in a checkout of the repository (it starts func.py and sends "
-        "samples/event.json): cd into one, or run `make demo` there\n"
+        "samples/members_event.json): cd into one, or run `make demo` there\n"
     )
 
 

@@ -16,7 +16,7 @@ import pytest
 from sync.cli.main import main
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Kind
-from sync.emulator import ApiKey, Backend, EmulatorServer
+from sync.emulator import ApiKey, Backend, EmulatorServer, Faults
 from sync.function.fnrunner import FdkProcess
 from sync.policy.loader import load_policy
 from sync.sweep.kinds import parse_kinds, policy_kinds, sweep_kinds
@@ -275,3 +275,27 @@ def test_function_sweep_request_with_kinds(server: EmulatorServer, api_key: ApiK
     left = set(still_stale(server.backend))
     assert left == set(stale[Kind.VOLUME_GROUP_BACKUP]) | set(stale[Kind.BOOT_VOLUME_BACKUP])
     assert len(json.dumps(body)) < 5000
+
+
+def test_every_sweep_line_names_the_backup_and_its_kind(
+    make_emulator: Callable[..., EmulatorServer], api_key: ApiKey, logs: Callable[[], list[dict[str, Any]]]
+) -> None:
+    # Boot volume backups may not be updated (404, as OCI answers a missing grant): failure lines too.
+    faults = Faults(denied_operations=["UpdateBootVolumeBackup"])
+    server = make_emulator(seed=SEED, creating_seconds=None, faults=faults)
+    stale = populate_mixed(server.backend, 30)
+
+    result = sweep(server, api_key)
+
+    assert result.counts_by_kind()["boot_volume_backup"] == {"failed": 5, "unchanged": 5}
+    lines = [e for e in logs() if e.get("message", "").startswith("swept ") or e.get("message") == "updated"]
+    named = {(e["backup_id"], e["kind"], e["message"]) for e in lines}
+    for kind in Kind:
+        done = "swept failed" if kind is Kind.BOOT_VOLUME_BACKUP else "updated"
+        assert {(i, kind.value, done) for i in stale[kind]} <= named
+    assert len(lines) == 30 and all(Kind.of(e["backup_id"]).value == e["kind"] for e in lines)
+    # Group backups also keep the field the README's older log queries use; other kinds lack it.
+    assert all(
+        e.get("volume_group_backup_id") == (e["backup_id"] if e["kind"] == "volume_group_backup" else None)
+        for e in lines
+    )

@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         # The emulator has its own parser (and --help); hand it the rest untouched.
         from sync.emulator.cli import main as emulator_main
 
-        return emulator_main(argv[1:])
+        return emulator_main(argv[1:], prog())
     parser = build_parser()
     if not argv:  # no command: the whole help, as `--help` prints it
         parser.print_help(out)

@@ -17,7 +17,7 @@ from sync.cloud.clients import AuthError, Clients
 from sync.cloud.eventread import read_after_event
 from sync.cloud.leanport import LeanPort, operation_names, source_operation
 from sync.cloud.logfields import backup_fields
-from sync.cloud.members import MemberSync, update_of
+from sync.cloud.members import MemberSync, read_group_backup, update_of
 from sync.cloud.outcome import STATUSES, CallFailed, Outcome
 from sync.cloud.port import OciPort
 from sync.cloud.retry import Deadline
@@ -200,7 +200,7 @@ class Engine:
         wanted = source_to_read(policy, backup, available_only)
         source = sources(wanted[0], wanted[1], backup.id, deadline) if wanted else None
         group_id = group_backup_to_read(policy, backup)
-        group = self._group_backup(group_id, deadline, limiter) if group_id else None
+        group = read_group_backup(self.port, group_id, deadline, limiter) if group_id else None
         event_view = event.as_context() if event else None
         decision = decide(
             policy,
@@ -226,15 +226,6 @@ class Engine:
         else:
             outcome = self._write(backup, decision, decision.plan, etag, deadline, limiter, round_)
         return self._members(backup, decision, outcome, dry_run, deadline, limiter) if members else outcome
-
-    def _group_backup(self, group_id: str, deadline: Deadline, limiter: Limiter | None) -> Backup | None:
-        """The group backup a member names (for `group_backup.*`), or None when it is gone."""
-        try:
-            return self.port.get_backup(Kind.VOLUME_GROUP_BACKUP, group_id, deadline, limiter).value
-        except CallFailed as failure:
-            if failure.status == 404:
-                return None
-            raise
 
     def _members(
         self,

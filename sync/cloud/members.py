@@ -37,6 +37,18 @@ def update_of(result: Plan) -> TagUpdate:
     return TagUpdate(body.get("displayName"), body.get("freeformTags"), body.get("definedTags"))
 
 
+def read_group_backup(
+    port: OciPort, group_id: str, deadline: Deadline, limiter: Limiter | None = None
+) -> Backup | None:
+    """The group backup a member names (for `group_backup.*`), or None when it is gone (404)."""
+    try:
+        return port.get_backup(Kind.VOLUME_GROUP_BACKUP, group_id, deadline, limiter).value
+    except CallFailed as failure:
+        if failure.status == 404:
+            return None
+        raise
+
+
 @dataclass(frozen=True)
 class MemberSync:
     """Brings each member of one group backup in line with the group's plan (`members: tags` rules)."""

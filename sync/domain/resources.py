@@ -78,6 +78,19 @@ def _tags(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
+def _shared(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a backup and a source both have, from OCI's snake_case fields (untrusted: typed here)."""
+    return {
+        "id": str(fields.get("id") or ""),
+        "display_name": _text(fields.get("display_name")),
+        "compartment_id": _text(fields.get("compartment_id")),
+        "lifecycle_state": _text(fields.get("lifecycle_state")),
+        "freeform_tags": _tags(fields.get("freeform_tags")),
+        "defined_tags": _tags(fields.get("defined_tags")),
+        "fields": dict(fields),
+    }
+
+
 @dataclass(frozen=True)
 class Backup:
     """One backup as OCI described it (its etag travels apart, with the read that returned it)."""
@@ -97,16 +110,10 @@ class Backup:
     def of(cls, kind: Kind, fields: Mapping[str, Any]) -> Backup:
         """From the resource's snake_case fields (oci.util.to_dict's shape)."""
         return cls(
-            kind,
-            str(fields.get("id") or ""),
-            _text(fields.get("display_name")),
-            _text(fields.get("compartment_id")),
-            _text(fields.get("lifecycle_state")),
-            _text(fields.get("time_created")),
-            _text(fields.get(SOURCE_ID_FIELDS[kind])),
-            _tags(fields.get("freeform_tags")),
-            _tags(fields.get("defined_tags")),
-            dict(fields),
+            kind=kind,
+            time_created=_text(fields.get("time_created")),
+            source_id=_text(fields.get(SOURCE_ID_FIELDS[kind])),
+            **_shared(fields),
         )
 
 
@@ -125,13 +132,5 @@ class Source:
 
     @classmethod
     def of(cls, kind: SourceKind, fields: Mapping[str, Any]) -> Source:
-        return cls(
-            kind,
-            str(fields.get("id") or ""),
-            _text(fields.get("display_name")),
-            _text(fields.get("compartment_id")),
-            _text(fields.get("lifecycle_state")),
-            _tags(fields.get("freeform_tags")),
-            _tags(fields.get("defined_tags")),
-            dict(fields),
-        )
+        """From the resource's snake_case fields (oci.util.to_dict's shape)."""
+        return cls(kind=kind, **_shared(fields))

@@ -2,4 +2,4 @@
 
 from sync.emulator.cli import main
 
-raise SystemExit(main())
+raise SystemExit(main(prog="python -m sync"))

@@ -17,13 +17,14 @@ from sync.emulator.seed import SAMPLE_SEED_PATH
 from sync.emulator.signing import generate_api_key
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "backup-tag-sync") -> argparse.ArgumentParser:
+    """The emulator's parser; prog: the command as invoked, for its usage and example."""
     parser = argparse.ArgumentParser(
-        prog="backup-tag-sync emulator",
+        prog=f"{prog} emulator",
         description="Serve a local emulator of the OCI Block Storage, Identity and Object Storage "
         "calls backup-tag-sync makes; the real oci SDK talks to it over HTTP. It prints the "
         "settings (export lines) that point the function and the command line at it.",
-        epilog="example:\n  backup-tag-sync emulator --key-dir /tmp/oci-emu --latency-ms 20 "
+        epilog=f"example:\n  {prog} emulator --key-dir /tmp/oci-emu --latency-ms 20 "
         "--error-rate 0.05 --fault-seed 1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -170,8 +171,9 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "backup-tag-sync") -> int:
+    """prog: the command as invoked (the command line passes it; the emulator may not import it)."""
+    args = build_parser(prog).parse_args(argv)
     try:
         faults = faults_from_args(args)
         backend = load_seed(args.seed)
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.regions:
             from sync.emulator.regions_cli import serve_regions
 
-            return serve_regions(args, key)
+            return serve_regions(args, key, prog)
         server = EmulatorServer(backend, faults=faults, host=args.host, port=args.port, verbose=args.verbose)
         server.register_api_key(key)
         try:

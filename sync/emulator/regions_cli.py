@@ -1,4 +1,4 @@
-"""`python -m sync emulator --regions r1,r2`: one emulator per region until Ctrl-C."""
+"""`backup-tag-sync emulator --regions r1,r2`: one emulator per region until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve_regions(args: argparse.Namespace, key: ApiKey) -> int:
+def serve_regions(args: argparse.Namespace, key: ApiKey, prog: str = "backup-tag-sync") -> int:
+    """Serve until Ctrl-C; prog: the command as invoked, for the hint it prints."""
     regions = [r.strip() for r in str(args.regions).split(",") if r.strip()]
     try:
         seed = read_seed(args.seed)
@@ -42,7 +43,7 @@ def serve_regions(args: argparse.Namespace, key: ApiKey) -> int:
         return 2
     for region, server in group.servers.items():
         print(f"OCI emulator for {region} listening on {server.url} (seed: {args.seed})")
-    print("Use them from another shell with (python -m sync sweep --regions ...):")
+    print(f"Use them from another shell with ({prog} sweep --regions ...):")
     for name, value in group.client_env(key).items():
         print(f"  export {name}={value}")
     print("Ctrl-C stops them.", flush=True)

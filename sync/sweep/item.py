@@ -8,7 +8,6 @@ from sync.cloud.calls import Limiter
 from sync.cloud.clients import AuthError
 from sync.cloud.engine import CallFailed, Engine, Outcome, decision_outcome, log_source_warning
 from sync.cloud.members import MemberSync
-from sync.cloud.port import OciPort
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Backup, Kind
 from sync.domain.status import Status
@@ -24,18 +23,6 @@ class Reads:
 
     sources: SourceCache
     groups: GroupBackupCache
-
-
-def read_group_backup(
-    port: OciPort, group_id: str, deadline: Deadline, limiter: Limiter | None
-) -> Backup | None:
-    """The group backup a member names (for `group_backup.*`), or None when it is gone (404)."""
-    try:
-        return port.get_backup(Kind.VOLUME_GROUP_BACKUP, group_id, deadline, limiter).value
-    except CallFailed as failure:
-        if failure.status == 404:
-            return None
-        raise
 
 
 def _failed(backup: Backup, failure: CallFailed | AuthError) -> Outcome:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sync.cloud.logfields import backup_fields
 from sync.cloud.outcome import Outcome
 from sync.domain.resources import Kind
 from sync.domain.status import Status, SweepStatus
@@ -41,15 +42,6 @@ def _kind_of(backup_id: object) -> str | None:
     return kind.value if kind else None
 
 
-def log_ids(backup_id: str | None) -> dict[str, Any]:
-    """Log fields: backup_id, kind, and for a group backup the documented volume_group_backup_id."""
-    kind = Kind.of(backup_id) if backup_id else None
-    extra: dict[str, Any] = {"backup_id": backup_id, "kind": kind.value if kind else None}
-    if kind is Kind.VOLUME_GROUP_BACKUP:
-        extra["volume_group_backup_id"] = backup_id
-    return extra
-
-
 def failure_json(o: Outcome) -> dict[str, Any]:
     kind = _kind(o)
     return {
@@ -69,7 +61,7 @@ def log_outcome(o: Outcome, region: str | None) -> None:
     """
     if o.status is Status.UPDATED:
         return
-    extra = log_ids(o.backup_id)
+    extra = backup_fields(o.backup_id)
     extra["status"] = o.status.value
     if o.changes:
         extra["changes"] = o.changes

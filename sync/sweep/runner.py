@@ -42,11 +42,13 @@ from sync.cloud.calls import Limiter
 from sync.cloud.clients import AuthError
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.limiter import AdaptiveLimiter
+from sync.cloud.logfields import backup_fields
+from sync.cloud.members import read_group_backup
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Backup, Kind, SourceKind
 from sync.domain.status import Status, SweepStatus
 from sync.policy.loader import Policy, PolicyError
-from sync.sweep.item import Reads, process_backup, read_group_backup
+from sync.sweep.item import Reads, process_backup
 from sync.sweep.kinds import sweep_kinds
 from sync.sweep.listing import Lister, Stop, listing_failure
 from sync.sweep.options import (
@@ -58,7 +60,7 @@ from sync.sweep.options import (
     SweepError,
     SweepOptions,
 )
-from sync.sweep.results import SweepProgress, SweepResult, Tally, log_ids, log_outcome
+from sync.sweep.results import SweepProgress, SweepResult, Tally, log_outcome
 from sync.sweep.sources import GroupBackupCache, SourceCache
 from sync.sweep.tokens import Position, decode_token, encode_token
 
@@ -161,7 +163,7 @@ class Sweep:
                 self.engine, self.options, policy, backup, reads, self.call_deadline(), self.limiter
             )
         except Exception as exc:  # a bug in one backup must not lose the others
-            log.exception("sweep item failed", extra=log_ids(backup.id))
+            log.exception("sweep item failed", extra=backup_fields(backup.id))
             outcome = Outcome(Status.FAILED, backup.id, error=f"internal error: {exc!r}"[:300])
         log_outcome(outcome, self.options.region)
         self.tally.add(outcome)
