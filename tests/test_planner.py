@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -431,7 +432,7 @@ self_rule = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("BTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None)
 @given(rules=st.lists(self_rule, min_size=1, max_size=3), mode=st.sampled_from(["all", "first"]))
 def test_no_policy_makes_every_run_a_put(rules, mode) -> None:
     specs = []
@@ -461,3 +462,37 @@ def test_no_policy_makes_every_run_a_put(rules, mode) -> None:
     # Each run's plan is what it would plan again: one PUT, then none (a rule that a
     # previous run's write made match may add one more).
     assert puts <= len(specs)
+
+
+def test_two_rules_that_feed_each_other_settle_instead_of_growing_every_run() -> None:
+    # Found by the property above: r0 copies the name into a tag, r1 builds the name from that tag,
+    # so each run's write made the next run change again ('t-x' -> 't-x-x' -> ...).
+    policy = load_policy(
+        json.dumps(
+            {
+                "version": 1,
+                "rules": [
+                    {
+                        "name": "r0",
+                        "match": {"display_name": {"regex": "-x$"}},
+                        "defined_tags": {"Ops": {"Owner": "${backup.display_name}"}},
+                        "overwrite": False,
+                    },
+                    {"name": "r1", "display_name": "${backup.defined_tags.ops.owner|default:t}-x"},
+                ],
+            }
+        )
+    )
+    state = {"id": "b", "display_name": "n", "freeform_tags": {}, "defined_tags": {}}
+    puts = 0
+    for _ in range(6):
+        result = plan(policy, state)
+        if not result.changed or result.error:
+            break
+        puts += 1
+        state = {
+            **state,
+            "display_name": result.desired.display_name,
+            "defined_tags": result.desired.defined_tags,
+        }
+    assert not plan(policy, state).changed and puts <= 2, (puts, state)

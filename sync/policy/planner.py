@@ -376,27 +376,67 @@ def plan(
         return result
     left_out: set[str] = set()
     notes: list[str] = []
-    for _ in range(len(policy.rules)):
-        applied = {
-            **backup,
-            "display_name": result.desired.display_name,
-            "freeform_tags": result.desired.freeform_tags,
-            "defined_tags": result.desired.defined_tags,
-        }
-        again = _plan_once(policy, applied, {**ctx, "backup": applied}, frozenset(left_out))
-        unstable = _unstable(result, again)
-        if not unstable:
-            break
+    for _ in range(len(policy.rules) + 1):
+        settled, unstable = _settle(policy, backup, ctx, frozenset(left_out))
+        if settled is not None:
+            if not notes:
+                return settled
+            return replace(settled, warnings=(*settled.warnings, *dict.fromkeys(notes)))
+        names = {rule_name for rule_name, *_ in unstable} - left_out
         for rule_name, what, old, new in unstable:
-            left_out.add(rule_name)
             notes.append(
                 f"rule {rule_name!r}: {what}: not applied, its value would change again on every run"
                 f" ({_shown(old)} -> {_shown(new)}): the rule reads what it writes"
             )
-        result = _plan_once(policy, backup, ctx, frozenset(left_out))
-    if not notes:
-        return result
-    return replace(result, warnings=(*result.warnings, *dict.fromkeys(notes)))
+        left_out |= names or {rule.name for rule in policy.rules}
+    # Nothing settles even with every rule left out: send nothing (never a PUT on every run).
+    error = (
+        "the policy does not settle for this backup (its rules keep changing what they read): "
+        + "; ".join(dict.fromkeys(notes))
+    )
+    return replace(result, error=error)
+
+
+# Passes of the policy over its own result before a backup's plan counts as unsettled.
+SETTLE_PASSES = 6
+
+
+def _applied(backup: Mapping[str, Any], state: TagState) -> dict[str, Any]:
+    return {
+        **backup,
+        "display_name": state.display_name,
+        "freeform_tags": state.freeform_tags,
+        "defined_tags": state.defined_tags,
+    }
+
+
+def _settle(
+    policy: Policy, backup: Mapping[str, Any], ctx: Mapping[str, Any], left_out: frozenset[str]
+) -> tuple[Plan | None, list[Unstable]]:
+    """The plan whose result the policy (less `left_out`) leaves as it is, or None and what still moves.
+
+    Planned again on its own result, then again, until nothing changes: the settled state is
+    what one PUT writes, so the next run finds nothing to do. Judged from the backup as read, so
+    every run leaves out the same rules and reaches the same state.
+    """
+    first = _plan_once(policy, backup, ctx, left_out)
+    if first.error or not first.changed:
+        return first, []
+    previous, state = first, _applied(backup, first.desired)
+    unstable: list[Unstable] = []
+    seen: dict[tuple[str, str], Unstable] = {}  # each change as first seen: what the warning shows
+    for _ in range(SETTLE_PASSES):
+        again = _plan_once(policy, state, {**ctx, "backup": state}, left_out)
+        if again.error:
+            return replace(first, error=again.error), []
+        if not again.changed:
+            return replace(first, desired=previous.desired), []
+        unstable = _unstable(previous, again)
+        for change in unstable:
+            seen.setdefault((change[0], change[1]), change)
+        previous, state = again, _applied(backup, again.desired)
+    # The rules still changing after every pass, each shown with its first change.
+    return None, [seen[(change[0], change[1])] for change in unstable]
 
 
 def _shown(value: Any) -> str:

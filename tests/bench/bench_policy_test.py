@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sync.cli.main import main
 from sync.cli.policytest.cases import load_file
-from sync.cli.policytest.run import planner_inputs
 from sync.policy.loader import load_policy_file
 from sync.policy.planner import plan
 from sync.policy.safe_yaml import load as load_yaml
@@ -83,7 +82,10 @@ def main_bench() -> int:
             main(["test", POLICY, str(cases_file)], io.StringIO(), io.StringIO())
 
         policy = load_policy_file(POLICY)
-        inputs = [(case.backup, planner_inputs(case)) for case in load_file(cases_file)]
+        inputs = [
+            (case.backup, {"event": case.event, "source": case.source, "group_backup": case.group_backup})
+            for case in load_file(cases_file)
+        ]
 
         def planner_only() -> None:
             for backup, kwargs in inputs:
