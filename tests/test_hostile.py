@@ -210,11 +210,11 @@ def test_yaml_dates_are_text_not_timestamps() -> None:
         ),
         (
             '{"version": 1, "rules": [{"name": "r", "freeform_tags": {"x": NaN}}]}',
-            "invalid JSON: NaN is not a number a policy can use",
+            "invalid JSON: NaN is not a JSON number",
         ),
         (
             '{"version": 1, "rules": [{"name": "r", "freeform_tags": {"x": -Infinity}}]}',
-            "invalid JSON: -Infinity is not a number a policy can use",
+            "invalid JSON: -Infinity is not a JSON number",
         ),
         (
             '{"version": 1, "rules": [{"name": "r", "freeform_tags": {"x": ' + "9" * 5000 + "}}]}",
@@ -222,7 +222,7 @@ def test_yaml_dates_are_text_not_timestamps() -> None:
         ),
         (
             '{"version": 1, "rules": [{"name": "r", "freeform_tags": {"x": 1e999}}]}',
-            "invalid JSON: 1e999 is too large for a number",
+            "invalid JSON: the number 1e999 is too large",
         ),
         ('{"version": 1, "rules": ' + "[" * 100_000 + "]" * 100_000 + "}", "policy is nested too deeply"),
         (
@@ -371,7 +371,7 @@ def test_long_values_are_clipped_in_error_messages() -> None:
         ),
         (
             '{"version": 1, "rules": [{"name": "r", "display_name": NaN}]}',
-            "NaN is not a number a policy can use",
+            "NaN is not a JSON number",
         ),
     ],
     ids=["billion-laughs", "huge-int", "esc-name", "backreference", "json-nan"],
@@ -549,7 +549,7 @@ def test_function_rejects_a_5000_digit_body_with_200(emulator: EmulatorServer, a
         "volumeGroupBackupId": None,
         "changes": {},
         "opcRequestId": None,
-        "error": "request body: an integer of 5000 digits (no field takes more than 100)",
+        "error": "request body: an integer of 5000 digits (the limit is 100)",
     }
     assert emulator.backend.requests() == []
 
@@ -959,5 +959,6 @@ def test_lint_of_a_fifo_answers_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "policy.yaml"
     os.mkfifo(fifo)
     out, err = io.StringIO(), io.StringIO()
-    assert cli_main(["lint", str(fifo)], out, err) == 1  # a blocking open would never return
-    assert err.getvalue() == f"{fifo}: cannot read policy file: not a regular file\n"
+    # A blocking open would never return; a file that cannot be read is exit 2 (README "Exit codes").
+    assert cli_main(["lint", str(fifo)], out, err) == 2
+    assert err.getvalue() == f"error: cannot read policy file {fifo}: not a file\n"

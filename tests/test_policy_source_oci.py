@@ -11,7 +11,7 @@ import pytest
 
 from sync.cloud.clients import Clients, OciSettings
 from sync.emulator import ApiKey, EmulatorServer, generate_api_key
-from sync.policy.loader import PolicyError, load_policy
+from sync.policy.loader import PolicyError
 from sync.sources.remote import ObjectStorageSource
 from sync.sources.select import load_policy_from, source_from_env, source_from_uri
 from tests.clock import Clock
@@ -254,19 +254,11 @@ def test_other_threads_get_last_good_while_one_refreshes(h: Harness) -> None:
     assert len(h.gets()) == 2
 
 
-def test_injected_parse_function_is_used(emulator: EmulatorServer, env: dict[str, str]) -> None:
+def test_unchanged_object_is_parsed_once_under_its_uri(emulator: EmulatorServer, env: dict[str, str]) -> None:
     emulator.backend.put_object(NAMESPACE, BUCKET, NAME, GOOD)
-    calls: list[str] = []
-
-    def parse(text: str | bytes, origin: str) -> Any:
-        calls.append(origin)
-        return load_policy(text, origin)
-
     clock = Clock()
-    source = source_from_env(
-        env, lambda: Clients(OciSettings.from_env(env)), BUNDLED, 60, clock=clock, parse=parse
-    )
-    source.load()
+    source = source_from_env(env, lambda: Clients(OciSettings.from_env(env)), BUNDLED, 60, clock=clock)
+    first = source.load()
     clock.advance(60)
-    source.load()
-    assert calls == [URI]
+    assert source.load() is first  # 304: nothing parsed again
+    assert source.parses == 1 and first.origin == URI

@@ -6,6 +6,7 @@ import argparse
 import shlex
 from datetime import datetime
 
+from sync.cli.errors import CliError
 from sync.cli.helptext import prog
 from sync.printable import escape_controls, quote
 from sync.requests import since as since_parser
@@ -13,16 +14,12 @@ from sync.sweep.options import SweepOptions
 from sync.sweep.runner import DEFAULT_CONCURRENCY, PAGE_SIZE
 
 
-class LiveError(Exception):
-    """One line for the user (configuration, authentication, input); never a traceback."""
-
-
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """RFC 3339 (a time without zone is UTC), a date (midnight UTC), or 7d / 12h / 30m ago."""
     try:  # the same parser as the function's sweep body (a schedule sends "2d")
         return since_parser.parse_since(value, now)
     except since_parser.SinceError as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600

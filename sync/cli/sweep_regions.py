@@ -23,8 +23,9 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
+from sync.cli.errors import CliError
 from sync.cli.interrupt import stop_on_signals
-from sync.cli.options import LiveError, parse_since, resume_command, sweep_options
+from sync.cli.options import parse_since, resume_command, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
@@ -32,7 +33,7 @@ from sync.cloud.engine import CallFailed, Engine
 from sync.cloud.leanport import LeanPort
 from sync.cloud.regions import REGION_RE, RegionError, parse_regions, region_settings, subscribed_regions
 from sync.cloud.retry import Deadline
-from sync.domain.ocid import check_ocid, ocid_kind
+from sync.domain.ocid import ocid_kind, tenancy_of
 from sync.policy.loader import Policy
 from sync.sweep.options import DEFAULT_MAX_FAILURES, SweepError
 from sync.sweep.regions import RegionsResult, sweep_regions
@@ -89,36 +90,27 @@ def resume_map(token: str, asked: list[str] | None) -> dict[str, str | None]:
         if regions is None:
             region = token_region(token)
             if region is None:
-                raise LiveError("this resume token is from a one-region sweep: resume it without --regions")
+                raise CliError("this resume token is from a one-region sweep: resume it without --regions")
             regions = {region: token}
     except SweepError as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
     bad = [r for r in regions if not REGION_RE.match(r)]
     if bad:  # a region name becomes part of an endpoint's host name: only real-looking names
-        raise LiveError("the resume token is not one this tool issued (bad region name)")
+        raise CliError("the resume token is not one this tool issued (bad region name)")
     extra = sorted(set(regions) - set(asked)) if asked is not None else []
     if extra:
-        raise LiveError(f"the resume token names region(s) {', '.join(extra)}, not in --regions")
+        raise CliError(f"the resume token names region(s) {', '.join(extra)}, not in --regions")
     return regions
 
 
-def tenancy_of(compartment: str, settings: OciSettings) -> str:
-    """The tenancy to ask for subscriptions: --compartment when it is one, else the config file's."""
-
+def subscriptions_tenancy(compartment: str, clients: Clients) -> str:
+    """The tenancy to ask for subscriptions: --compartment when it is one, else the credentials' own."""
     if ocid_kind(compartment) == "tenancy":
         return compartment
-    if settings.auth == "config_file":
-        import os
-
-        import oci
-
-        try:
-            config = oci.config.from_file(os.path.expanduser(settings.config_file), settings.profile)
-            tenancy = config["tenancy"]
-        except Exception as exc:
-            raise LiveError(f"--regions subscribed: no tenancy in config ({type(exc).__name__})") from None
-        return check_ocid(str(tenancy), "tenancy")
-    raise LiveError("--regions subscribed with a principal: give the tenancy OCID as --compartment")
+    try:
+        return tenancy_of(clients.tenancy_id())
+    except ValueError as exc:
+        raise CliError(f"--regions subscribed: {exc}; give the tenancy OCID as --compartment") from None
 
 
 class RegionsProgress:
@@ -229,7 +221,7 @@ def cmd_sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     try:
         return _sweep_regions(args, out, err)
     except RegionError as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -243,7 +235,7 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         options.check()
         base = OciSettings.from_env(env)
     except (SweepError, AuthError) as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
     with cli_logging(args.log_file, env):
         clients = build_clients(env)
         policy = policy_loader(args.policy, env, clients)
@@ -256,11 +248,12 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             try:
                 ask = Deadline.after(min(timeout, args.call_budget))  # a 5xx storm must not hang here
-                regions = subscribed_regions(LeanPort(clients), tenancy_of(compartment, base), ask)
+                tenancy = subscriptions_tenancy(compartment, clients)
+                regions = subscribed_regions(LeanPort(clients), tenancy, ask)
             except CallFailed as failure:
-                raise LiveError(f"ListRegionSubscriptions: {failure_line(failure)}") from None
+                raise CliError(f"ListRegionSubscriptions: {failure_line(failure)}") from None
             if not regions:
-                raise LiveError("ListRegionSubscriptions returned no READY region")
+                raise CliError("ListRegionSubscriptions returned no READY region")
         for region in regions:  # a setting that cannot work for any region: one line, before any call
             region_settings(base, env, region)
         bar = None if args.no_progress else progress_display(err)

@@ -1,4 +1,4 @@
-"""The real oci SDK against the emulator over HTTP: the contract the engine relies on."""
+"""The real oci SDK against the emulator over HTTP: what the engine relies on."""
 
 from __future__ import annotations
 
