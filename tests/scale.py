@@ -36,9 +36,11 @@ def populate_tenancy(
     """
     backend.identity.tenancy_id = TENANCY
     for c in range(compartments):
-        backend.add_compartment({"id": compartment_id(c), "compartmentId": TENANCY, "name": f"team-{c}"})
+        backend.identity.add_compartment(
+            {"id": compartment_id(c), "compartmentId": TENANCY, "name": f"team-{c}"}
+        )
     for g in range(groups):
-        backend.add_volume_group(
+        backend.blockstorage.add_volume_group(
             {
                 "id": f"ocid1.volumegroup.oc1..{tag}scalevg{g:05d}",
                 "displayName": f"app-{g}-data",
@@ -51,7 +53,7 @@ def populate_tenancy(
         ok = compliant_every and i % compliant_every == 0
         tags = {"backup-kind": "scheduled", "source-volume-group": f"app-{g}-data"} if ok else {}
         created = T0 + timedelta(seconds=37 * i)
-        backend.add_volume_group_backup(
+        backend.blockstorage.add_volume_group_backup(
             {
                 "id": f"ocid1.volumegroupbackup.oc1..{tag}scale{i:07d}",
                 "compartmentId": compartment_id(g % compartments),

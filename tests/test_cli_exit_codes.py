@@ -108,9 +108,9 @@ def test_lint_reads_standard_input() -> None:
 def test_lint_several_files_reports_each_and_exits_with_the_worst(files: dict[str, str]) -> None:
     good = str(ROOT / "tag_policy.yaml")
     code, out, err = run("lint", good, files["bad"])
-    assert code == 1 and out == f"{good}: OK, 2 rule(s), mode all\n"
+    assert code == 1 and out == f"{good}: OK, 4 rule(s), mode all\n"
     assert err.startswith(f"{files['bad']}: rule 'a'")
     code, out, err = run("lint", files["missing"], good, files["bad"])
-    assert code == 2 and out == f"{good}: OK, 2 rule(s), mode all\n"
+    assert code == 2 and out == f"{good}: OK, 4 rule(s), mode all\n"
     assert err.splitlines()[0] == f"error: cannot read policy file {files['missing']}: no such file"
     assert err.splitlines()[1].startswith(f"{files['bad']}: rule 'a'")

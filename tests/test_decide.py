@@ -61,7 +61,7 @@ def random_backups(rng: random.Random, backend: Any, n: int) -> list[str]:
     for g in range(8):
         tags = {f"k{i}": f"v{i}" for i in range(70)} if g == 7 else {"owner": f"o{g}"}  # 70: over the limit
         name = ("prod-" if g % 2 else "dev-") + str(g)
-        backend.add_volume_group(
+        backend.blockstorage.add_volume_group(
             {"id": vg_id(g), "displayName": name, "compartmentId": COMP, "freeformTags": tags}
         )
     ids = []
@@ -69,7 +69,7 @@ def random_backups(rng: random.Random, backend: Any, n: int) -> list[str]:
         bid = f"ocid1.volumegroupbackup.oc1..decideb{i:05d}"
         group = rng.choice([vg_id(rng.randrange(8)), vg_id(99), "not-an-ocid", None])
         tags = rng.choice([{}, {"backup-kind": "scheduled"}, {"team": "t1", "env": "old"}])
-        backend.add_volume_group_backup(
+        backend.blockstorage.add_volume_group_backup(
             {
                 "id": bid,
                 "compartmentId": COMP,

@@ -551,7 +551,7 @@ def test_function_rejects_a_5000_digit_body_with_200(emulator: EmulatorServer, a
         "opcRequestId": None,
         "error": "request body: an integer of 5000 digits (the limit is 100)",
     }
-    assert emulator.backend.requests() == []
+    assert emulator.backend.log.requests() == []
 
 
 def test_function_rejects_every_call_under_an_alias_bomb_policy_with_200(
@@ -568,7 +568,7 @@ def test_function_rejects_every_call_under_an_alias_bomb_policy_with_200(
             "invalid YAML at line 1: anchors (&) and aliases (*) are not allowed in a policy"
             in answer["error"]
         )
-    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+    assert emulator.backend.log.count("UpdateVolumeGroupBackup") == 0
 
 
 def test_a_policy_holds_at_most_1000_regexes() -> None:
@@ -720,8 +720,8 @@ def test_stopped_dry_run_resumed_from_its_printed_hint_sends_no_put(
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("Sweep done: 100 backups in 1 compartment,") and "(dry run)" in proc.stdout
-    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
-    assert emulator.backend.count("ListVolumeGroupBackups") >= 1
+    assert emulator.backend.log.count("UpdateVolumeGroupBackup") == 0
+    assert emulator.backend.log.count("ListVolumeGroupBackups") >= 1
 
 
 def test_resume_hint_keeps_recursive_and_fixes_a_relative_since() -> None:

@@ -282,3 +282,23 @@ def test_load_policy_from_reports_validation_errors() -> None:
     with pytest.raises(PolicyError) as info:
         load_policy_from(str(DATA / "invalid.yaml"), {})
     assert info.value.errors[0].startswith(BAD_FILTER)
+
+
+def _no_time_left() -> float:
+    return 0.0
+
+
+@pytest.mark.parametrize("where", ["inline", "file"])
+def test_a_load_out_of_time_is_not_cached(tmp_path: Path, where: str) -> None:
+    from sync.policy.errors import PolicyTimeout
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(GOOD_TEXT)
+    env = {"TAG_POLICY": GOOD_TEXT} if where == "inline" else {"TAG_POLICY_URI": str(path)}
+    source = source_from_env(env, no_oci, BUNDLED)
+    for _ in range(2):
+        with pytest.raises(PolicyTimeout):
+            source.load(time_left=_no_time_left)
+    policy = source.load()  # parsed again: the timeouts were no verdict
+    assert policy.rules and source.parses == 3
+    assert source.load(time_left=_no_time_left) is policy  # a loaded policy needs no time

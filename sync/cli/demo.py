@@ -63,7 +63,7 @@ def run(out: TextIO = sys.stdout, event_path: Path = SAMPLE_EVENT, func_path: Pa
         server.register_api_key(key)
         with server:
             print(f"OCI emulator listening on {server.url} (signatures checked)", file=out)
-            _show("Backup before:", server.backend.get_volume_group_backup(backup_id)[0], out)
+            _show("Backup before:", server.backend.blockstorage.get_volume_group_backup(backup_id)[0], out)
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "LOG_LEVEL": "info",
@@ -75,12 +75,12 @@ def run(out: TextIO = sys.stdout, event_path: Path = SAMPLE_EVENT, func_path: Pa
                 first = fn.call(event)
                 print(f"\nFunction answered HTTP {first.status}:", file=out)
                 print(json.dumps(first.json(), indent=2), file=out)
-                _show("Backup after:", server.backend.get_volume_group_backup(backup_id)[0], out)
-                calls = [f"{r.method} {r.operation} -> {r.status}" for r in server.backend.requests()]
+                _show("Backup after:", server.backend.blockstorage.get_volume_group_backup(backup_id)[0], out)
+                calls = [f"{r.method} {r.operation} -> {r.status}" for r in server.backend.log.requests()]
                 print("\nOCI calls made: " + "; ".join(calls), file=out)
-                server.backend.reset_log()
+                server.backend.log.reset()
                 second = fn.call(event).json()
-                again = len(server.backend.requests())
+                again = len(server.backend.log.requests())
                 print(
                     f"\nSame event again (OCI Events may deliver twice): {second['status']},"
                     f" {again} OCI call(s), no update sent",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.domain.status import Status
+from sync.policy.errors import PolicyError, PolicyTimeout
 
 STATUSES = tuple(s.value for s in Status)
 
@@ -49,6 +50,16 @@ class Outcome:
             error=str(failure),
             transient=failure.transient and status is Status.FAILED,
         )
+
+    @classmethod
+    def of_policy_error(cls, backup_id: str | None, exc: PolicyError) -> Outcome:
+        """A policy that does not load: rejected. One whose loading ran out of time is no verdict on
+        the policy: failed and transient (the platform counts it; the next call loads it again)."""
+        error = f"policy {exc.origin}: " + "; ".join(exc.errors)
+        if isinstance(exc, PolicyTimeout):
+            error += " (at the invocation's deadline; nothing was sent, the next call loads it again)"
+            return cls(Status.FAILED, backup_id, error=error, transient=True)
+        return cls(Status.REJECTED, backup_id, error=error)
 
 
 class CallFailed(Exception):

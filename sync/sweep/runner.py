@@ -45,7 +45,7 @@ from sync.cloud.limiter import AdaptiveLimiter
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Backup
 from sync.domain.status import Status, SweepStatus
-from sync.policy.loader import Policy, PolicyError
+from sync.policy.loader import Policy, PolicyError, PolicyTimeout
 from sync.sweep.item import process_backup
 from sync.sweep.listing import Lister, Stop, listing_failure
 from sync.sweep.options import (
@@ -203,8 +203,9 @@ class Sweep:
             return SweepResult(SweepStatus.REJECTED, error=str(exc))
         try:
             policy = self.engine.policy()
-        except PolicyError as exc:
-            return SweepResult(SweepStatus.REJECTED, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
+        except PolicyError as exc:  # loading that ran out of time is no verdict on the policy: failed
+            status = SweepStatus.FAILED if isinstance(exc, PolicyTimeout) else SweepStatus.REJECTED
+            return SweepResult(status, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
         try:
             compartments = self.lister.compartments()
         except (CallFailed, AuthError) as exc:

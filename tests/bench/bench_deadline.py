@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                     times.append(time.monotonic() - start)
                     statuses[f"{reply.status} {reply.json().get('status')}"] += 1
             time.sleep(args.latency + 0.5)  # the emulator logs a request once it has answered it
-            calls = Counter(r.operation for r in emulator.backend.requests())
+            calls = Counter(r.operation for r in emulator.backend.log.requests())
     late = sum(1 for t in times if t >= args.deadline)
     print(f"{args.runs} events, {args.latency:.1f} s per OCI call, Fn-Deadline {args.deadline:.1f} s ahead")
     print(

@@ -70,7 +70,7 @@ def sequential(server: EmulatorServer, key: Any) -> tuple[float, int]:
             client.update_volume_group_backup(backup_id, details, if_match=got.headers["etag"])
             updated += 1
     assert updated == len(ids) // 2, updated
-    return time.monotonic() - t0, len(server.backend.requests())
+    return time.monotonic() - t0, len(server.backend.log.requests())
 
 
 def main() -> None:
@@ -93,7 +93,7 @@ def main() -> None:
         t0 = time.monotonic()
         result = run_sweep(engine, options, Deadline.after(3600), limiter=limiter)
         sweep_s = time.monotonic() - t0
-        log = server.backend.requests()
+        log = server.backend.log.requests()
         ok = [r for r in log if r.status < 400]
         ops = Counter(r.operation for r in ok)
         throttled = sum(1 for r in log if r.status == 429)
