@@ -255,3 +255,49 @@ def test_policy_loading_stops_at_the_deadline_and_is_not_a_cached_verdict(
     assert len(stopped) == 1 and stopped[0]["level"] == "warning"
     assert stopped[0]["fn_call_id"] == late.call_id
     assert not [e for e in lines if "is invalid" in e.get("message", "")]
+
+
+def test_a_tenancy_that_checks_every_defined_tag_refuses_oracle_tags_sent_back(
+    fn: FdkProcess, emulator: EmulatorServer
+) -> None:
+    """OCI replaces definedTags whole, so a PUT that adds Operations.CostCenter sends the
+    backup's Oracle-Tags back too. Where every defined key is checked and the function may not
+    `use` Oracle-Tags, that PUT is refused: the answer and the log name the namespace and the
+    request id, nothing is written, and a rule that leaves defined tags alone still applies."""
+    before = backup(emulator)
+    assert "Oracle-Tags" in before["definedTags"]  # the sample backup carries OCI's own tags
+    emulator.backend.tag_checks.update(
+        {"validateAllDefinedTags": True, "unusableTagNamespaces": ["Oracle-Tags"]}
+    )
+    reply = fn.call(CREATE_EVENT)
+    assert reply.status == 200  # permanent: an answer, not a failed invocation to retry
+    answer = reply.json()
+    assert answer["status"] == "failed"
+    assert (
+        "400 RelatedResourceNotAuthorizedOrNotFound" in answer["error"] and "Oracle-Tags" in answer["error"]
+    )
+    [put] = emulator.backend.log.requests("UpdateVolumeGroupBackup")  # not retried
+    assert put.status == 400 and answer["opcRequestId"] == put.opc_request_id
+    assert backup(emulator) == before  # nothing half-applied
+    [logged] = [e for e in fn.log_lines() if e.get("operation") == "UpdateVolumeGroupBackup"]
+    assert logged["level"] == "error" and logged["code"] == "RelatedResourceNotAuthorizedOrNotFound"
+    assert "Oracle-Tags" in logged["message"] and logged["opc_request_id"] == put.opc_request_id
+    assert logged["volume_group_backup_id"] == BACKUP_1
+
+
+def test_where_every_defined_tag_is_checked_rules_leaving_defined_tags_alone_still_apply(
+    emulator: EmulatorServer, api_key: ApiKey, tmp_path: Path
+) -> None:
+    policy = "version: 1\nrules:\n  - name: kind\n    freeform_tags: {backup-kind: '${backup.source_type|lower}'}\n"
+    emulator.backend.tag_checks.update(
+        {"validateAllDefinedTags": True, "unusableTagNamespaces": ["Oracle-Tags"]}
+    )
+    clock = FileClock(str(tmp_path / "clock"), start=time.time())
+    with FdkProcess(
+        function_env(emulator, api_key, TAG_POLICY=policy, **{CLOCK_FILE_ENV: clock.path})
+    ) as proc:
+        answer = proc.call(CREATE_EVENT).json()
+    assert answer["status"] == "updated"
+    [put] = emulator.backend.log.requests("UpdateVolumeGroupBackup")
+    assert put.body is not None and "definedTags" not in json.loads(put.body)  # Oracle-Tags not sent back
+    assert "Oracle-Tags" in backup(emulator)["definedTags"]
