@@ -38,10 +38,16 @@ def clients_for(server: EmulatorServer, key: Any) -> Clients:
 def sequential(server: EmulatorServer, key: Any) -> tuple[float, int]:
     """The plain way: SDK calls in a for loop. List every page, then GET each backup, plan it,
     and PUT (with if-match) when it needs a change; volume groups kept in a dict."""
+    import oci
+    from oci.core import BlockstorageClient
     from oci.core.models import UpdateVolumeGroupBackupDetails
     from oci.util import to_dict
 
-    client = clients_for(server, key).blockstorage()
+    # The generated SDK client, as a plain loop would use it (the product's clients are lean).
+    env = server.client_env(key)
+    client = BlockstorageClient(
+        oci.config.from_file(env["OCI_CONFIG_FILE"]), service_endpoint=env["OCI_CORE_ENDPOINT"]
+    )
     t0 = time.monotonic()
     ids: list[str] = []
     page = None
