@@ -25,7 +25,8 @@ SEED = {"tenancyId": TENANCY, "compartments": [{"id": COMP, "compartmentId": TEN
 STATES = ("AVAILABLE", "AVAILABLE", "AVAILABLE", "CREATING", "TERMINATING", "TERMINATED", "FAULTY")
 
 # Every branch of a decision: skipped states, a volume group read only by some rules, copied tags,
-# overwrite off, a regex on the name, a missing value (warning), too many tags (rejected).
+# overwrite off, a regex on the name, a missing value (warning), too many tags (rejected), copied
+# tags over the limit (left out, warning).
 POLICY = load_policy(
     """
 version: 1
@@ -68,7 +69,10 @@ def random_backups(rng: random.Random, backend: Any, n: int) -> list[str]:
     for i in range(n):
         bid = f"ocid1.volumegroupbackup.oc1..decideb{i:05d}"
         group = rng.choice([vg_id(rng.randrange(8)), vg_id(99), "not-an-ocid", None])
-        tags = rng.choice([{}, {"backup-kind": "scheduled"}, {"team": "t1", "env": "old"}])
+        # Ten tags already: the rule's one more is over OCI's 10 free-form tags (rejected); copied
+        # tags over the limit (group 7) are left out with a warning instead.
+        full = {f"t{j}": "x" for j in range(10)}
+        tags = rng.choice([{}, {"backup-kind": "scheduled"}, {"team": "t1", "env": "old"}, full])
         backend.blockstorage.add_volume_group_backup(
             {
                 "id": bid,
@@ -116,6 +120,7 @@ def test_event_path_and_sweep_decide_the_same_on_200_random_backups(
     statuses = {s[0] for s in event.values()}
     assert statuses == {Status.PLANNED, Status.UNCHANGED, Status.IGNORED, Status.REJECTED}, statuses
     assert any(any("not a volume group OCID" in w for w in s[3]) for s in event.values())
+    assert any(any("not copied: over the limit of freeform tags" in w for w in s[3]) for s in event.values())
 
 
 def backup(state: str = "AVAILABLE", source_id: str | None = vg_id(0), **fields: Any) -> Backup:
