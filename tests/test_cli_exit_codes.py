@@ -93,12 +93,12 @@ def test_version_flag_short_and_long() -> None:
 
 def test_lint_without_a_file_lints_the_bundled_policy_and_says_where_it_is() -> None:
     code, out, _ = run("lint")
-    assert (code, out) == (0, f"{DEFAULT_POLICY}: OK, 2 rule(s), mode all (the bundled default policy)\n")
+    assert (code, out) == (0, f"{DEFAULT_POLICY}: OK, 4 rule(s), mode all (the bundled default policy)\n")
 
 
 def test_lint_reads_standard_input() -> None:
     code, out, _ = run("lint", "-", stdin=(ROOT / "tag_policy.yaml").read_text())
-    assert (code, out) == (0, "<stdin>: OK, 2 rule(s), mode all\n")
+    assert (code, out) == (0, "<stdin>: OK, 4 rule(s), mode all\n")
     code, out, err = run("lint", "-", stdin=BAD_POLICY)
     assert (
         code == 1 and out == "" and err.startswith("<stdin>: rule 'a' (rules[0]): display_name: unknown name")

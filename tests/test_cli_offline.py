@@ -123,9 +123,13 @@ def test_plan_accepts_every_backup_kind(kind: str, tmp_path: Path) -> None:
     path.write_text(json.dumps({"data": backup, "etag": "x"}))  # the oci CLI's wrapper
     code, out, err = run("plan", "--backup-json", str(path))
     assert code == 0, err
-    assert out.startswith(
-        f"Backup ocid1.{kind}.oc1.iad.aaaaexample\nMatched rules: rename-scheduled, provenance"
-    )
+    # The shipped policy is per kind: its volume and boot volume backups have rules of their own.
+    rules = {
+        "volumegroupbackup": "rename-scheduled, provenance",
+        "volumebackup": "volume-backups",
+        "bootvolumebackup": "boot-volume-backups",
+    }[kind]
+    assert out.startswith(f"Backup ocid1.{kind}.oc1.iad.aaaaexample\nMatched rules: {rules}")
 
 
 def test_plan_refuses_a_volume_group_file_that_is_a_backup() -> None:
