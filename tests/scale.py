@@ -39,9 +39,11 @@ def populate_tenancy(
     """
     backend.identity.tenancy_id = TENANCY
     for c in range(compartments):
-        backend.add_compartment({"id": compartment_id(c), "compartmentId": TENANCY, "name": f"team-{c}"})
+        backend.identity.add_compartment(
+            {"id": compartment_id(c), "compartmentId": TENANCY, "name": f"team-{c}"}
+        )
     for g in range(groups):
-        backend.add_volume_group(
+        backend.blockstorage.add_volume_group(
             {
                 "id": f"ocid1.volumegroup.oc1..{tag}scalevg{g:05d}",
                 "displayName": f"app-{g}-data",
@@ -58,7 +60,7 @@ def populate_tenancy(
             _add_single(backend, i, tag, compartment_id(g % compartments), created, bool(ok))
             continue
         members = [f"ocid1.volumebackup.oc1..{tag}scale{i + 1:07d}"] if mixed and i + 1 < n else []
-        backend.add_volume_group_backup(
+        backend.blockstorage.add_volume_group_backup(
             {
                 "id": f"ocid1.volumegroupbackup.oc1..{tag}scale{i:07d}",
                 "compartmentId": compartment_id(g % compartments),
@@ -88,7 +90,7 @@ def _add_single(backend: Backend, i: int, tag: str, compartment: str, created: d
         "sizeInGBs": 50,
     }
     if i % 3 == 1:
-        backend.add_volume_backup(
+        backend.blockstorage.add_volume_backup(
             {
                 **common,
                 "id": f"ocid1.volumebackup.oc1..{tag}scale{i:07d}",
@@ -98,7 +100,7 @@ def _add_single(backend: Backend, i: int, tag: str, compartment: str, created: d
             }
         )
     else:
-        backend.add_boot_volume_backup(
+        backend.blockstorage.add_boot_volume_backup(
             {
                 **common,
                 "id": f"ocid1.bootvolumebackup.oc1..{tag}scale{i:07d}",

@@ -38,7 +38,7 @@ def sweep_env(server: EmulatorServer, key: ApiKey) -> dict[str, str]:
 
 def wait_for_updates(server: EmulatorServer, proc: subprocess.Popen[str], count: int) -> None:
     end = time.monotonic() + 120
-    while server.backend.count("UpdateVolumeGroupBackup") < count:
+    while server.backend.log.count("UpdateVolumeGroupBackup") < count:
         assert proc.poll() is None, f"the sweep ended before it was interrupted: {proc.communicate()}"
         assert time.monotonic() < end, "the sweep made no progress"
         time.sleep(0.05)
@@ -78,7 +78,7 @@ def test_signal_mid_sweep_prints_summary_and_a_resume_command_that_finishes(
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err
     assert f"{sig.name}: finishing the writes in flight" in err
-    updated_then = server.backend.count("UpdateVolumeGroupBackup")
+    updated_then = server.backend.log.count("UpdateVolumeGroupBackup")
     assert updated_then < BACKUPS // 2, "the sweep ran to the end: nothing to resume"
     # The summary so far: the counts, and the command to resume, as invoked (python -m sync).
     assert out.startswith("Sweep stopped early: "), out
@@ -94,7 +94,7 @@ def test_signal_mid_sweep_prints_summary_and_a_resume_command_that_finishes(
     assert " --resume " in resume
 
     # Nothing more is written once the process has exited.
-    assert server.backend.count("UpdateVolumeGroupBackup") == updated_then
+    assert server.backend.log.count("UpdateVolumeGroupBackup") == updated_then
     if sig == signal.SIGTERM:
         return  # the resume is the same as after SIGINT: run it once
 
@@ -110,7 +110,9 @@ def test_signal_mid_sweep_prints_summary_and_a_resume_command_that_finishes(
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("Sweep done: ")
     assert stale_ids(server.backend) == []
-    writes = Counter(r.path for r in server.backend.requests("UpdateVolumeGroupBackup") if r.status == 200)
+    writes = Counter(
+        r.path for r in server.backend.log.requests("UpdateVolumeGroupBackup") if r.status == 200
+    )
     assert len(writes) == BACKUPS // 2 and max(writes.values()) == 1, "a backup was written twice"
 
 

@@ -39,7 +39,7 @@ def wait_for(
 ) -> None:
     """The emulator logs a request once it has answered it (after any injected latency)."""
     until = time.monotonic() + seconds
-    while emulator.backend.count(operation, status) < 1 and time.monotonic() < until:
+    while emulator.backend.log.count(operation, status) < 1 and time.monotonic() < until:
         time.sleep(0.05)
 
 
@@ -60,8 +60,8 @@ def test_slow_oci_answers_before_the_deadline(emulator: EmulatorServer, api_key:
     # Only one call was started: none began when the time left could not cover it.
     wait_for(emulator, "GetVolumeGroupBackup")
     time.sleep(0.5)
-    assert emulator.backend.count("GetVolumeGroupBackup") == 1
-    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+    assert emulator.backend.log.count("GetVolumeGroupBackup") == 1
+    assert emulator.backend.log.count("UpdateVolumeGroupBackup") == 0
 
 
 def test_a_write_without_an_answer_is_transient_and_the_next_delivery_is_idempotent(
@@ -78,7 +78,7 @@ def test_a_write_without_an_answer_is_transient_and_the_next_delivery_is_idempot
         assert reply.status == 502, (
             reply.json(),
             fn.log_lines(),
-            [r.to_dict() for r in emulator.backend.requests()],
+            [r.to_dict() for r in emulator.backend.log.requests()],
         )
         answer = reply.json()
         assert answer["status"] == "failed" and "may or may not have been applied" in answer["error"]
@@ -91,14 +91,14 @@ def test_a_write_without_an_answer_is_transient_and_the_next_delivery_is_idempot
         emulator.faults.update({"slow_rate": 0.0})
         again = fn.call(CREATE_EVENT)
     assert again.status == 200 and again.json()["status"] == "unchanged"
-    assert emulator.backend.count("UpdateVolumeGroupBackup", 200) == 1
+    assert emulator.backend.log.count("UpdateVolumeGroupBackup", 200) == 1
 
 
 def test_a_path_bearing_volume_group_id_never_becomes_a_path(
     make_emulator: Callable[..., EmulatorServer], api_key: ApiKey
 ) -> None:
     server = make_emulator(seed=seed_with(volumeGroupId=HOSTILE_VG))
-    other_before = server.backend.get_volume_group_backup(BACKUP_2)[0]
+    other_before = server.backend.blockstorage.get_volume_group_backup(BACKUP_2)[0]
     with FdkProcess(function_env(server, api_key)) as fn:
         reply = fn.call(CREATE_EVENT)
         warnings = [e for e in fn.log_lines() if e.get("level") == "warning"]
@@ -106,14 +106,14 @@ def test_a_path_bearing_volume_group_id_never_becomes_a_path(
     assert reply.status == 200
     assert any("is not a volume group OCID" in w for w in answer.get("warnings", []))
     assert any("is not a volume group OCID" in str(w.get("message")) for w in warnings)
-    paths = {(r.method, r.path) for r in server.backend.requests()}
+    paths = {(r.method, r.path) for r in server.backend.log.requests()}
     # The group backup and (the shipped policy tags members) its own member backups, nothing else.
-    members = server.backend.get_volume_group_backup(BACKUP_1)[0]["volumeBackupIds"]
+    members = server.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]["volumeBackupIds"]
     allowed = {f"/20160918/volumeGroupBackups/{BACKUP_1}", *(f"/20160918/volumeBackups/{m}" for m in members)}
     assert {path for _, path in paths} <= allowed and {method for method, _ in paths} <= {"GET", "PUT"}
-    assert server.backend.count("GetVolumeGroup") == 0
+    assert server.backend.log.count("GetVolumeGroup") == 0
     # The rule that needs the volume group did not match: nothing came from the other backup.
-    after = server.backend.get_volume_group_backup(BACKUP_1)[0]
+    after = server.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]
     assert other_before["displayName"] not in after["displayName"]
 
 
@@ -132,7 +132,7 @@ def test_a_listed_backup_id_that_is_not_an_ocid_fails_without_a_request(
     outcome = engine.sync_backup(hostile, dry_run=False, deadline=Deadline.after(10))
     assert outcome.status == "rejected" and not outcome.transient
     assert "is not the OCID of a volume group, volume or boot volume backup" in str(outcome.error)
-    assert server.backend.requests() == []
+    assert server.backend.log.requests() == []
 
 
 def _closed_port() -> int:

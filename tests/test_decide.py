@@ -26,7 +26,8 @@ SEED = {"tenancyId": TENANCY, "compartments": [{"id": COMP, "compartmentId": TEN
 STATES = ("AVAILABLE", "AVAILABLE", "AVAILABLE", "CREATING", "TERMINATING", "TERMINATED", "FAULTY")
 
 # Every branch of a decision: skipped states, a volume group read only by some rules, copied tags,
-# overwrite off, a regex on the name, a missing value (warning), too many tags (rejected).
+# overwrite off, a regex on the name, a missing value (warning), too many tags (rejected), copied
+# tags over the limit (left out, warning).
 POLICY = load_policy(
     """
 version: 1
@@ -63,7 +64,7 @@ def random_backups(rng: random.Random, backend: Any, n: int) -> list[str]:
         # 70 tags to copy: more than fit, so they are left out with a warning.
         tags = {f"k{i}": f"v{i}" for i in range(70)} if g == 7 else {"owner": f"o{g}"}
         name = ("prod-" if g % 2 else "dev-") + str(g)
-        backend.add_volume_group(
+        backend.blockstorage.add_volume_group(
             {"id": vg_id(g), "displayName": name, "compartmentId": COMP, "freeformTags": tags}
         )
     ids = []
@@ -73,7 +74,7 @@ def random_backups(rng: random.Random, backend: Any, n: int) -> list[str]:
         # Ten freeform tags already: one more breaks OCI's limit of 10 (rejected).
         full = {f"k{i}": "v" for i in range(10)}
         tags = rng.choice([{}, {"backup-kind": "scheduled"}, {"team": "t1", "env": "old"}, full])
-        backend.add_volume_group_backup(
+        backend.blockstorage.add_volume_group_backup(
             {
                 "id": bid,
                 "compartmentId": COMP,
@@ -125,6 +126,7 @@ def test_event_path_and_sweep_decide_the_same_on_200_random_backups(
         statuses
     )
     assert any(any("not a volume group OCID" in w for w in s[3]) for s in event.values())
+    assert any(any("not copied: over the limit of freeform tags" in w for w in s[3]) for s in event.values())
 
 
 def backup(state: str = "AVAILABLE", source_id: str | None = vg_id(0), **fields: Any) -> Backup:

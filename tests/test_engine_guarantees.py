@@ -56,7 +56,7 @@ def test_a_backup_on_its_way_out_is_ignored_and_never_written(
     make_emulator: Callable[..., EmulatorServer], api_key: ApiKey, state: str
 ) -> None:
     server = make_emulator(creating_seconds=None)
-    server.backend.add_volume_group_backup(
+    server.backend.blockstorage.add_volume_group_backup(
         {
             "id": BACKUP_1.replace("001", "777"),
             "compartmentId": "ocid1.compartment.oc1..x",
@@ -67,7 +67,7 @@ def test_a_backup_on_its_way_out_is_ignored_and_never_written(
         BACKUP_1.replace("001", "777"), dry_run=False, deadline=Deadline.after(30)
     )
     assert (outcome.status, outcome.error) == (Status.IGNORED, f"backup is {state}")
-    assert server.backend.count("UpdateVolumeGroupBackup") == 0
+    assert server.backend.log.count("UpdateVolumeGroupBackup") == 0
 
 
 def test_retry_after_is_honoured(make_emulator: Callable[..., EmulatorServer], api_key: ApiKey) -> None:
@@ -88,7 +88,7 @@ def test_retry_after_is_honoured(make_emulator: Callable[..., EmulatorServer], a
     # Every wait is at least the server's Retry-After; after two (14 s) the next would pass the deadline.
     assert outcome.status is Status.FAILED and outcome.transient
     assert fake.sleeps and all(s >= 7 for s in fake.sleeps) and len(fake.sleeps) == 2
-    assert server.backend.count("GetVolumeGroupBackup") == 3
+    assert server.backend.log.count("GetVolumeGroupBackup") == 3
 
 
 def test_oracle_tags_are_never_copied_from_the_volume_group() -> None:
@@ -114,7 +114,7 @@ def test_the_volume_group_is_read_only_when_a_rule_needs_it(
         BACKUP_1, dry_run=True, deadline=Deadline.after(30)
     )
     assert outcome.status is Status.PLANNED
-    assert emulator.backend.count("GetVolumeGroup") == reads
+    assert emulator.backend.log.count("GetVolumeGroup") == reads
 
 
 @pytest.fixture

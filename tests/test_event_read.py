@@ -24,7 +24,7 @@ def test_the_event_path_reads_a_missing_backup_again_and_updates_it(
         reply = fn.call(CREATE_EVENT, deadline_seconds=20)
         lines = fn.log_lines()
     assert reply.status == 200 and reply.json()["status"] == "updated", reply.json()
-    gets = emulator.backend.requests("GetVolumeGroupBackup")
+    gets = emulator.backend.log.requests("GetVolumeGroupBackup")
     assert [r.status for r in gets] == [404, 404, 200]
     again = [e for e in lines if "reading it again" in str(e.get("message"))]
     assert len(again) == 2 and again[0]["opc_request_id"] == gets[0].opc_request_id
@@ -45,7 +45,7 @@ def test_the_event_path_gives_up_within_a_few_seconds_and_inside_the_deadline(
         quick = fn.call(CREATE_EVENT, deadline_seconds=3.5)
         short_elapsed = time.monotonic() - short
     assert reply.status == 200 and reply.json()["status"] == "not_found"
-    assert emulator.backend.count("GetVolumeGroupBackup") <= 3  # the short call's reads
+    assert emulator.backend.log.count("GetVolumeGroupBackup") <= 3  # the short call's reads
     assert 3.5 <= elapsed < 3.5 + 5.0  # 0.5 + 1 + 2 s of waits, then the answer
     assert quick.json()["status"] == "not_found" and short_elapsed < 3.5
 
@@ -56,4 +56,4 @@ def test_a_manual_request_keeps_its_quick_answer(emulator: EmulatorServer, api_k
         emulator.faults.update(not_found(1))
         reply = fn.call({"volumeGroupBackupId": BACKUP_1}, deadline_seconds=20)
     assert reply.status == 200 and reply.json()["status"] == "not_found"
-    assert emulator.backend.count("GetVolumeGroupBackup") == 1
+    assert emulator.backend.log.count("GetVolumeGroupBackup") == 1

@@ -36,7 +36,7 @@ def fn(emulator: EmulatorServer, api_key: ApiKey) -> Iterator[FdkProcess]:
 
 def posted(emulator: EmulatorServer) -> list[list[dict[str, Any]]]:
     """The metricData of every accepted PostMetricData, in order."""
-    return [p["metricData"] for p in emulator.backend.metric_posts()]
+    return [p["metricData"] for p in emulator.backend.monitoring.metric_posts()]
 
 
 def outcomes(metric_data: list[dict[str, Any]]) -> dict[str, float]:
@@ -54,7 +54,7 @@ def test_each_invocation_posts_its_outcome_counts_once(fn: FdkProcess, emulator:
     assert fn.call(CREATE_EVENT).json()["status"] == "updated"
     assert fn.call(CREATE_EVENT).json()["status"] == "unchanged"
     assert fn.call(b"{").json()["status"] == "rejected"
-    assert emulator.backend.count("PostMetricData") == 3
+    assert emulator.backend.log.count("PostMetricData") == 3
     assert [outcomes(p) for p in posted(emulator)] == [{"updated": 1}, {"unchanged": 1}, {"rejected": 1}]
     for data in posted(emulator):
         assert {m["name"] for m in data} == {"outcomes"}  # no sweep figures outside sweeps
@@ -65,7 +65,7 @@ def test_sweep_posts_its_counts_scanned_and_duration_in_one_call(
 ) -> None:
     answer = fn.call({"sweep": {"compartmentId": SAMPLE_COMP, "recursive": True, "dryRun": True}}).json()
     assert answer["status"] == "swept" and answer["counts"]
-    assert emulator.backend.count("PostMetricData") == 1
+    assert emulator.backend.log.count("PostMetricData") == 1
     (data,) = posted(emulator)
     assert outcomes(data) == answer["counts"]
     figures = {m["name"]: m for m in data if m["name"] != "outcomes"}
@@ -79,7 +79,7 @@ def test_sweep_posts_its_counts_scanned_and_duration_in_one_call(
 def test_without_metrics_compartment_nothing_is_posted(emulator: EmulatorServer, api_key: ApiKey) -> None:
     with FdkProcess(function_env(emulator, api_key, OCI_MONITORING_ENDPOINT=emulator.url)) as proc:
         assert proc.call(CREATE_EVENT).json()["status"] == "updated"
-    assert emulator.backend.count("PostMetricData") == 0
+    assert emulator.backend.log.count("PostMetricData") == 0
 
 
 def _timed(proc: FdkProcess, body: Any) -> tuple[dict[str, Any], float]:
@@ -114,7 +114,7 @@ def test_monitoring_outage_changes_neither_answer_nor_latency_beyond_the_cap(
     assert broken_s - healthy_s < POST_BUDGET_SECONDS + 1.0, (healthy_s, broken_s)
     (error,) = [e for e in errors if e["level"] == "error"]
     if "error_rate" in outage:
-        failed_posts = [r for r in emulator.backend.requests("PostMetricData") if r.fault]
+        failed_posts = [r for r in emulator.backend.log.requests("PostMetricData") if r.fault]
         assert len(failed_posts) == 1  # not retried
         assert error["status"] == 503 and error["opc_request_id"] == failed_posts[0].opc_request_id
     else:  # the emulator records the slow request only when it answers, after the client left

@@ -40,7 +40,7 @@ def add_old_backups(backend: Backend, compartment: str, n: int, age: timedelta) 
     ids = []
     for i in range(n):
         bid = f"ocid1.volumegroupbackup.oc1..old{compartment[-6:]}{i:04d}"
-        backend.add_volume_group_backup(
+        backend.blockstorage.add_volume_group_backup(
             {
                 "id": bid,
                 "compartmentId": compartment,
@@ -58,7 +58,7 @@ def add_old_backups(backend: Backend, compartment: str, n: int, age: timedelta) 
 
 
 def puts_per_backup(backend: Backend) -> Counter[str]:
-    return Counter(r.path.rsplit("/", 1)[-1] for r in backend.requests("UpdateVolumeGroupBackup"))
+    return Counter(r.path.rsplit("/", 1)[-1] for r in backend.log.requests("UpdateVolumeGroupBackup"))
 
 
 def test_scheduled_daily_body_sweeps_the_compartment_tree_back_two_days(
@@ -97,7 +97,7 @@ def test_absurd_since_is_rejected_with_no_call(server: EmulatorServer, api_key: 
         reply = fn.call({"sweep": {"compartmentId": COMP, "since": since}})
     assert reply.status == 200 and reply.json()["status"] == "rejected"
     assert "since" in reply.json()["error"]
-    assert server.backend.requests() == []
+    assert server.backend.log.requests() == []
 
 
 def run_chain(
@@ -108,14 +108,16 @@ def run_chain(
         server, key, FUNCTION_ID=FUNCTION_ID, FUNCTION_INVOKE_ENDPOINT=server.url, LOG_LEVEL="info", **extra
     )
     with FdkProcess(env) as fn:
-        server.backend.register_function(FUNCTION_ID, forward_to_unix_socket(fn.socket_path), deadline)
+        server.backend.functions.register_function(
+            FUNCTION_ID, forward_to_unix_socket(fn.socket_path), deadline
+        )
         # Warm (imports, clients, policy) on an empty compartment: the chain measures sweeping.
         assert fn.call({"sweep": {"compartmentId": OTHER}}).json()["status"] == "swept"
         first = fn.call({"sweep": {"compartmentId": COMP}}, deadline_seconds=deadline).json()
         assert server.backend.functions.wait_for_detached(timeout=180)
         logs = fn.log_lines()
     links = []
-    for inv in server.backend.invocations(FUNCTION_ID):
+    for inv in server.backend.functions.invocations(FUNCTION_ID):
         assert inv.invoke_type == "detached" and inv.headers["fn-invoke-type"] == "detached"
         assert inv.forward_status == 200, inv.forward_error
         links.append({"body": json.loads(inv.body), "answer": json.loads(inv.forward_body or "{}")})
@@ -132,7 +134,7 @@ def test_sweep_larger_than_a_deadline_finishes_through_detached_continuations(
     assert first["status"] == "partial" and first.get("continuation") == 1, json.dumps(
         {k: v for k, v in first.items() if k not in ("backups", "resumeToken")}
     )
-    invokes = server.backend.requests("InvokeFunction")
+    invokes = server.backend.log.requests("InvokeFunction")
     assert first["continuedAs"] == invokes[0].opc_request_id and invokes[0].status == 202
     assert len(links) >= 1 and len(links) == len(invokes)
     depths = [link["body"]["sweep"]["continuation"] for link in links]
@@ -167,4 +169,4 @@ def test_continuations_stop_at_the_limit_and_log_how_to_resume(
     assert stopped["level"] == "error"
     resume = json.loads(stopped["resume_body"])
     assert resume["sweep"]["page"] == last["resumeToken"] and resume["sweep"]["compartmentId"] == COMP
-    assert server.backend.count("InvokeFunction") == 1
+    assert server.backend.log.count("InvokeFunction") == 1

@@ -432,7 +432,7 @@ def test_invoke_function_sends_what_the_sdk_sends(emulator: EmulatorServer, api_
     from oci.functions import FunctionsInvokeClient
 
     function_id = "ocid1.fnfunc.oc1.iad.aaaaaaaaexamplefunction000000000000000000000000000000000"
-    emulator.backend.register_function(function_id)
+    emulator.backend.functions.register_function(function_id)
     sdk, ours = pair(emulator, api_key, FunctionsInvokeClient, lean.LeanFunctionsInvoke)
     body = b'{"sweep": {"compartmentId": "x", "page": "t\\u00e9"}}'
     theirs, mine = same_request(

@@ -132,7 +132,7 @@ def test_resource_principal_auth_end_to_end_leaks_nothing(
         text = fn.stderr_text()
     assert answers[0]["status"] == "updated"  # real RP signatures, accepted by the emulator
     assert answers[1]["status"] == "failed" and answers[2]["status"] == "not_found"
-    signed = [r for r in emulator.backend.requests() if r.status != 401]
+    signed = [r for r in emulator.backend.log.requests() if r.status != 401]
     assert signed, "no request was authenticated"
     assert text.strip()
     fragments = secret_fragments(token, pem)
@@ -210,19 +210,19 @@ HOSTILE = [
 def test_values_from_oci_cannot_forge_log_lines(
     emulator: EmulatorServer, api_key: ApiKey, tmp_path: Path
 ) -> None:
-    original = emulator.backend.get_volume_group_backup(BACKUP_1)[0]
-    original_group = emulator.backend.get_volume_group(original["volumeGroupId"])[0]
+    original = emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]
+    original_group = emulator.backend.blockstorage.get_volume_group(original["volumeGroupId"])[0]
     env = function_env(emulator, api_key, LOG_LEVEL="debug")
     with FdkProcess(env, python=stdout_to_stderr_python(tmp_path)) as fn:
         for hostile in HOSTILE:
-            emulator.backend.add_volume_group_backup(
+            emulator.backend.blockstorage.add_volume_group_backup(
                 {
                     **original,
                     "displayName": ("Auto-backup " + hostile)[:255],
                     "freeformTags": {**original["freeformTags"], "note": hostile[:256]},
                 }
             )
-            emulator.backend.add_volume_group(
+            emulator.backend.blockstorage.add_volume_group(
                 {**original_group, "freeformTags": {**original_group["freeformTags"], "owner": hostile}}
             )
             event = json.loads(CREATE_EVENT)

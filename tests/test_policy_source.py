@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sync.policy.loader import PolicyError, load_policy
+from sync.policy.loader import PolicyError
 from sync.sources.base import ErrorSource, FileSource, InlineSource
 from sync.sources.remote import BOTO3_PIN, ObjectStorageSource, S3Source
 from sync.sources.select import load_policy_from, refresh_seconds_from_env, source_from_env, source_from_uri
@@ -63,17 +63,11 @@ def test_invalid_inline_raises_every_time_parses_once_logs_once(logs: Any) -> No
     assert err["source"] == "TAG_POLICY" and err["errors"][0].startswith(BAD_FILTER)
 
 
-def test_injected_parse_function_sees_the_origin() -> None:
-    seen: list[str] = []
-
-    def parse(text: str | bytes, origin: str) -> Any:
-        seen.append(origin)
-        return load_policy(text, origin)
-
-    source = source_from_env({"TAG_POLICY": GOOD_TEXT}, no_oci, BUNDLED, parse=parse)
-    source.load()
-    source.load()
-    assert seen == ["TAG_POLICY"]
+def test_inline_policy_is_parsed_once_under_its_origin() -> None:
+    source = source_from_env({"TAG_POLICY": GOOD_TEXT}, no_oci, BUNDLED)
+    first = source.load()
+    assert source.load() is first
+    assert source.parses == 1 and first.origin == "TAG_POLICY"
 
 
 # ---- files --------------------------------------------------------------------------------
@@ -288,3 +282,23 @@ def test_load_policy_from_reports_validation_errors() -> None:
     with pytest.raises(PolicyError) as info:
         load_policy_from(str(DATA / "invalid.yaml"), {})
     assert info.value.errors[0].startswith(BAD_FILTER)
+
+
+def _no_time_left() -> float:
+    return 0.0
+
+
+@pytest.mark.parametrize("where", ["inline", "file"])
+def test_a_load_out_of_time_is_not_cached(tmp_path: Path, where: str) -> None:
+    from sync.policy.errors import PolicyTimeout
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(GOOD_TEXT)
+    env = {"TAG_POLICY": GOOD_TEXT} if where == "inline" else {"TAG_POLICY_URI": str(path)}
+    source = source_from_env(env, no_oci, BUNDLED)
+    for _ in range(2):
+        with pytest.raises(PolicyTimeout):
+            source.load(time_left=_no_time_left)
+    policy = source.load()  # parsed again: the timeouts were no verdict
+    assert policy.rules and source.parses == 3
+    assert source.load(time_left=_no_time_left) is policy  # a loaded policy needs no time

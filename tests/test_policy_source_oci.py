@@ -11,7 +11,7 @@ import pytest
 
 from sync.cloud.clients import Clients, OciSettings
 from sync.emulator import ApiKey, EmulatorServer, generate_api_key
-from sync.policy.loader import PolicyError, load_policy
+from sync.policy.loader import PolicyError
 from sync.sources.remote import ObjectStorageSource
 from sync.sources.select import load_policy_from, source_from_env, source_from_uri
 from tests.clock import Clock
@@ -51,14 +51,16 @@ class Harness:
         self.source = source
 
     def put(self, body: bytes) -> str:
-        return self.emulator.backend.put_object(NAMESPACE, BUCKET, NAME, body, "application/x-yaml").etag
+        return self.emulator.backend.objectstorage.put_object(
+            NAMESPACE, BUCKET, NAME, body, "application/x-yaml"
+        ).etag
 
     def delete(self) -> None:
-        self.emulator.backend.delete_object(NAMESPACE, BUCKET, NAME)
+        self.emulator.backend.objectstorage.delete_object(NAMESPACE, BUCKET, NAME)
 
     def gets(self, status: int | None = None) -> list[Any]:
         return [
-            r for r in self.emulator.backend.requests("GetObject") if status is None or r.status == status
+            r for r in self.emulator.backend.log.requests("GetObject") if status is None or r.status == status
         ]
 
 
@@ -254,19 +256,43 @@ def test_other_threads_get_last_good_while_one_refreshes(h: Harness) -> None:
     assert len(h.gets()) == 2
 
 
-def test_injected_parse_function_is_used(emulator: EmulatorServer, env: dict[str, str]) -> None:
-    emulator.backend.put_object(NAMESPACE, BUCKET, NAME, GOOD)
-    calls: list[str] = []
-
-    def parse(text: str | bytes, origin: str) -> Any:
-        calls.append(origin)
-        return load_policy(text, origin)
-
+def test_unchanged_object_is_parsed_once_under_its_uri(emulator: EmulatorServer, env: dict[str, str]) -> None:
+    emulator.backend.objectstorage.put_object(NAMESPACE, BUCKET, NAME, GOOD)
     clock = Clock()
-    source = source_from_env(
-        env, lambda: Clients(OciSettings.from_env(env)), BUNDLED, 60, clock=clock, parse=parse
-    )
-    source.load()
+    source = source_from_env(env, lambda: Clients(OciSettings.from_env(env)), BUNDLED, 60, clock=clock)
+    first = source.load()
     clock.advance(60)
-    source.load()
-    assert calls == [URI]
+    assert source.load() is first  # 304: nothing parsed again
+    assert source.parses == 1 and first.origin == URI
+
+
+# ---- loading bounded by the caller's deadline (the function passes its invocation's) ----
+
+
+def no_time_left() -> float:
+    return 0.0
+
+
+def test_a_load_out_of_time_is_not_cached_the_next_load_reads_it_again(h: Harness, logs: Any) -> None:
+    from sync.policy.errors import PolicyTimeout
+
+    h.put(GOOD)
+    with pytest.raises(PolicyTimeout):
+        h.source.load(time_left=no_time_left)
+    # Not a verdict: no 304 may stand for the version that was never parsed, no error is kept.
+    policy = h.source.load()
+    assert [r.name for r in policy.rules] == ["tag-kind"]
+    assert [g.status for g in h.gets()] == [200, 200] and h.source.parses == 2
+    assert errors(logs()) == []  # out of time is not "invalid"
+    assert any("stopped at the caller's deadline" in r["message"] for r in logs() if r["level"] == "warning")
+
+
+def test_a_new_version_out_of_time_serves_the_last_good_one_then_adopts_it(h: Harness) -> None:
+    h.put(GOOD)
+    good = h.source.load()
+    h.put(GOOD_V2)
+    h.clock.advance(60)
+    assert h.source.load(time_left=no_time_left) is good
+    newer = h.source.load()  # read again at once, not after the refresh interval
+    assert [r.name for r in newer.rules] == ["tag-kind-v2", "tag-type"]
+    assert [g.status for g in h.gets()] == [200, 200, 200]

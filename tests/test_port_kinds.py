@@ -31,7 +31,7 @@ def port_on(emulator: EmulatorServer, api_key: ApiKey) -> LeanPort:
 
 
 def operations(emulator: EmulatorServer) -> list[str]:
-    return [r.operation for r in emulator.backend.requests()]
+    return [r.operation for r in emulator.backend.log.requests()]
 
 
 @pytest.mark.parametrize("kind", list(Kind))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import oci
+import pytest
 
-from tools.prune_oci import DEFAULT_SERVICES, referenced, service_packages, services_to_keep
+from tools.prune_oci import DEFAULT_SERVICES, prune, referenced, service_packages, services_to_keep
 
 ROOT = Path(__file__).resolve().parents[1]
 OCI_DIR = Path(oci.__file__).parent
@@ -61,3 +65,54 @@ def test_scanner_reads_code_not_text(tmp_path: Path) -> None:
     )
     names = referenced([pkg], tmp_path)
     assert names == {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"}
+
+
+def test_the_hsm_signers_extras_are_left_out(tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    (target / "oci").mkdir(parents=True)
+    (target / "oci" / "__init__.py").write_text("")
+    names = [
+        "pkcs11",
+        "asn1crypto",
+        "python_pkcs11-0.9.4.dist-info",
+        "asn1crypto-1.5.1.dist-info",
+        "cryptography",
+    ]
+    for name in names:
+        (target / name).mkdir()
+    prune(target, [])
+    assert sorted(p.name for p in target.iterdir()) == ["cryptography", "oci"]
+
+
+def test_a_symlinked_oci_is_refused_before_anything_is_deleted(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "oci"
+    (real / "core").mkdir(parents=True)
+    (real / "__init__.py").write_text("")
+    target = tmp_path / "site"
+    target.mkdir()
+    (target / "oci").symlink_to(real)
+    with pytest.raises(SystemExit, match="symlink"):
+        prune(target, [])
+    assert (real / "core").is_dir()
+
+
+def test_the_sdk_imports_its_signers_without_the_pkcs11_extras(tmp_path: Path) -> None:
+    """The SDK's own fallback (oci/auth/signers/__init__.py) is what makes leaving them out safe."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    tree = tmp_path / "site"
+    tree.mkdir()
+    for entry in site.iterdir():  # links to everything but the extras; nothing is deleted
+        if entry.name.split("-")[0].lower() not in ("pkcs11", "asn1crypto", "python_pkcs11"):
+            (tree / entry.name).symlink_to(entry)
+    code = (
+        "import sys, oci\n"
+        "from oci.auth import signers\n"
+        "assert 'pkcs11' not in sys.modules and not hasattr(signers, 'PKCS11Signer')\n"
+        "assert hasattr(signers, 'InstancePrincipalsSecurityTokenSigner')\n"
+        "print('ok')\n"
+    )
+    env = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}  # -S: only this tree is searched
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -56,7 +56,9 @@ def event_for(backup_id: str) -> bytes:
 
 def effective_writes(backend: Backend, backup_id: str) -> int:
     """PUTs that changed the backup (200), from the emulator's request log."""
-    return sum(1 for r in backend.requests(UPDATE) if r.status == 200 and r.path.endswith("/" + backup_id))
+    return sum(
+        1 for r in backend.log.requests(UPDATE) if r.status == 200 and r.path.endswith("/" + backup_id)
+    )
 
 
 def assert_clean_stderr(proc: FdkProcess) -> None:
@@ -72,25 +74,25 @@ class OtherWriter:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.original = backend.update_volume_group_backup
+        self.original = backend.blockstorage.update_volume_group_backup
         self.pending: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-        backend.update_volume_group_backup = self.update  # type: ignore[method-assign]
+        backend.blockstorage.update_volume_group_backup = self.update  # type: ignore[method-assign]
 
     def update(self, backup_id: str, body: Any, if_match: str | None) -> tuple[dict[str, Any], str]:
         change, self.pending = self.pending, None
         if change is not None:
-            current = self.backend.get_volume_group_backup(backup_id)[0]
+            current = self.backend.blockstorage.get_volume_group_backup(backup_id)[0]
             self.original(backup_id, change(current), None)
         return self.original(backup_id, body, if_match)
 
 
 @pytest.fixture
 def pristine(emulator: EmulatorServer) -> Callable[[], None]:
-    original = copy.deepcopy(emulator.backend.get_volume_group_backup(BACKUP_1)[0])
+    original = copy.deepcopy(emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0])
 
     def reset() -> None:
-        emulator.backend.add_volume_group_backup(original)
-        emulator.backend.reset_log()
+        emulator.backend.blockstorage.add_volume_group_backup(original)
+        emulator.backend.log.reset()
 
     return reset
 
@@ -114,11 +116,11 @@ def test_races_between_get_and_put_lose_no_other_writers_change(
                 writer.pending = lambda b, m=mark: {"displayName": m}
             answer = fn.call(CREATE_EVENT).json()
             seen[answer["status"]] += 1
-            after = emulator.backend.get_volume_group_backup(BACKUP_1)[0]
+            after = emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]
             tags = after["freeformTags"]
             # Ours: written once, after reading the other writer's version (one 412 first).
             assert answer["status"] == "updated", answer
-            assert emulator.backend.count(UPDATE, 412) == 1
+            assert emulator.backend.log.count(UPDATE, 412) == 1
             assert effective_writes(emulator.backend, BACKUP_1) == 1  # theirs is not an HTTP PUT
             assert tags["ticket"] == "OPS-4711" and tags["env"] == "prod"
             assert tags["source-volume-group"] == "prod-db-vg"
@@ -191,7 +193,7 @@ def test_same_event_delivered_five_times_at_once_writes_once(
         assert statuses["updated"] == 1 and statuses["unchanged"] == 4, replies
         ours = effective_writes(emulator.backend, BACKUP_1)
         assert ours == 1, f"round {round_}: {ours} effective writes"
-        after = emulator.backend.get_volume_group_backup(BACKUP_1)[0]
+        after = emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]
         assert after["displayName"] == EXPECTED_NAME
         assert after["freeformTags"]["backup-kind"] == "scheduled"
         if round_ % 2:
@@ -208,12 +210,12 @@ def test_faults_every_event_applied_exactly_once(
     make_emulator: Callable[..., EmulatorServer], api_key: ApiKey
 ) -> None:
     emulator = make_emulator()
-    template = emulator.backend.get_volume_group_backup(BACKUP_1)[0]
+    template = emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]
     ids = [f"{BACKUP_1[:-6]}{i:06d}" for i in range(FAULT_EVENTS)]
     for backup_id in ids:
         # Copies without members: they would all share BACKUP_1's member backups, and this test is
         # about the group backups' own writes (members are covered in tests/test_function_kinds.py).
-        emulator.backend.add_volume_group_backup(
+        emulator.backend.blockstorage.add_volume_group_backup(
             {**copy.deepcopy(template), "id": backup_id, "volumeBackupIds": []}
         )
     emulator.faults.update(
@@ -259,9 +261,9 @@ def test_faults_every_event_applied_exactly_once(
     finally:
         for proc in procs:
             proc.cleanup()
-    faults = Counter(r.fault for r in emulator.backend.requests() if r.fault)
+    faults = Counter(r.fault for r in emulator.backend.log.requests() if r.fault)
     for backup_id in ids:
-        after = emulator.backend.get_volume_group_backup(backup_id)[0]
+        after = emulator.backend.blockstorage.get_volume_group_backup(backup_id)[0]
         assert after["displayName"] == EXPECTED_NAME, backup_id
         assert after["freeformTags"]["backup-kind"] == "scheduled"
         assert effective_writes(emulator.backend, backup_id) == 1, backup_id

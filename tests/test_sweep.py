@@ -61,13 +61,15 @@ def populate(
     """n backups, one a minute from start; even ones compliant with POLICY. (compliant, not) ids."""
     compliant, stale = [], []
     for g in range(groups):
-        backend.add_volume_group({"id": vg_id(g), "displayName": f"vg-{g}", "compartmentId": compartment})
+        backend.blockstorage.add_volume_group(
+            {"id": vg_id(g), "displayName": f"vg-{g}", "compartmentId": compartment}
+        )
     for i in range(n):
         g = i % groups
         ok = i % 2 == 0
         tags = {"backup-kind": "scheduled", "source-volume-group": f"vg-{g}"} if ok else {"keep": f"me-{i}"}
         bid = backup_id(compartment, i)
-        backend.add_volume_group_backup(
+        backend.blockstorage.add_volume_group_backup(
             {
                 "id": bid,
                 "compartmentId": compartment,
@@ -117,7 +119,7 @@ def stale_ids(backend: Backend, policy: Policy = POLICY) -> list[str]:
 def per_item_calls(backend: Backend) -> Counter[str]:
     """Backup ids that got a GetVolumeGroupBackup or UpdateVolumeGroupBackup, with how many."""
     calls: Counter[str] = Counter()
-    for r in backend.requests():
+    for r in backend.log.requests():
         if r.operation in ("GetVolumeGroupBackup", "UpdateVolumeGroupBackup"):
             calls[r.path.rsplit("/", 1)[-1]] += 1
     return calls
@@ -155,10 +157,10 @@ def test_thousands_of_backups_end_compliant_and_compliant_ones_cost_no_call(
     calls = per_item_calls(server.backend)
     assert not set(compliant) & set(calls), "a compliant backup got a per-item call"
     assert all(calls[b] == 2 for b in stale)  # one GET for the etag, one PUT with if-match
-    ops = Counter(r.operation for r in server.backend.requests())
+    ops = Counter(r.operation for r in server.backend.log.requests())
     assert ops["GetVolumeGroup"] == 20  # each distinct volume group once, across 8 threads
     assert ops["ListVolumeGroupBackups"] == 20  # 100 per page
-    assert all(r.if_match for r in server.backend.requests("UpdateVolumeGroupBackup"))
+    assert all(r.if_match for r in server.backend.log.requests("UpdateVolumeGroupBackup"))
     # Tags someone else set survive: the engine merges, never replaces blindly.
     snapshot = {b["id"]: b for b in server.backend.snapshot()["volumeGroupBackups"]}
     assert all(snapshot[b]["freeformTags"]["keep"] == f"me-{int(b[-6:])}" for b in stale)
@@ -183,13 +185,13 @@ def test_concurrent_writer_races_lose_no_tag(start: Callable[..., EmulatorServer
         runs += 1
 
     assert result.status == "swept"
-    assert server.backend.count("UpdateVolumeGroupBackup", 412) == 60
-    assert server.backend.count("UpdateVolumeGroupBackup", 200) == 200
+    assert server.backend.log.count("UpdateVolumeGroupBackup", 412) == 60
+    assert server.backend.log.count("UpdateVolumeGroupBackup", 200) == 200
     assert stale_ids(server.backend) == []
     snapshot = {b["id"]: b["freeformTags"] for b in server.backend.snapshot()["volumeGroupBackups"]}
     raced = {
         r.path.rsplit("/", 1)[-1]
-        for r in server.backend.requests("UpdateVolumeGroupBackup")
+        for r in server.backend.log.requests("UpdateVolumeGroupBackup")
         if r.status == 412
     }
     assert len(raced) >= 12  # 60 races, at most 5 on one backup in one run
@@ -209,7 +211,7 @@ def test_rate_limit_and_injected_429_503_still_end_compliant(
     assert result.status == "swept", result.failures()
     assert result.counts() == {"updated": 100, "unchanged": 100}
     assert stale_ids(server.backend) == []
-    statuses = Counter(r.status for r in server.backend.requests())
+    statuses = Counter(r.status for r in server.backend.log.requests())
     assert statuses[429] > 0 and statuses[503] > 0  # the faults did happen
 
 
@@ -232,9 +234,11 @@ def test_tiny_deadline_gives_resume_token_and_resume_finishes(
     newest_first = [backup_id(COMP, i) for i in range(599, -1, -1)]
     done_pages = 0
     if position.page is not None:
-        listed = server.backend.list_volume_group_backups(COMP, limit=1000)[0]
+        listed = server.backend.blockstorage.list_volume_group_backups(COMP, limit=1000)[0]
         ids = [b["id"] for b in listed]
-        page_items, _ = server.backend.list_volume_group_backups(COMP, limit=50, page=position.page)
+        page_items, _ = server.backend.blockstorage.list_volume_group_backups(
+            COMP, limit=50, page=position.page
+        )
         done_pages = ids.index(page_items[0]["id"]) // 50
     assert not remaining & set(newest_first[: done_pages * 50])
 
@@ -243,7 +247,7 @@ def test_tiny_deadline_gives_resume_token_and_resume_finishes(
     assert second.status == "swept" and second.resume_token is None
     assert stale_ids(server.backend) == []
     # Each stale backup was written exactly once across the two runs.
-    puts = Counter(r.path.rsplit("/", 1)[-1] for r in server.backend.requests("UpdateVolumeGroupBackup"))
+    puts = Counter(r.path.rsplit("/", 1)[-1] for r in server.backend.log.requests("UpdateVolumeGroupBackup"))
     assert sorted(puts) == sorted(stale) and set(puts.values()) == {1}
     assert first.counts().get("updated", 0) + second.counts().get("updated", 0) == 300
 
@@ -263,7 +267,7 @@ def test_dry_run_writes_nothing(
     assert sorted(e["volume_group_backup_id"] for e in planned) == sorted(stale)
     assert len(lines) == 200 and {e["status"] for e in lines} == {"planned", "unchanged"}
     assert planned[0]["changes"]["freeformTags"]["backup-kind"] == {"old": None, "new": "scheduled"}
-    assert {r.operation for r in server.backend.requests()} <= LIST_AND_VG
+    assert {r.operation for r in server.backend.log.requests()} <= LIST_AND_VG
     assert sorted(stale_ids(server.backend)) == sorted(stale)
 
 
@@ -300,8 +304,8 @@ def test_since_skips_older_backups_but_lists_to_the_end(
 
     assert result.scanned == 100 and result.counts() == {"updated": 50, "unchanged": 50}
     # Every page is listed: OCI does not promise one strict time order across a compartment.
-    assert server.backend.count("ListVolumeGroupBackups") == 10
-    assert server.backend.count("GetVolumeGroupBackup") == 50  # only the non-compliant in range
+    assert server.backend.log.count("ListVolumeGroupBackups") == 10
+    assert server.backend.log.count("GetVolumeGroupBackup") == 50  # only the non-compliant in range
     assert all(int(b[-6:]) < 400 for b in stale_ids(server.backend))
 
 
@@ -312,8 +316,8 @@ def test_a_sweep_defers_creating_backups(start: Callable[..., EmulatorServer], a
     result = sweep(server, api_key)  # available_only is the default
 
     assert result.status == "swept" and result.counts() == {"deferred": 20}
-    assert server.backend.count("UpdateVolumeGroupBackup") == 0
-    assert server.backend.count("GetVolumeGroupBackup") == 0
+    assert server.backend.log.count("UpdateVolumeGroupBackup") == 0
+    assert server.backend.log.count("GetVolumeGroupBackup") == 0
 
 
 def test_bad_resume_token_and_missing_compartment(

@@ -89,7 +89,7 @@ def test_volume_group_cache_is_bounded(make_emulator: Callable[..., EmulatorServ
     assert names == ["vg-0", "vg-1", "vg-0", "vg-2", "vg-0", "vg-1"]
     assert len(cache) == 2
     # vg-0 stays (recently used); vg-1 was dropped for vg-2 and fetched again.
-    assert cache.fetches == 4 and server.backend.count("GetVolumeGroup") == 4
+    assert cache.fetches == 4 and server.backend.log.count("GetVolumeGroup") == 4
 
 
 # -- resume tokens name their region ------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_sweep_json_then_table(server: EmulatorServer) -> None:
     code, out, err = run("sweep", "--compartment", COMP, "--output", "json", "--dry-run")
     assert code == 0, err
     assert json.loads(out)["counts"] == {"planned": 50, "unchanged": 50}
-    assert server.backend.count("UpdateVolumeGroupBackup") == 0
+    assert server.backend.log.count("UpdateVolumeGroupBackup") == 0
     assert "progress: " in err  # not a terminal: plain progress lines
 
     code, out, err = run("sweep", "--compartment", COMP, "--concurrency", "4")
@@ -63,7 +63,7 @@ def test_sweep_failure_exits_1_with_request_id(server: EmulatorServer) -> None:
     # The policy matches every kind: each kind's listing fails, each with its own request id.
     assert "Failures (3):" in out and "NotAuthorizedOrNotFound" in out
     for operation in ("ListVolumeGroupBackups", "ListVolumeBackups", "ListBootVolumeBackups"):
-        assert server.backend.requests(operation)[-1].opc_request_id in out
+        assert server.backend.log.requests(operation)[-1].opc_request_id in out
 
 
 def test_sweep_stopped_by_timeout_exits_3_and_resumes(server: EmulatorServer) -> None:
@@ -81,7 +81,7 @@ def test_apply_and_live_plan(server: EmulatorServer) -> None:
     assert code == 0 and "one update would be sent" in out and "source-volume-group" in out
     code, out, _ = run("apply", "--backup", target, "--dry-run")
     assert code == 0 and out.startswith(f"Backup {target}: planned")
-    assert server.backend.count("UpdateVolumeGroupBackup") == 0
+    assert server.backend.log.count("UpdateVolumeGroupBackup") == 0
     code, out, _ = run("apply", "--backup", target, "--output", "json")
     body = json.loads(out)
     assert code == 0 and body["status"] == "updated" and body["opcRequestId"]

@@ -67,11 +67,15 @@ def populate_mixed(backend: Backend, n: int, compartment: str = COMP) -> dict[Ki
             "freeformTags": {"of": kind.value, "swept": "yes"} if ok else {"keep": f"me-{i}"},
         }
         if kind is Kind.VOLUME_GROUP_BACKUP:
-            backend.add_volume_group_backup({**body, "volumeGroupId": "ocid1.volumegroup.oc1..mixedvg"})
+            backend.blockstorage.add_volume_group_backup(
+                {**body, "volumeGroupId": "ocid1.volumegroup.oc1..mixedvg"}
+            )
         elif kind is Kind.VOLUME_BACKUP:
-            backend.add_volume_backup({**body, "volumeId": "ocid1.volume.oc1..mixedvol"})
+            backend.blockstorage.add_volume_backup({**body, "volumeId": "ocid1.volume.oc1..mixedvol"})
         else:
-            backend.add_boot_volume_backup({**body, "bootVolumeId": "ocid1.bootvolume.oc1..mixedboot"})
+            backend.blockstorage.add_boot_volume_backup(
+                {**body, "bootVolumeId": "ocid1.bootvolume.oc1..mixedboot"}
+            )
         if not ok:
             stale[kind].append(body["id"])
     return stale
@@ -90,7 +94,7 @@ def still_stale(backend: Backend) -> list[str]:
 def puts(backend: Backend) -> Counter[str]:
     """Backup id -> how many successful updates it got."""
     out: Counter[str] = Counter()
-    for r in backend.requests():
+    for r in backend.log.requests():
         if r.operation in UPDATES and r.status < 400:
             out[r.path.rsplit("/", 1)[-1]] += 1
     return out
@@ -176,7 +180,7 @@ def test_resume_from_a_token_taken_mid_kind_finishes_without_rewriting(
     def stop_in_volume_backups() -> float:
         # The sweep's clock: past its deadline once the second page of volume backups is listed.
         nonlocal steps
-        listed = server.backend.count("ListVolumeBackups")
+        listed = server.backend.log.count("ListVolumeBackups")
         steps += 1
         return 1e9 if listed >= 2 else float(steps) * 1e-6
 
@@ -223,7 +227,7 @@ def test_a_token_stopped_in_a_kind_this_sweep_does_not_list_is_refused(
     bad = dict(raw, k="snapshot")
     garbage = base64.urlsafe_b64encode(json.dumps(bad).encode()).decode().rstrip("=")
     assert "not one this tool issued" in (sweep(server, api_key, resume_token=garbage).error or "")
-    assert server.backend.count("UpdateVolumeBackup") == 0
+    assert server.backend.log.count("UpdateVolumeBackup") == 0
 
 
 # -- narrowing: --kinds and the sweep request's kinds --------------------------------------------------
@@ -248,7 +252,7 @@ def test_cli_kinds_narrows_and_refuses_unknown_kinds(
     code, out, err = run_cli("sweep", "--compartment", COMP, "--kinds", "volume_backup,snapshots")
     assert code == 2 and out == ""
     assert "--kinds: unknown backup kind 'snapshots'; kinds: volume_group_backup, volume_backup," in err
-    assert server.backend.requests() == []  # refused before any call
+    assert server.backend.log.requests() == []  # refused before any call
 
     code, out, err = run_cli(
         "sweep", "--compartment", COMP, "--kinds", "boot_volume_backup,volume_backup", "--no-progress"
@@ -258,7 +262,7 @@ def test_cli_kinds_narrows_and_refuses_unknown_kinds(
     assert "volume_backup       updated    10" in out and "boot_volume_backup  updated    10" in out
     assert "volume_group_backup" not in out
     assert set(still_stale(server.backend)) == set(stale[Kind.VOLUME_GROUP_BACKUP])
-    assert server.backend.count("ListVolumeGroupBackups") == 0
+    assert server.backend.log.count("ListVolumeGroupBackups") == 0
 
 
 def test_function_sweep_request_with_kinds(server: EmulatorServer, api_key: ApiKey) -> None:

@@ -23,7 +23,7 @@ def server(make_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
     # creating_seconds=None: a CREATING backup stays CREATING (and a PUT on it gets 409).
     server = make_emulator(seed=SEED, creating_seconds=None)
     populate(server.backend, 10, groups=2)
-    server.backend.add_volume_group_backup(
+    server.backend.blockstorage.add_volume_group_backup(
         {
             "id": CREATING,
             "compartmentId": COMP,
@@ -45,12 +45,14 @@ def chain(server: EmulatorServer, key: ApiKey, sweep: dict[str, Any]) -> tuple[d
         server, key, FUNCTION_ID=FUNCTION_ID, FUNCTION_INVOKE_ENDPOINT=server.url, SWEEP_MAX_CONTINUATIONS="4"
     )
     with FdkProcess(env) as fn:
-        server.backend.register_function(FUNCTION_ID, forward_to_unix_socket(fn.socket_path), 8.0)
+        server.backend.functions.register_function(FUNCTION_ID, forward_to_unix_socket(fn.socket_path), 8.0)
         assert fn.call({"sweep": {"compartmentId": OTHER}}).json()["status"] == "swept"  # warm
         server.backend.log.reset()
         first = fn.call({"sweep": {"compartmentId": COMP, **sweep}}, deadline_seconds=8.0).json()
         assert server.backend.functions.wait_for_detached(timeout=120)
-        links = [json.loads(i.forward_body or "{}") for i in server.backend.invocations(FUNCTION_ID)]
+        links = [
+            json.loads(i.forward_body or "{}") for i in server.backend.functions.invocations(FUNCTION_ID)
+        ]
         logs = fn.log_lines()
     return first, [*links, logs]
 
@@ -63,10 +65,10 @@ def test_a_creating_backup_is_deferred_and_the_sweep_ends_in_one_invocation(
     logs = rest[0]
     assert first["status"] == "swept", first
     assert first["counts"] == {"deferred": 1, "updated": 5, "unchanged": 5}
-    assert "continuedAs" not in first and server.backend.count("InvokeFunction") == 0
-    puts = [r.path for r in server.backend.requests("UpdateVolumeGroupBackup")]
+    assert "continuedAs" not in first and server.backend.log.count("InvokeFunction") == 0
+    puts = [r.path for r in server.backend.log.requests("UpdateVolumeGroupBackup")]
     assert len(puts) == 5 and not any(p.endswith(CREATING) for p in puts)  # no PUT, no 409 retried
-    assert server.backend.get_volume_group_backup(CREATING)[0]["lifecycleState"] == "CREATING"
+    assert server.backend.blockstorage.get_volume_group_backup(CREATING)[0]["lifecycleState"] == "CREATING"
     assert not [e for e in logs if e.get("level") == "error"]
 
 
@@ -78,7 +80,7 @@ def test_a_link_that_made_no_progress_ends_the_chain_and_says_why(
     *links, logs = rest
     assert first["status"] == "partial" and first["continuation"] == 1, first
     # The second link resumed where the first stopped, met the same backup and updated nothing.
-    assert len(links) == 1 and server.backend.count("InvokeFunction") == 1
+    assert len(links) == 1 and server.backend.log.count("InvokeFunction") == 1
     (last,) = links
     assert last["status"] == "partial" and "no progress" in last["continuationStopped"]
     assert "continuedAs" not in last
@@ -94,12 +96,12 @@ def test_a_continuation_invoke_without_an_answer_is_outcome_unknown_not_resume_a
     server.faults.update({"slow_rate": 1.0, "slow_seconds": 3.0, "operations": ["InvokeFunction"]})
     env = env_for(server, api_key, FUNCTION_ID=FUNCTION_ID, FUNCTION_INVOKE_ENDPOINT=server.url)
     with FdkProcess(env) as fn:
-        server.backend.register_function(FUNCTION_ID, forward_to_unix_socket(fn.socket_path), 8.0)
+        server.backend.functions.register_function(FUNCTION_ID, forward_to_unix_socket(fn.socket_path), 8.0)
         assert fn.call({"sweep": {"compartmentId": OTHER}}).json()["status"] == "swept"  # warm
         sweep = {"compartmentId": COMP, "availableOnly": False}  # the CREATING backup holds it up
         first = fn.call({"sweep": sweep}, deadline_seconds=8.0).json()
         until = time.monotonic() + 30
-        while not server.backend.invocations(FUNCTION_ID) and time.monotonic() < until:
+        while not server.backend.functions.invocations(FUNCTION_ID) and time.monotonic() < until:
             time.sleep(0.1)
         assert server.backend.functions.wait_for_detached(timeout=120)
         logs = fn.log_lines()
@@ -111,5 +113,5 @@ def test_a_continuation_invoke_without_an_answer_is_outcome_unknown_not_resume_a
     assert line["level"] == "error" and line["outcome"] == "unknown" and line["continuation"] == 1
     assert not [e for e in logs if "resume it from resumeToken" in str(e.get("message"))]
     # It did run: the link the caller could not confirm.
-    (link,) = server.backend.invocations(FUNCTION_ID)
+    (link,) = server.backend.functions.invocations(FUNCTION_ID)
     assert json.loads(link.body)["sweep"]["continuation"] == 1

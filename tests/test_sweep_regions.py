@@ -48,7 +48,7 @@ def regions(
 
 
 def per_item(group: RegionalEmulators, region: str) -> int:
-    return sum(1 for r in group.servers[region].backend.requests() if r.operation in PER_ITEM)
+    return sum(1 for r in group.servers[region].backend.log.requests() if r.operation in PER_ITEM)
 
 
 def stale_in(group: RegionalEmulators, region: str, compartment: str) -> list[str]:
@@ -80,7 +80,7 @@ def test_regions_sweep_updates_every_named_region_and_nothing_else(
         assert per_item(group, region) == 40  # GET + PUT for each of the 20 stale ones, nothing else
     assert body["total"] == {"counts": {"updated": 60, "unchanged": 60}, "scanned": 120}
     untouched = group.servers["sa-saopaulo-1"].backend
-    assert len(stale_ids(untouched)) == 25 and untouched.requests() == []
+    assert len(stale_ids(untouched)) == 25 and untouched.log.requests() == []
 
 
 def test_table_has_a_row_per_region_and_a_total(regions: Callable[..., RegionalEmulators]) -> None:
@@ -146,11 +146,11 @@ def test_failing_regions_are_reported_and_the_others_finish_then_resume_only_tho
     # Fixed: resuming sweeps the two unfinished regions only.
     group.servers[storm].faults.update({"error_rate": 0.0})
     group.servers[denied].register_api_key(api_key)
-    before = Counter(r.operation for r in group.servers[ok].backend.requests())
+    before = Counter(r.operation for r in group.servers[ok].backend.log.requests())
     code, out, err = run("sweep", "--compartment", COMP, "--resume", body["resumeToken"], "--output", "json")
     again = json.loads(out)
     assert sorted(again["regions"]) == sorted([denied, storm])
-    assert Counter(r.operation for r in group.servers[ok].backend.requests()) == before
+    assert Counter(r.operation for r in group.servers[ok].backend.log.requests()) == before
     assert code == 0, err
     assert again["status"] == "swept" and again["resumeToken"] is None
     assert again["regions"][denied]["counts"] == {"updated": 20, "unchanged": 20}
@@ -171,7 +171,7 @@ def test_subscribed_regions_come_from_identity(regions: Callable[..., RegionalEm
     body = json.loads(out)
     assert sorted(body["regions"]) == sorted(REGIONS[:2])  # READY ones only
     assert all(r["counts"] == {"updated": 25, "unchanged": 25} for r in body["regions"].values())
-    assert home.count("ListRegionSubscriptions") == 1
+    assert home.log.count("ListRegionSubscriptions") == 1
 
 
 def test_region_settings_that_cannot_work_are_one_line(

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.cli.options import LiveError, parse_since
+from sync.cli.errors import CliError
+from sync.cli.options import parse_since
 from sync.cli.progress import ProgressBar
 from sync.cli.sweep import sweep_exit_code
 from sync.cloud.limiter import DECREASE_FACTOR, AdaptiveLimiter
@@ -134,7 +135,7 @@ def test_parse_since_forms() -> None:
     assert parse_since("2026-11-01T02:00:00+02:00") == datetime(2026, 11, 1, tzinfo=UTC)
     assert parse_since("7d", now) == now - timedelta(days=7)
     assert parse_since("12h", now) == now - timedelta(hours=12)
-    with pytest.raises(LiveError, match="RFC 3339"):
+    with pytest.raises(CliError, match="RFC 3339"):
         parse_since("last tuesday")
 
 

@@ -49,13 +49,15 @@ def function_env(emulator: EmulatorServer, key: ApiKey, **extra: str) -> dict[st
 
 
 def puts_for(emulator: EmulatorServer, backup_id: str) -> int:
-    return sum(1 for r in emulator.backend.requests("UpdateVolumeGroupBackup") if r.path.endswith(backup_id))
+    return sum(
+        1 for r in emulator.backend.log.requests("UpdateVolumeGroupBackup") if r.path.endswith(backup_id)
+    )
 
 
 def identity_calls(emulator: EmulatorServer) -> list[str]:
     return [
         r.operation
-        for r in emulator.backend.requests()
+        for r in emulator.backend.log.requests()
         if r.operation in ("ListTagNamespaces", "ListTags", "GetTag")
     ]
 
@@ -85,11 +87,11 @@ def test_wrong_casing_is_applied_once_then_unchanged_on_event_and_sweep(
     with FdkProcess(env) as proc:
         first = proc.call(CREATE_EVENT).json()
         assert first["status"] == "updated", first
-        stored = emulator.backend.get_volume_group_backup(BACKUP_1)[0]["definedTags"]
+        stored = emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]["definedTags"]
         assert stored["Operations"] == {"CostCenter": "cc-1234", "Tier": "gold"}
         assert "operations" not in stored
         # The PUT itself already carried the tenancy's casing, read from the tag schema.
-        body = json.loads(emulator.backend.requests("UpdateVolumeGroupBackup")[0].body or "{}")
+        body = json.loads(emulator.backend.log.requests("UpdateVolumeGroupBackup")[0].body or "{}")
         assert set(body["definedTags"]["Operations"]) == {"CostCenter", "Tier"}
         second = proc.call(CREATE_EVENT).json()
         assert second["status"] == "unchanged" and second["changes"] == {}
@@ -98,11 +100,11 @@ def test_wrong_casing_is_applied_once_then_unchanged_on_event_and_sweep(
         assert swept["counts"].get("failed", 0) == 0, swept
         assert puts_for(emulator, BACKUP_1) == 1
         updates = ("UpdateVolumeGroupBackup", "UpdateVolumeBackup", "UpdateBootVolumeBackup")
-        puts_after_first_sweep = sum(emulator.backend.count(op) for op in updates)
+        puts_after_first_sweep = sum(emulator.backend.log.count(op) for op in updates)
         again = proc.call(sweep).json()
         # The policy has no `kind`: every kind is swept; a CREATING backup stays deferred.
         assert set(again["counts"]) <= {"unchanged", "ignored", "deferred"}, again
-        assert sum(emulator.backend.count(op) for op in updates) == puts_after_first_sweep
+        assert sum(emulator.backend.log.count(op) for op in updates) == puts_after_first_sweep
 
 
 def test_rendered_value_outside_the_list_is_rejected_with_no_put(
@@ -117,12 +119,12 @@ def test_rendered_value_outside_the_list_is_rejected_with_no_put(
         error = answer["error"]
         for part in ("environment", "Operations.Environment", "'PROD'", "prod, staging, dev"):
             assert part in error, error
-        assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+        assert emulator.backend.log.count("UpdateVolumeGroupBackup") == 0
         # Warm container: the schema is cached, the same event costs no Identity call.
         calls = len(identity_calls(emulator))
         assert proc.call(CREATE_EVENT).json()["status"] == "rejected"
         assert len(identity_calls(emulator)) == calls
-    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+    assert emulator.backend.log.count("UpdateVolumeGroupBackup") == 0
 
 
 def test_schema_read_failure_never_blocks_the_update(emulator: EmulatorServer, api_key: ApiKey) -> None:
@@ -135,7 +137,7 @@ def test_schema_read_failure_never_blocks_the_update(emulator: EmulatorServer, a
     assert errors and errors[0]["operation"] == "ListTagNamespaces"
     assert "opc_request_id" in errors[0]
     # Sent in the policy's casing, OCI (here the emulator) stores its own.
-    stored = emulator.backend.get_volume_group_backup(BACKUP_1)[0]["definedTags"]
+    stored = emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]["definedTags"]
     assert stored["Operations"]["CostCenter"] == "cc-1234"
 
 
@@ -143,11 +145,11 @@ def test_calls_per_event_cold_and_warm(emulator: EmulatorServer, api_key: ApiKey
     clients = Clients(OciSettings.from_env(function_env(emulator, api_key)))
     cache = TagSchemaCache(LeanPort(clients), refresh=900)
     policy = load_policy(WRONG_CASE)
-    backup = emulator.backend.get_volume_group_backup(BACKUP_1)[0]
+    backup = emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]
     from sync.policy.fields import from_api_json
 
     snake = from_api_json(backup)
-    vg = from_api_json(emulator.backend.get_volume_group(snake["volume_group_id"])[0])
+    vg = from_api_json(emulator.backend.blockstorage.get_volume_group(snake["volume_group_id"])[0])
     result = plan(policy, snake, vg)
     cache.review(result, Deadline.after(30))
     cold = cache.calls
@@ -258,8 +260,8 @@ def test_lint_live_cannot_read_the_schema_is_one_line(
 
 @pytest.fixture
 def backup_files(emulator: EmulatorServer, tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    b, _ = emulator.backend.get_volume_group_backup(BACKUP_1)
-    vg, _ = emulator.backend.get_volume_group(b["volumeGroupId"])
+    b, _ = emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)
+    vg, _ = emulator.backend.blockstorage.get_volume_group(b["volumeGroupId"])
     (tmp_path / "b.json").write_text(json.dumps(b))
     (tmp_path / "vg.json").write_text(json.dumps(vg))
     yield tmp_path / "b.json", tmp_path / "vg.json"
@@ -298,4 +300,4 @@ def test_sweep_dry_run_counts_a_disallowed_value_as_rejected(
         answer = proc.call(body).json()
     # Backups in prod render their volume group's env=prod as PROD: not in the list.
     assert answer["counts"].get("rejected", 0) >= 1 and "planned" not in answer["counts"], answer
-    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+    assert emulator.backend.log.count("UpdateVolumeGroupBackup") == 0

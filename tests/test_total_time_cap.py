@@ -39,8 +39,8 @@ def test_a_dripping_block_storage_answer_ends_before_fn_deadline(
     assert reply.status == 502  # transient: the platform may deliver the event again
     answer = reply.json()
     assert answer["status"] == "failed" and "no answer in time" in answer["error"]
-    assert [r.fault for r in emulator.backend.requests("GetVolumeGroupBackup")] == ["drip"]
-    assert emulator.backend.count("UpdateVolumeGroupBackup") == 0
+    assert [r.fault for r in emulator.backend.log.requests("GetVolumeGroupBackup")] == ["drip"]
+    assert emulator.backend.log.count("UpdateVolumeGroupBackup") == 0
 
 
 def test_a_dripping_monitoring_answer_holds_the_answer_one_second_at_most(

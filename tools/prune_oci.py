@@ -8,7 +8,8 @@ SDK (auth, signer, retry, vendored requests...) and any service a kept module im
 deletes the rest. Kept modules are scanned with `ast` (imports, relative imports and `oci.X`
 attribute uses, repeated until nothing new appears), so names in docstrings and comments
 (`oci.core.models...` in oci/util.py) keep nothing. It also deletes packages that `fdk` drags
-in for its own test suite (pytest, Cython, setuptools...), which nothing imports at run time.
+in for its own test suite (pytest, Cython, setuptools...), which nothing imports at run time,
+and the HSM signer's optional dependencies (pkcs11, asn1crypto), which the SDK does without.
 
     python tools/prune_oci.py DIR [--keep functions] [--dry-run]
 
@@ -48,6 +49,12 @@ DEV_ONLY = (
     "distutils-precedence.pth",
     "wheel",
 )
+# The SDK's HSM signer's dependencies: `oci.auth.signers` imports the PKCS#11 signer inside a
+# try/except that accepts their absence ("Some environments do not have optional PKCS#11
+# dependencies installed"); the function signs with API keys or resource principals. Left out,
+# `import oci` loads ~2 MB less (tests/bench/bench_pkcs11.py). Removed with or without --keep-dev.
+UNUSED_EXTRAS = ("pkcs11", "asn1crypto")
+UNUSED_EXTRAS_DISTS = ("python_pkcs11", "asn1crypto")
 DEV_ONLY_DISTS = (
     "pytest",
     "pytest_asyncio",
@@ -164,9 +171,13 @@ def prune(target: Path, wanted: list[str], dry_run: bool = False, dev_only: bool
     oci_dir = target / "oci"
     if not (oci_dir / "__init__.py").is_file():
         raise SystemExit(f"{target} has no oci package: run pip install --target {target} first")
+    if oci_dir.is_symlink():  # deleting services through a link would prune the tree it points to
+        raise SystemExit(f"{oci_dir} is a symlink: prune a tree of its own (pip install --target)")
     before = dir_size(target)
     keep = services_to_keep(oci_dir, wanted)
     doomed = [oci_dir / s for s in sorted(service_packages(oci_dir) - keep)]
+    doomed += [target / name for name in UNUSED_EXTRAS if (target / name).exists()]
+    doomed += [d for d in target.glob("*.dist-info") if d.name.split("-")[0].lower() in UNUSED_EXTRAS_DISTS]
     if dev_only:
         doomed += [target / name for name in DEV_ONLY if (target / name).exists()]
         for dist in target.glob("*.dist-info"):

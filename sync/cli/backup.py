@@ -22,8 +22,9 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
+from sync.cli.errors import CliError
 from sync.cli.helptext import add_command, prog
-from sync.cli.options import LiveError, shown
+from sync.cli.options import shown
 from sync.cli.table import change_rows, render_plan, render_table
 from sync.cloud.engine import CallFailed, Engine, Outcome
 from sync.cloud.retry import Deadline
@@ -73,7 +74,7 @@ def cmd_plan_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             try:
                 schema = load_schema_file(args.tag_schema)
             except SchemaFileError as exc:
-                raise LiveError(str(exc)) from None
+                raise CliError(str(exc)) from None
             review = lambda result: apply_schema(result, schema)  # noqa: E731
         backup_view, volume_group_view = views(backup, source)
         group_view = group.value.fields if group else None
@@ -142,7 +143,7 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def add_apply_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..., int]]) -> None:
-    """Add apply to the parser's subcommands; `wrap` turns LiveError into one line."""
+    """Add apply to the parser's subcommands; `wrap` turns CliError into one line."""
     p = add_command(
         sub,
         "apply",

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
 from sync import logs
-from sync.cli.options import LiveError, seconds_arg
+from sync.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+from sync.cli.options import seconds_arg
 from sync.cli.reach import check_reachable
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.engine import CallFailed
@@ -19,14 +20,10 @@ from sync.policy.loader import Policy
 from sync.sources.bundled import DEFAULT_POLICY
 from sync.sources.select import load_policy_from, source_from_env
 
-# The one table every command keeps (README "Exit codes"; `--help` prints it).
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 NO_TIMEOUT = 7 * 24 * 3600.0
 BAD_OUTCOMES = frozenset({"failed", "not_found", "rejected"})
 
-
-class CliError(Exception):
-    """A problem with the user's input, printed as one line without a traceback."""
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "CliError"]
 
 
 def env_vars() -> Mapping[str, str]:
@@ -44,9 +41,9 @@ def build_clients(env: Mapping[str, str], *, identity: bool = False) -> Clients:
         if identity:
             clients.identity()
     except AuthError as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
     except Exception as exc:  # the SDK's InvalidConfig and friends, raised when a client is built
-        raise LiveError(f"OCI client setup failed: {type(exc).__name__}: {exc}") from None
+        raise CliError(f"OCI client setup failed: {type(exc).__name__}: {exc}") from None
     setting = "OCI_CORE_ENDPOINT" if clients.settings.core_endpoint else "the region's Block Storage endpoint"
     check_reachable(core.base_client.endpoint, setting)
     return clients
@@ -102,7 +99,7 @@ def cli_logging(log_file: str | None, env: Mapping[str, str]) -> Iterator[None]:
             try:
                 stream = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 - closed below
             except OSError as exc:
-                raise LiveError(f"cannot open log file {log_file}: {exc.strerror}") from None
+                raise CliError(f"cannot open log file {log_file}: {exc.strerror}") from None
             logs.setup(env.get("LOG_LEVEL", "info"), stream)
         elif env.get("LOG_LEVEL"):
             logs.setup(env["LOG_LEVEL"])
@@ -122,7 +119,7 @@ def ocid_arg(value: str, *kinds: str) -> str:
     try:
         return check_ocid(value.strip(), *kinds)
     except ValueError as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 def failure_line(failure: CallFailed) -> str:
@@ -153,12 +150,12 @@ POLICY_HELP = (
 
 
 def guarded(func: Callable[[argparse.Namespace, TextIO, TextIO], int]) -> Callable[..., int]:
-    """LiveError (and stray SDK setup errors) become `error: ...` and exit 2, never a traceback."""
+    """CliError (and stray SDK setup errors) become `error: ...` and exit 2, never a traceback."""
 
     def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             return func(args, out, err)
-        except LiveError as exc:
+        except CliError as exc:
             print(f"error: {exc}", file=err)
             return EXIT_USAGE
 

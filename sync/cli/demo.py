@@ -129,11 +129,11 @@ def run(out: TextIO = sys.stdout, event_path: Path = SAMPLE_EVENT, func_path: Pa
                 print(f"\nFunction answered HTTP {first.status}:", file=out)
                 print(json.dumps(first.json(), indent=2), file=out)
                 _show("after", store, backups, out, before)
-                calls = [f"{r.method} {r.operation} -> {r.status}" for r in server.backend.requests()]
+                calls = [f"{r.method} {r.operation} -> {r.status}" for r in server.backend.log.requests()]
                 print("\nOCI calls made: " + "; ".join(calls), file=out)
-                server.backend.reset_log()
+                server.backend.log.reset()
                 second = fn.call(event).json()
-                again = len(server.backend.requests())
+                again = len(server.backend.log.requests())
                 print(
                     f"\nSame event again (OCI Events may deliver twice): {second['status']},"
                     f" {again} OCI call(s), no update sent",

@@ -8,15 +8,15 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from sync.cli.errors import EXIT_FAILED, EXIT_OK
 from sync.cli.table import render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
 from sync.cloud.leanport import LeanPort
 from sync.cloud.retry import Deadline
-from sync.cloud.tagschema import Reader, SchemaReadError, read_schema, tenancy_of
+from sync.cloud.tagschema import Reader, SchemaReadError, read_schema
 from sync.policy.loader import Policy
 from sync.policy.tagcheck import TagSchema, check_policy, schema_from_seed, wanted_names
 
-EXIT_OK, EXIT_FAILED = 0, 1
 MAX_SCHEMA_BYTES = 10 * 1024 * 1024
 LIVE_READ_SECONDS = 300.0  # the whole read; each call's timeouts are capped by what is left
 
@@ -96,7 +96,7 @@ def _live(policy: Policy) -> tuple[TagSchema, int]:
     env = os.environ
     try:
         port = LeanPort(Clients(OciSettings.from_env(env)))
-        reader = Reader(port, tenancy_of(port.tenancy_id()), Deadline.after(LIVE_READ_SECONDS))
+        reader = Reader.of_tenancy(port, Deadline.after(LIVE_READ_SECONDS))
         schema = read_schema(reader, wanted_names(policy))
     except SchemaReadError as exc:
         request = f" (opc-request-id {exc.opc_request_id})" if exc.opc_request_id else ""

@@ -6,6 +6,7 @@ import argparse
 import shlex
 from datetime import datetime
 
+from sync.cli.errors import CliError
 from sync.cli.helptext import prog
 from sync.domain.resources import Kind
 from sync.printable import escape_controls, quote
@@ -15,16 +16,12 @@ from sync.sweep.options import SweepError, SweepOptions
 from sync.sweep.runner import DEFAULT_CONCURRENCY, PAGE_SIZE
 
 
-class LiveError(Exception):
-    """One line for the user (configuration, authentication, input); never a traceback."""
-
-
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """RFC 3339 (a time without zone is UTC), a date (midnight UTC), or 7d / 12h / 30m ago."""
     try:  # the same parser as the function's sweep body (a schedule sends "2d")
         return since_parser.parse_since(value, now)
     except since_parser.SinceError as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
@@ -64,13 +61,13 @@ def shown(text: str) -> str:
 
 
 def kinds_option(value: str | None) -> tuple[Kind, ...] | None:
-    """--kinds a,b: those backup kinds (None: all the policy can match); LiveError names the valid ones."""
+    """--kinds a,b: those backup kinds (None: all the policy can match); CliError names the valid ones."""
     if value is None:
         return None
     try:
         return parse_kinds(part for part in value.split(",") if part.strip())
     except SweepError as exc:
-        raise LiveError(f"--kinds: {exc}") from None
+        raise CliError(f"--kinds: {exc}") from None
 
 
 def sweep_options(

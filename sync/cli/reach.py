@@ -11,7 +11,7 @@ import re
 import socket
 from urllib.parse import urlsplit
 
-from sync.cli.options import LiveError
+from sync.cli.errors import CliError
 
 PROBE_SECONDS = 4.0
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
@@ -23,12 +23,12 @@ def resolved(endpoint: str) -> str:
 
 
 def check_reachable(endpoint: str, setting: str, timeout: float = PROBE_SECONDS) -> None:
-    """LiveError naming the endpoint and where it came from when no TCP connection can be made."""
+    """CliError naming the endpoint and where it came from when no TCP connection can be made."""
     if any(os.environ.get(name) for name in PROXY_VARIABLES):
         return  # the SDK goes through the proxy: a direct connection proves nothing
     url = urlsplit(resolved(endpoint))
     if not url.hostname:
-        raise LiveError(f"{setting}: {endpoint!r} is not a URL")
+        raise CliError(f"{setting}: {endpoint!r} is not a URL")
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         with socket.create_connection((url.hostname, port), timeout=timeout):
@@ -40,4 +40,4 @@ def check_reachable(endpoint: str, setting: str, timeout: float = PROBE_SECONDS)
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
     base = f"{url.scheme}://{url.netloc}"
-    raise LiveError(f"cannot reach {base} ({setting}): {why}; check the setting and the network")
+    raise CliError(f"cannot reach {base} ({setting}): {why}; check the setting and the network")

@@ -24,9 +24,10 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
+from sync.cli.errors import CliError
 from sync.cli.helptext import add_command, prog
 from sync.cli.interrupt import stop_on_signals
-from sync.cli.options import MAX_CONCURRENCY, LiveError, parse_since, resume_command, shown, sweep_options
+from sync.cli.options import MAX_CONCURRENCY, parse_since, resume_command, shown, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.engine import Engine
@@ -90,7 +91,7 @@ def sweep_exit_code(result: SweepResult) -> int:
 def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Apply the policy to every backup in a compartment (tree); exit 0 only when nothing failed."""
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
-        raise LiveError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
+        raise CliError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
     from sync.cli.sweep_regions import cmd_sweep_regions, wants_regions
 
     if wants_regions(args):
@@ -129,7 +130,7 @@ def interrupted_exit(stop: threading.Event, token: str | None) -> int:
 
 
 def add_sweep_command(sub: Any, wrap: Callable[[Callable[..., int]], Callable[..., int]]) -> None:
-    """Add sweep to the parser's subcommands; `wrap` turns LiveError into one line."""
+    """Add sweep to the parser's subcommands; `wrap` turns CliError into one line."""
     p = add_command(
         sub,
         "sweep",

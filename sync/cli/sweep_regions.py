@@ -27,8 +27,9 @@ from sync.cli.common import (
     ocid_arg,
     policy_loader,
 )
+from sync.cli.errors import CliError
 from sync.cli.interrupt import stop_on_signals
-from sync.cli.options import LiveError, parse_since, resume_command, seconds_arg, sweep_options
+from sync.cli.options import parse_since, resume_command, seconds_arg, sweep_options
 from sync.cli.progress import progress_display
 from sync.cli.table import counted, error_text, headline, render_table
 from sync.cloud.clients import AuthError, Clients, OciSettings
@@ -36,7 +37,7 @@ from sync.cloud.engine import CallFailed, Engine
 from sync.cloud.leanport import LeanPort
 from sync.cloud.regions import REGION_RE, RegionError, parse_regions, region_settings, subscribed_regions
 from sync.cloud.retry import Deadline
-from sync.domain.ocid import check_ocid, ocid_kind
+from sync.domain.ocid import ocid_kind, tenancy_of
 from sync.policy.loader import Policy
 from sync.sweep.options import DEFAULT_MAX_FAILURES, SweepError
 from sync.sweep.regions import RegionsResult, RegionSweep, sweep_regions
@@ -109,36 +110,27 @@ def resume_map(token: str, asked: list[str] | None) -> dict[str, str | None]:
         if regions is None:
             region = token_region(token)
             if region is None:
-                raise LiveError("this resume token is from a one-region sweep: resume it without --regions")
+                raise CliError("this resume token is from a one-region sweep: resume it without --regions")
             regions = {region: token}
     except SweepError as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
     bad = [r for r in regions if not REGION_RE.match(r)]
     if bad:  # a region name becomes part of an endpoint's host name: only real-looking names
-        raise LiveError("the resume token is not one this tool issued (bad region name)")
+        raise CliError("the resume token is not one this tool issued (bad region name)")
     extra = sorted(set(regions) - set(asked)) if asked is not None else []
     if extra:
-        raise LiveError(f"the resume token names region(s) {', '.join(extra)}, not in --regions")
+        raise CliError(f"the resume token names region(s) {', '.join(extra)}, not in --regions")
     return regions
 
 
-def tenancy_of(compartment: str, settings: OciSettings) -> str:
-    """The tenancy to ask for subscriptions: --compartment when it is one, else the config file's."""
-
+def subscriptions_tenancy(compartment: str, clients: Clients) -> str:
+    """The tenancy to ask for subscriptions: --compartment when it is one, else the credentials' own."""
     if ocid_kind(compartment) == "tenancy":
         return compartment
-    if settings.auth == "config_file":
-        import os
-
-        import oci
-
-        try:
-            config = oci.config.from_file(os.path.expanduser(settings.config_file), settings.profile)
-            tenancy = config["tenancy"]
-        except Exception as exc:
-            raise LiveError(f"--regions subscribed: no tenancy in config ({type(exc).__name__})") from None
-        return check_ocid(str(tenancy), "tenancy")
-    raise LiveError("--regions subscribed with a principal: give the tenancy OCID as --compartment")
+    try:
+        return tenancy_of(clients.tenancy_id())
+    except ValueError as exc:
+        raise CliError(f"--regions subscribed: {exc}; give the tenancy OCID as --compartment") from None
 
 
 class RegionsProgress:
@@ -249,7 +241,7 @@ def cmd_sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     try:
         return _sweep_regions(args, out, err)
     except RegionError as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -263,7 +255,7 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         options.check()
         base = OciSettings.from_env(env)
     except (SweepError, AuthError) as exc:
-        raise LiveError(str(exc)) from None
+        raise CliError(str(exc)) from None
     with cli_logging(args.log_file, env):
         clients = build_clients(env)
         policy = policy_loader(args.policy, env, clients)
@@ -276,11 +268,12 @@ def _sweep_regions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             try:
                 ask = Deadline.after(min(timeout, args.call_budget))  # a 5xx storm must not hang here
-                regions = subscribed_regions(LeanPort(clients), tenancy_of(compartment, base), ask)
+                tenancy = subscriptions_tenancy(compartment, clients)
+                regions = subscribed_regions(LeanPort(clients), tenancy, ask)
             except CallFailed as failure:
-                raise LiveError(f"ListRegionSubscriptions: {failure_line(failure)}") from None
+                raise CliError(f"ListRegionSubscriptions: {failure_line(failure)}") from None
             if not regions:
-                raise LiveError("ListRegionSubscriptions returned no READY region")
+                raise CliError("ListRegionSubscriptions returned no READY region")
         for region in regions:  # a setting that cannot work for any region: one line, before any call
             region_settings(base, env, region)
         processes = process_count(args.processes, len(regions))
@@ -326,9 +319,9 @@ def process_count(value: str, regions: int) -> int:
     try:
         count = int(value)
     except ValueError:
-        raise LiveError(f"--processes must be a number from 1 to {MAX_PROCESSES} or auto") from None
+        raise CliError(f"--processes must be a number from 1 to {MAX_PROCESSES} or auto") from None
     if not 1 <= count <= MAX_PROCESSES:
-        raise LiveError(f"--processes must be a number from 1 to {MAX_PROCESSES} or auto")
+        raise CliError(f"--processes must be a number from 1 to {MAX_PROCESSES} or auto")
     return min(count, max(1, regions))
 
 
@@ -414,7 +407,7 @@ def region_worker(
                 {region: token} if token else None,
                 report,
             )
-    except (LiveError, AuthError, SweepError, RegionError) as exc:
+    except (CliError, AuthError, SweepError, RegionError) as exc:
         return {"answer": None, "error": str(exc)}
     row = result.regions[0]
     if row.result is None:

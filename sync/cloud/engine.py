@@ -152,8 +152,7 @@ class Engine:
             with bounded(deadline.remaining):  # a policy fetched from Object Storage counts too
                 policy = self.policy()
         except PolicyError as exc:
-            error = f"policy {exc.origin}: " + "; ".join(exc.errors)
-            return Outcome(Status.REJECTED, backup_id, error=error)
+            return Outcome.of_policy_error(backup_id, exc)
         lookup = sources or (lambda k, i, b, d: self.port.get_source(k, i, b, d, limiter))
         try:
             for round_ in range(MAX_ETAG_RETRIES + 1):

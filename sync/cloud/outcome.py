@@ -9,6 +9,7 @@ from typing import Any
 
 from sync.domain.resources import Kind
 from sync.domain.status import Status
+from sync.policy.errors import PolicyError, PolicyTimeout
 
 STATUSES = tuple(s.value for s in Status)
 # A group backup's answer lists at most this many member failures (counts cover them all).
@@ -103,6 +104,16 @@ class Outcome:
             error=str(failure),
             transient=failure.transient and status is Status.FAILED,
         )
+
+    @classmethod
+    def of_policy_error(cls, backup_id: str | None, exc: PolicyError) -> Outcome:
+        """A policy that does not load: rejected. One whose loading ran out of time is no verdict on
+        the policy: failed and transient (the platform counts it; the next call loads it again)."""
+        error = f"policy {exc.origin}: " + "; ".join(exc.errors)
+        if isinstance(exc, PolicyTimeout):
+            error += " (at the invocation's deadline; nothing was sent, the next call loads it again)"
+            return cls(Status.FAILED, backup_id, error=error, transient=True)
+        return cls(Status.REJECTED, backup_id, error=error)
 
 
 class CallFailed(Exception):

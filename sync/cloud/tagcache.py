@@ -12,7 +12,7 @@ from typing import Any
 
 from sync.cloud.port import TagReads
 from sync.cloud.retry import Deadline
-from sync.cloud.tagschema import Reader, SchemaReadError, read_namespace, tenancy_of
+from sync.cloud.tagschema import Reader, SchemaReadError, read_namespace
 from sync.policy.planner import Plan
 from sync.policy.tagcheck import apply_schema, changed_written
 from sync.policy.tagmodel import TagNamespace, TagSchema
@@ -122,7 +122,7 @@ class TagSchemaCache:
         )
 
     def _read(self, wanted: Mapping[str, set[str]], deadline: Deadline) -> None:
-        reader = Reader(self.port, tenancy_of(self.port.tenancy_id()), deadline)
+        reader = Reader.of_tenancy(self.port, deadline)
         try:
             if self._summaries is None or not self._fresh(self._summaries[0]):
                 self._summaries = (self.clock(), reader.namespaces())

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sync.cloud.outcome import CallFailed
 from sync.cloud.port import Page, TagReads
 from sync.cloud.retry import Deadline
-from sync.domain.ocid import check_ocid
+from sync.domain.ocid import check_ocid, tenancy_of
 from sync.policy.tagmodel import TagKey, TagNamespace, TagSchema, key_from_api
 from sync.policy.tagnames import fold
 
@@ -66,6 +66,14 @@ class Reader:
     deadline: Deadline
     calls: int = 0
     operations: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of_tenancy(cls, port: TagReads, deadline: Deadline) -> Reader:
+        """A reader of the credentials' own tenancy; SchemaReadError when that tenancy is unknown."""
+        try:
+            return cls(port, tenancy_of(port.tenancy_id()), deadline)
+        except ValueError as exc:
+            raise SchemaReadError("ListTagNamespaces", str(exc)) from None
 
     def _call(self, operation: str, fn: Callable[[], T]) -> T:
         self.calls += 1
@@ -154,13 +162,3 @@ def read_schema(reader: Reader, wanted: Mapping[str, set[str]]) -> TagSchema:
         if summary is not None:
             namespaces[fold(ns_name)] = read_namespace(reader, summary, key_names)
     return TagSchema(namespaces)
-
-
-def tenancy_of(tenancy_id: str | None) -> str:
-    """The credentials' tenancy OCID (OciPort.tenancy_id()), checked; SchemaReadError when unknown."""
-    if not tenancy_id:
-        raise SchemaReadError("ListTagNamespaces", "the tenancy OCID is unknown")
-    try:
-        return check_ocid(tenancy_id, "tenancy")
-    except ValueError as exc:
-        raise SchemaReadError("ListTagNamespaces", str(exc)) from None

@@ -26,3 +26,10 @@ def check_ocid(value: str, *kinds: str) -> str:
     if kind not in kinds:
         raise ValueError(f"expected an ocid1.{' or ocid1.'.join(kinds)} OCID, got an ocid1.{kind}")
     return value
+
+
+def tenancy_of(tenancy_id: str | None) -> str:
+    """The credentials' tenancy OCID (Clients.tenancy_id()), checked; ValueError when unknown or not one."""
+    if not tenancy_id:
+        raise ValueError("the tenancy OCID is unknown")
+    return check_ocid(tenancy_id, "tenancy")

@@ -23,7 +23,7 @@ def admin(backend: Backend, faults: Faults, method: str, path: str, query_string
     name = path.removeprefix("/_emulator/").rstrip("/")
     try:
         if name == "requests" and method == "GET":
-            records = backend.requests(query.get("operation"))
+            records = backend.log.requests(query.get("operation"))
             return json_reply(200, [r.to_dict() for r in records])
         if name == "faults" and method == "GET":
             return json_reply(200, faults.to_dict())
@@ -47,22 +47,24 @@ def admin(backend: Backend, faults: Faults, method: str, path: str, query_string
             backend.load(payload)
             return json_reply(200, {"ok": True})
         if name == "reset-log" and method == "POST":
-            backend.reset_log()
+            backend.log.reset()
             return json_reply(200, {"ok": True})
         if name == "metrics" and method == "GET":
-            return json_reply(200, backend.metric_posts())
+            return json_reply(200, backend.monitoring.metric_posts())
         if name == "invocations" and method == "GET":
-            return json_reply(200, [i.to_dict() for i in backend.invocations(query.get("functionId"))])
+            return json_reply(
+                200, [i.to_dict() for i in backend.functions.invocations(query.get("functionId"))]
+            )
         if name == "functions" and method == "POST":
             socket_path = payload.get("forwardUnixSocket")
-            backend.register_function(
+            backend.functions.register_function(
                 str(payload["id"]),
                 forward_to_unix_socket(str(socket_path)) if socket_path else None,
                 float(payload.get("timeoutSeconds", 30.0)),
             )
             return json_reply(200, {"ok": True})
         if name == "lifecycle" and method == "POST":
-            backend.set_lifecycle_state(
+            backend.blockstorage.set_lifecycle_state(
                 str(payload["id"]),
                 str(payload["lifecycleState"]),
                 available_after_seconds=payload.get("availableAfterSeconds"),

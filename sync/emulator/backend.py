@@ -48,53 +48,9 @@ class Backend:
         )
         self.objectstorage = ObjectStorageBackend(lock=self._lock)
         self.regions = RegionSubscriptionsBackend(self.identity, lock=self._lock)
-        self.list_region_subscriptions = self.regions.list_region_subscriptions
         self.monitoring = MonitoringBackend(lock=self._lock)
         self.functions = FunctionsBackend(lock=self._lock)
         self.log = RequestLog(max_log)
-        # Flat names from before the split into services, kept for callers and tests.
-        self.register_tag_namespace = self.identity.register_tag_namespace
-        self.add_compartment = self.identity.add_compartment
-        self.list_compartments = self.identity.list_compartments
-        self.list_tag_namespaces = self.identity.list_tag_namespaces
-        self.list_tags = self.identity.list_tags
-        self.get_tag = self.identity.get_tag
-        bs = self.blockstorage
-        self.add_volume_group = bs.add_volume_group
-        self.add_volume_group_backup = bs.add_volume_group_backup
-        self.set_lifecycle_state = bs.set_lifecycle_state
-        self.mutate_as_other_writer = bs.mutate_as_other_writer
-        self.get_volume_group_backup = bs.get_volume_group_backup
-        self.update_volume_group_backup = bs.update_volume_group_backup
-        self.list_volume_group_backups = bs.list_volume_group_backups
-        self.get_volume_group = bs.get_volume_group
-        self.add_volume = bs.add_volume
-        self.add_boot_volume = bs.add_boot_volume
-        self.add_volume_backup = bs.add_volume_backup
-        self.add_boot_volume_backup = bs.add_boot_volume_backup
-        self.get_volume_backup = bs.get_volume_backup
-        self.update_volume_backup = bs.update_volume_backup
-        self.list_volume_backups = bs.list_volume_backups
-        self.get_boot_volume_backup = bs.get_boot_volume_backup
-        self.update_boot_volume_backup = bs.update_boot_volume_backup
-        self.list_boot_volume_backups = bs.list_boot_volume_backups
-        self.get_volume = bs.get_volume
-        self.list_volumes = bs.list_volumes
-        self.get_boot_volume = bs.get_boot_volume
-        self.list_boot_volumes = bs.list_boot_volumes
-        self.create_bucket = self.objectstorage.create_bucket
-        self.get_object = self.objectstorage.get_object
-        self.put_object = self.objectstorage.put_object
-        self.delete_object = self.objectstorage.delete_object
-        self.post_metric_data = self.monitoring.post_metric_data
-        self.metric_posts = self.monitoring.metric_posts
-        self.register_function = self.functions.register_function
-        self.invoke_function = self.functions.invoke_function
-        self.invocations = self.functions.invocations
-        self.record = self.log.record
-        self.requests = self.log.requests
-        self.count = self.log.count
-        self.reset_log = self.log.reset
 
     @property
     def limits(self) -> OciLimits:

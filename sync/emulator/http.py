@@ -130,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
         if decision.delay_seconds:
             time.sleep(decision.delay_seconds)
         if decision.drop:
-            emulator.backend.record(
+            emulator.backend.log.record(
                 RequestRecord(
                     operation,
                     self.command,
@@ -160,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
                     require_body_headers=not split.path.startswith("/n/"),
                 )
             if decision.race_412 and params:
-                emulator.backend.mutate_as_other_writer(params[0])
+                emulator.backend.blockstorage.mutate_as_other_writer(params[0])
             reply = emulator.dispatch(operation, params, split.query, self.headers, body)
         except EmulatorError as err:
             reply = error_reply(err)
@@ -175,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status == 429:
             reply.headers["Retry-After"] = str(decision.retry_after or 1)
         logged = body[:MAX_LOGGED_BODY].decode("utf-8", errors="replace") if body else None
-        emulator.backend.record(
+        emulator.backend.log.record(
             RequestRecord(
                 operation,
                 self.command,

@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("sync.function.handler")
 
 TRUE = {"1", "true", "yes", "on"}
+
+# The deadline of the invocation being answered: policy loading stops there (load_policy).
+_INVOCATION: ContextVar[Deadline | None] = ContextVar("invocation_deadline", default=None)
 
 
 def env_flag(env: Mapping[str, str], name: str) -> bool:
@@ -86,7 +90,9 @@ class App:
         self._continuer: Continuer | None = None
 
     def load_policy(self) -> Policy:
-        return self.source.load()
+        """The policy, its loading bounded by the current invocation's deadline (PolicyTimeout past it)."""
+        deadline = _INVOCATION.get()
+        return self.source.load(time_left=deadline.remaining if deadline is not None else None)
 
     def handle(
         self, body: bytes, call_id: str | None, deadline_iso: str | None
@@ -95,7 +101,11 @@ class App:
         logs.set_context(fn_call_id=call_id)
         deadline = Deadline.from_fn(deadline_iso, clock=self.clock.monotonic, wall=self.clock.time)
         started = time.monotonic()
-        reply = self._answer(body, deadline, call_id)
+        token = _INVOCATION.set(deadline)
+        try:
+            reply = self._answer(body, deadline, call_id)
+        finally:
+            _INVOCATION.reset(token)
         if self.metrics is not None:
             # After the answer is made, inside the deadline's margin, never failing the call.
             counts, figures = outcome_counts(reply.body, reply.sweep, time.monotonic() - started)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from typing import Any
 
 import yaml
 
+from sync.domain import jsonnumbers
 from sync.policy.errors import PolicyError
 from sync.policy.safe_yaml import YamlError
 from sync.policy.safe_yaml import load as load_yaml
-from sync.printable import clip, quote
+from sync.printable import quote
 
 MAX_POLICY_BYTES = 1024 * 1024
-MAX_JSON_DIGITS = 100
 # A JSON \uD800-\uDFFF escape, or such a code point in the text itself (a str from the
 # environment): only then is the parsed policy searched for a lone surrogate.
 _SURROGATE_HINT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
@@ -37,24 +35,18 @@ def parse_text(text: str | bytes, origin: str) -> Any:
     stripped = text.lstrip()
     try:
         if stripped.startswith("{"):
-            data = json.loads(
-                text,
-                parse_constant=_no_constant,
-                parse_int=_json_int,
-                parse_float=_json_float,
-                object_pairs_hook=_json_object,
-            )
+            data = jsonnumbers.loads(text, object_pairs_hook=_json_object)
             if _SURROGATE_HINT.search(text):
                 _no_lone_surrogate(data, "")
             return data
         # Plain dicts, lists and scalars only: no anchors, aliases, tags or Python objects.
         return load_yaml(text)
-    except json.JSONDecodeError as exc:
+    except jsonnumbers.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise PolicyError([f"invalid JSON at {where}: {exc.msg}"], origin) from None
     except YamlError as exc:
         raise PolicyError([f"invalid YAML at {exc}"], origin) from None
-    except _JsonValueError as exc:
+    except (_JsonValueError, jsonnumbers.JsonNumberError) as exc:
         raise PolicyError([f"invalid JSON: {exc}"], origin) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -66,7 +58,7 @@ def parse_text(text: str | bytes, origin: str) -> Any:
 
 
 class _JsonValueError(ValueError):
-    """A JSON number a policy cannot hold, or a key given twice."""
+    """A key given twice, or a lone surrogate."""
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -94,20 +86,3 @@ def _no_lone_surrogate(data: Any, path: str) -> None:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             _no_lone_surrogate(value, f"{path}[{i}]")
-
-
-def _no_constant(name: str) -> Any:
-    raise _JsonValueError(f"{name} is not a number a policy can use")
-
-
-def _json_int(text: str) -> int:
-    if len(text) > MAX_JSON_DIGITS:
-        raise _JsonValueError(f"an integer of {len(text)} digits (the limit is {MAX_JSON_DIGITS})")
-    return int(text)
-
-
-def _json_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _JsonValueError(f"{clip(text, 60)} is too large for a number")
-    return value

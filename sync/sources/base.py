@@ -18,6 +18,9 @@ Caching (one source per process, shared by warm invocations and sweep threads):
   last good policy, load() raises PolicyError so the caller answers `rejected`. An invalid
   version is parsed once (its ETag is remembered); a failed fetch with nothing to fall back on
   is tried again on the next load.
+- load(time_left=...) stops parsing when the caller's time runs out (the function passes its
+  invocation's deadline): that is PolicyTimeout, no verdict on the policy, so nothing of it is
+  cached; the last good policy is served if there is one, and the next load parses again.
 """
 
 from __future__ import annotations
@@ -30,14 +33,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sync.policy.loader import MAX_POLICY_BYTES, Policy, PolicyError, load_policy
+from sync.policy.loader import MAX_POLICY_BYTES, Policy, PolicyError, PolicyTimeout, TimeLeft, load_policy
 
 log = logging.getLogger("sync.sources")
 
 DEFAULT_REFRESH_SECONDS = 60.0
 REFRESH_ENV = "TAG_POLICY_REFRESH_SECONDS"
 
-ParseFn = Callable[[str | bytes, str], Policy]
 Clock = Callable[[], float]
 
 
@@ -48,19 +50,31 @@ class PolicySource(ABC):
     parses: int = 0
 
     @abstractmethod
-    def load(self) -> Policy:
-        """The current policy (from the cache when it is still fresh); PolicyError if there is none."""
+    def load(self, time_left: TimeLeft | None = None) -> Policy:
+        """The current policy (from the cache when it is still fresh); PolicyError if there is none.
 
-    def _parse(self, parse: ParseFn, raw: str | bytes) -> Policy:
+        time_left (seconds; None: no limit): parsing stops with PolicyTimeout once it is <= 0.
+        """
+
+    def _parse(self, raw: str | bytes, time_left: TimeLeft | None) -> Policy:
         if len(raw) > MAX_POLICY_BYTES:
             raise PolicyError(["policy is larger than the 1 MiB limit"], self.origin)
         self.parses += 1
-        return parse(raw, self.origin)
+        return load_policy(raw, self.origin, time_left=time_left)
 
 
 def _copy(err: PolicyError) -> PolicyError:
     # A fresh instance per raise: re-raising one instance keeps growing its traceback.
     return PolicyError(list(err.errors), err.origin)
+
+
+def _stopped(origin: str, kept: bool) -> None:
+    log.warning(
+        "loading the policy from %s stopped at the caller's deadline (%s); the next call loads it again",
+        origin,
+        "serving the last good policy" if kept else "no policy to fall back on",
+        extra={"source": origin},
+    )
 
 
 def _adopted(policy: Policy, origin: str, version: str | None) -> None:
@@ -80,26 +94,28 @@ class ErrorSource(PolicySource):
         self.origin = error.origin
         self.error = error
 
-    def load(self) -> Policy:
+    def load(self, time_left: TimeLeft | None = None) -> Policy:
         raise _copy(self.error)
 
 
 class InlineSource(PolicySource):
     """TAG_POLICY: the policy text itself; parsed once, on first load."""
 
-    def __init__(self, text: str, origin: str = "TAG_POLICY", parse: ParseFn = load_policy) -> None:
+    def __init__(self, text: str, origin: str = "TAG_POLICY") -> None:
         self.origin = origin
         self._text = text
-        self._parse_fn = parse
         self._lock = threading.Lock()
         self._result: Policy | PolicyError | None = None
 
-    def load(self) -> Policy:
+    def load(self, time_left: TimeLeft | None = None) -> Policy:
         with self._lock:
             if self._result is None:
                 try:
-                    self._result = self._parse(self._parse_fn, self._text)
+                    self._result = self._parse(self._text, time_left)
                     _adopted(self._result, self.origin, None)
+                except PolicyTimeout:
+                    _stopped(self.origin, kept=False)
+                    raise
                 except PolicyError as exc:
                     log.error(
                         "policy from %s is invalid: %s",
@@ -116,14 +132,13 @@ class InlineSource(PolicySource):
 class _Cached(PolicySource):
     """The last good policy, the version last seen, and the error that came with it."""
 
-    def __init__(self, origin: str, parse: ParseFn) -> None:
+    def __init__(self, origin: str) -> None:
         self.origin = origin
-        self._parse_fn = parse
         self._lock = threading.Lock()
         self._policy: Policy | None = None
         self._error: PolicyError | None = None  # the last version seen did not validate
 
-    def load(self) -> Policy:
+    def load(self, time_left: TimeLeft | None = None) -> Policy:
         current = self._policy
         if current is not None:
             if not self._lock.acquire(blocking=False):
@@ -131,12 +146,16 @@ class _Cached(PolicySource):
         else:
             self._lock.acquire()
         try:
-            return self._load_locked()
+            return self._load_locked(time_left)
         finally:
             self._lock.release()
 
     @abstractmethod
-    def _load_locked(self) -> Policy: ...
+    def _load_locked(self, time_left: TimeLeft | None) -> Policy: ...
+
+    @abstractmethod
+    def _read_again(self) -> None:
+        """Forget the version just read, so that the next load reads and parses it again."""
 
     def _serve(self) -> Policy:
         if self._policy is not None:
@@ -145,10 +164,18 @@ class _Cached(PolicySource):
             raise _copy(self._error)
         raise PolicyError(["no policy has been loaded"], self.origin)  # pragma: no cover
 
-    def _adopt(self, raw: bytes, version: str | None, fields: Mapping[str, Any]) -> Policy:
+    def _adopt(
+        self, raw: bytes, version: str | None, fields: Mapping[str, Any], time_left: TimeLeft | None
+    ) -> Policy:
         """Parse a new version; keep the last good policy when it does not validate."""
         try:
-            policy = self._parse(self._parse_fn, raw)
+            policy = self._parse(raw, time_left)
+        except PolicyTimeout:
+            self._read_again()
+            _stopped(self.origin, kept=self._policy is not None)
+            if self._policy is None:
+                raise
+            return self._policy
         except PolicyError as exc:
             self._error = exc
             kept = self._policy is not None
@@ -169,12 +196,15 @@ class _Cached(PolicySource):
 class FileSource(_Cached):
     """A policy file (the bundled one, file://, or a path); re-read only when it changes."""
 
-    def __init__(self, path: str, origin: str | None = None, parse: ParseFn = load_policy) -> None:
-        super().__init__(origin or path, parse)
+    def __init__(self, path: str, origin: str | None = None) -> None:
+        super().__init__(origin or path)
         self.path = path
         self._seen: tuple[int, int, int] | str | None = None
 
-    def _load_locked(self) -> Policy:
+    def _read_again(self) -> None:
+        self._seen = None
+
+    def _load_locked(self, time_left: TimeLeft | None) -> Policy:
         try:
             st = os.stat(self.path)
             version: tuple[int, int, int] | str = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -203,4 +233,4 @@ class FileSource(_Cached):
                 extra={"source": self.origin},
             )
             return self._serve()
-        return self._adopt(raw, f"{version[0]}", {})
+        return self._adopt(raw, f"{version[0]}", {}, time_left)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.cloud.clients import CLIENT_TIMEOUT, AuthError, Clients
-from sync.policy.loader import MAX_POLICY_BYTES, Policy, PolicyError, load_policy
-from sync.sources.base import DEFAULT_REFRESH_SECONDS, Clock, ParseFn, _Cached
+from sync.policy.loader import MAX_POLICY_BYTES, Policy, PolicyError, TimeLeft
+from sync.sources.base import DEFAULT_REFRESH_SECONDS, Clock, _Cached
 
 log = logging.getLogger("sync.sources")
 
@@ -46,8 +46,8 @@ class FetchError(Exception):
 class _Remote(_Cached):
     """An object fetched over HTTP with conditional GETs, re-checked at most every N seconds."""
 
-    def __init__(self, origin: str, refresh_seconds: float, clock: Clock, parse: ParseFn) -> None:
-        super().__init__(origin, parse)
+    def __init__(self, origin: str, refresh_seconds: float, clock: Clock) -> None:
+        super().__init__(origin)
         self.refresh_seconds = refresh_seconds
         self._clock = clock
         self._etag: str | None = None  # of the last version fetched, valid or not
@@ -56,7 +56,11 @@ class _Remote(_Cached):
     @abstractmethod
     def _fetch(self, if_none_match: str | None) -> Fetched: ...
 
-    def _load_locked(self) -> Policy:
+    def _read_again(self) -> None:
+        self._etag = None  # a 304 must not stand for a version that was never parsed to the end
+        self._next_check = None
+
+    def _load_locked(self, time_left: TimeLeft | None) -> Policy:
         now = self._clock()
         if self._next_check is not None and now < self._next_check:
             return self._serve()
@@ -71,7 +75,7 @@ class _Remote(_Cached):
             log.debug("policy unchanged at %s", self.origin, extra={**fields, "source": self.origin})
             return self._serve()
         self._etag = fetched.etag
-        return self._adopt(fetched.body, fetched.etag, fields)
+        return self._adopt(fetched.body, fetched.etag, fields, time_left)
 
     def _request_id_field(self, request_id: str | None) -> dict[str, Any]:
         return {"opc_request_id": request_id}
@@ -105,9 +109,8 @@ class ObjectStorageSource(_Remote):
         *,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         clock: Clock = time.monotonic,
-        parse: ParseFn = load_policy,
     ) -> None:
-        super().__init__(f"oci://{bucket}@{namespace}/{name}", refresh_seconds, clock, parse)
+        super().__init__(f"oci://{bucket}@{namespace}/{name}", refresh_seconds, clock)
         self.namespace, self.bucket, self.name = namespace, bucket, name
         self._clients_factory = clients_factory
         self._clients: Clients | None = None
@@ -180,9 +183,8 @@ class S3Source(_Remote):
         *,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         clock: Clock = time.monotonic,
-        parse: ParseFn = load_policy,
     ) -> None:
-        super().__init__(f"s3://{bucket}/{key}", refresh_seconds, clock, parse)
+        super().__init__(f"s3://{bucket}/{key}", refresh_seconds, clock)
         self.bucket, self.key = bucket, key
         self.endpoint_url = env.get("S3_ENDPOINT_URL") or None
         self.region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None

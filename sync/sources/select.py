@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from sync.cloud.clients import Clients, OciSettings
-from sync.policy.loader import Policy, PolicyError, load_policy
+from sync.policy.loader import Policy, PolicyError
 from sync.sources.base import (
     DEFAULT_REFRESH_SECONDS,
     REFRESH_ENV,
@@ -16,7 +16,6 @@ from sync.sources.base import (
     ErrorSource,
     FileSource,
     InlineSource,
-    ParseFn,
     PolicySource,
 )
 from sync.sources.remote import ObjectStorageSource, S3Source
@@ -55,7 +54,6 @@ def source_from_uri(
     *,
     base_dir: str | None = None,
     clock: Clock = time.monotonic,
-    parse: ParseFn = load_policy,
 ) -> PolicySource:
     """A source for file:///abs/path, oci://bucket@namespace/object, s3://bucket/key or a path.
 
@@ -80,11 +78,10 @@ def source_from_uri(
                 factory,
                 refresh_seconds=refresh_seconds,
                 clock=clock,
-                parse=parse,
             )
         if lowered.startswith("s3://"):
             bucket, key = _split_uri(text, "s3://")
-            return S3Source(bucket, key, env, refresh_seconds=refresh_seconds, clock=clock, parse=parse)
+            return S3Source(bucket, key, env, refresh_seconds=refresh_seconds, clock=clock)
         if lowered.startswith("file:"):
             rest = text[len("file:") :]
             if rest.startswith("//localhost/"):
@@ -93,13 +90,13 @@ def source_from_uri(
                 rest = rest[2:]
             else:
                 raise ValueError
-            return FileSource(rest, origin=text, parse=parse)
+            return FileSource(rest, origin=text)
     except ValueError:
         raise PolicyError([f"not a policy location; use {URI_FORMS}"], text or repr(uri)) from None
     if "://" in text or not text:
         raise PolicyError([f"not a policy location; use {URI_FORMS}"], text or repr(uri))
     path = os.path.join(base_dir, text) if base_dir and not os.path.isabs(text) else text
-    return FileSource(path, parse=parse)
+    return FileSource(path)
 
 
 def source_from_env(
@@ -109,7 +106,6 @@ def source_from_env(
     refresh_seconds: float | None = None,
     *,
     clock: Clock = time.monotonic,
-    parse: ParseFn = load_policy,
 ) -> PolicySource:
     """The function's policy source: TAG_POLICY, else TAG_POLICY_URI, else the bundled file.
 
@@ -125,9 +121,9 @@ def source_from_env(
                 uri,
                 extra={"source": "TAG_POLICY", "ignored": "TAG_POLICY_URI", "ignored_value": uri},
             )
-        return InlineSource(inline, parse=parse)
+        return InlineSource(inline)
     if not uri:
-        return FileSource(default_path, parse=parse)
+        return FileSource(default_path)
     try:
         seconds = refresh_seconds if refresh_seconds is not None else refresh_seconds_from_env(env)
         return source_from_uri(
@@ -137,7 +133,6 @@ def source_from_env(
             seconds,
             base_dir=os.path.dirname(os.path.abspath(default_path)),
             clock=clock,
-            parse=parse,
         )
     except PolicyError as exc:
         log.error("policy configuration error: %s", exc, extra={"source": exc.origin, "errors": exc.errors})

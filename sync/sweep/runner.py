@@ -47,7 +47,7 @@ from sync.cloud.members import read_group_backup
 from sync.cloud.retry import Deadline
 from sync.domain.resources import Backup, Kind, SourceKind
 from sync.domain.status import Status, SweepStatus
-from sync.policy.loader import Policy, PolicyError
+from sync.policy.loader import Policy, PolicyError, PolicyTimeout
 from sync.sweep.item import Reads, process_backup
 from sync.sweep.kinds import sweep_kinds
 from sync.sweep.listing import Lister, Stop, listing_failure
@@ -213,8 +213,9 @@ class Sweep:
             return SweepResult(SweepStatus.REJECTED, error=str(exc))
         try:
             policy = self.engine.policy()
-        except PolicyError as exc:
-            return SweepResult(SweepStatus.REJECTED, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
+        except PolicyError as exc:  # loading that ran out of time is no verdict on the policy: failed
+            status = SweepStatus.FAILED if isinstance(exc, PolicyTimeout) else SweepStatus.REJECTED
+            return SweepResult(status, error=f"policy {exc.origin}: " + "; ".join(exc.errors))
         kinds = self.kinds = sweep_kinds(policy, opts.kinds)
         if start is not None and start.kind not in kinds:
             return SweepResult(

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, faults: dict[str, float], label: str) -> int:
                     statuses[f"{reply.status} {reply.json().get('status')}"] += 1
             if "latency_ms" in faults:
                 time.sleep(args.latency + 0.5)  # the emulator logs a request once it has answered it
-            calls = Counter(r.operation for r in emulator.backend.requests())
+            calls = Counter(r.operation for r in emulator.backend.log.requests())
     late = sum(1 for t in times if t >= args.deadline)
     print(f"{args.runs} events, {label}, Fn-Deadline {args.deadline:.1f} s ahead")
     print(

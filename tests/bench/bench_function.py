@@ -116,10 +116,10 @@ class Bench:
         self.original = copy.deepcopy(self.backup())
 
     def backup(self) -> dict[str, Any]:
-        return self.emulator.backend.get_volume_group_backup(BACKUP_1)[0]
+        return self.emulator.backend.blockstorage.get_volume_group_backup(BACKUP_1)[0]
 
     def reset_backup(self) -> None:
-        self.emulator.backend.add_volume_group_backup(self.original)
+        self.emulator.backend.blockstorage.add_volume_group_backup(self.original)
 
     @contextmanager
     def fdk(self, func: Path | None = None, **extra: str) -> Iterator[FdkProcess]:
@@ -157,9 +157,9 @@ class Bench:
     def calls(self, proc: FdkProcess, reset: bool) -> tuple[str, int, list[str]]:
         if reset:
             self.reset_backup()
-        self.emulator.backend.reset_log()
+        self.emulator.backend.log.reset()
         answer = proc.call(EVENT).json()
-        ops = [r.operation for r in self.emulator.backend.requests()]
+        ops = [r.operation for r in self.emulator.backend.log.requests()]
         return answer["status"], len(ops), ops
 
     # 3. warm latency -----------------------------------------------------------------------

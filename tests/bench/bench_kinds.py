@@ -92,9 +92,13 @@ class Bench:
         backend = self.emulator.backend
         new_id = self.fresh_id(backup_id)
         if backup_id.startswith("ocid1.volumebackup."):
-            backend.add_volume_backup({**backend.get_volume_backup(backup_id)[0], "id": new_id})
+            backend.blockstorage.add_volume_backup(
+                {**backend.blockstorage.get_volume_backup(backup_id)[0], "id": new_id}
+            )
         elif backup_id.startswith("ocid1.bootvolumebackup."):
-            backend.add_boot_volume_backup({**backend.get_boot_volume_backup(backup_id)[0], "id": new_id})
+            backend.blockstorage.add_boot_volume_backup(
+                {**backend.blockstorage.get_boot_volume_backup(backup_id)[0], "id": new_id}
+            )
         return new_id
 
     def fresh_group(self, members: int) -> str:
@@ -104,11 +108,13 @@ class Bench:
         ids = []
         for _ in range(members):
             member_id = self.fresh_id(MEMBER)
-            member = backend.get_volume_backup(MEMBER)[0]
-            backend.add_volume_backup({**member, "id": member_id, "volumeGroupBackupId": group_id})
+            member = backend.blockstorage.get_volume_backup(MEMBER)[0]
+            backend.blockstorage.add_volume_backup(
+                {**member, "id": member_id, "volumeGroupBackupId": group_id}
+            )
             ids.append(member_id)
-        group = backend.get_volume_group_backup(GROUP)[0]
-        backend.add_volume_group_backup({**group, "id": group_id, "volumeBackupIds": ids})
+        group = backend.blockstorage.get_volume_group_backup(GROUP)[0]
+        backend.blockstorage.add_volume_group_backup({**group, "id": group_id, "volumeBackupIds": ids})
         return group_id
 
     def event(self, kind: str, backup_id: str) -> bytes:
@@ -118,12 +124,12 @@ class Bench:
         return json.dumps(body).encode()
 
     def deliver(self, proc: FdkProcess, kind: str, backup_id: str) -> tuple[str, Counter[str], float]:
-        self.emulator.backend.reset_log()
+        self.emulator.backend.log.reset()
         start = time.perf_counter()
         reply = proc.call(self.event(kind, backup_id))
         elapsed = (time.perf_counter() - start) * 1000
         answer = reply.json()
-        ops = Counter(r.operation for r in self.emulator.backend.requests())
+        ops = Counter(r.operation for r in self.emulator.backend.log.requests())
         return str(answer["status"]), ops, elapsed
 
 

@@ -99,7 +99,7 @@ def audit(group: RegionalEmulators) -> dict[str, Any]:
     updates: Counter[str] = Counter()
     left = 0
     for region, server in group.servers.items():
-        log = server.backend.requests()
+        log = server.backend.log.requests()
         good = [r for r in log if r.status < 400]
         per_region_ok[region] = len(good)
         ok.update(r.operation for r in good)

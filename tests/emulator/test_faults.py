@@ -48,7 +48,7 @@ def test_latency_is_added_to_every_request(core_client: Any, emulator: EmulatorS
     start = time.monotonic()
     core_client.get_volume_group_backup(B1)
     assert time.monotonic() - start >= 0.2
-    assert [r.fault for r in emulator.backend.requests()] == [None]
+    assert [r.fault for r in emulator.backend.log.requests()] == [None]
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_error_rate_answers_the_configured_status(
     assert (err.status, err.code) == (status, code)
     assert err.request_id
     assert ("retry-after" in {k.lower() for k in err.headers}) == (status == 429)
-    (rec,) = emulator.backend.requests()
+    (rec,) = emulator.backend.log.requests()
     assert rec.fault == f"error:{status}"
 
 
@@ -122,7 +122,7 @@ def test_drop_closes_the_connection_without_an_answer(core_client: Any, emulator
         core_client.get_volume_group_backup(B1)
     emulator.faults.update({"drop_rate": 0.0})
     assert core_client.get_volume_group_backup(B1).status == 200
-    assert [r.fault for r in emulator.backend.requests()] == ["drop", None]
+    assert [r.fault for r in emulator.backend.log.requests()] == ["drop", None]
 
 
 def test_slow_answers_outlast_a_short_client_timeout(emulator: EmulatorServer, api_key: Any) -> None:

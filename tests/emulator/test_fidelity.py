@@ -74,9 +74,9 @@ def test_transient_4xx_answers_a_set_number_of_times(
         err = service_error(core_client.get_volume_backup, VB)
         assert (err.status, err.code) == (status, code) and err.request_id and err.message
     assert core_client.get_volume_backup(VB).status == 200  # spent
-    assert [r.fault for r in emulator.backend.requests("GetVolumeBackup")] == [f"transient:{status}"] * 2 + [
-        None
-    ]
+    assert [r.fault for r in emulator.backend.log.requests("GetVolumeBackup")] == [
+        f"transient:{status}"
+    ] * 2 + [None]
     assert emulator.faults.to_dict()["transient_errors"][0]["count"] == 0
 
 
@@ -107,7 +107,7 @@ def test_a_dripping_answer_sends_headers_then_one_byte_per_interval(unsigned: Em
     # Other operations answer whole and at once.
     status, _, whole = raw(unsigned, "GET", f"/20160918/volumeGroupBackups/{GB1}")
     assert status == 200 and json.loads(whole)["id"] == GB1
-    assert unsigned.backend.requests("GetVolumeBackup")[0].fault == "drip"
+    assert unsigned.backend.log.requests("GetVolumeBackup")[0].fault == "drip"
 
 
 def test_a_stalled_answer_sends_half_its_body_and_closes(unsigned: EmulatorServer) -> None:
@@ -119,7 +119,7 @@ def test_a_stalled_answer_sends_half_its_body_and_closes(unsigned: EmulatorServe
     finally:
         sock.close()
     assert len(body) == length // 2  # then the server closed the connection
-    assert unsigned.backend.requests("GetBootVolumeBackup")[0].fault == "stall"
+    assert unsigned.backend.log.requests("GetBootVolumeBackup")[0].fault == "stall"
 
 
 def test_stopping_the_server_ends_a_drip() -> None:
@@ -157,7 +157,7 @@ def test_a_drip_outlasts_the_sdks_read_timeout_without_tripping_it(
     start = time.monotonic()
     got = client.get_volume_group(group_id)
     assert time.monotonic() - start > 2.0 and got.status == 200 and got.data.id == group_id
-    assert emulator.backend.requests("GetVolumeGroup")[0].fault == "drip"
+    assert emulator.backend.log.requests("GetVolumeGroup")[0].fault == "drip"
 
 
 # ---- parse and route errors, TERMINATED --------------------------------------------------------
@@ -183,7 +183,7 @@ def test_an_unsupported_route_is_404_not_found(emulator: EmulatorServer, api_key
 @pytest.mark.parametrize("state", ["TERMINATED", "TERMINATING"])
 def test_a_put_on_a_terminated_backup_is_409(core_client: Any, emulator: EmulatorServer, state: str) -> None:
     for backup_id in (GB1, VB, BVB):
-        emulator.backend.set_lifecycle_state(backup_id, state)
+        emulator.backend.blockstorage.set_lifecycle_state(backup_id, state)
     err = service_error(core_client.update_volume_group_backup, GB1, GroupDetails(display_name="x"))
     assert (err.status, err.code) == (409, "IncorrectState") and state in err.message
     details = oci.core.models.UpdateVolumeBackupDetails(display_name="x")
@@ -215,7 +215,7 @@ def test_list_compartments_sorts_as_asked(identity_client: Any) -> None:
 
 def test_list_compartments_matches_lifecycle_state_ignoring_case() -> None:
     backend = load_seed(SAMPLE_SEED_PATH)
-    backend.add_compartment(
+    backend.identity.add_compartment(
         {
             "id": "ocid1.compartment.oc1..gone",
             "compartmentId": TENANCY,
@@ -224,13 +224,15 @@ def test_list_compartments_matches_lifecycle_state_ignoring_case() -> None:
         }
     )
     for state in ("ACTIVE", "active", "Active"):
-        assert [c["name"] for c in backend.list_compartments(TENANCY, lifecycle_state=state)[0]] == [
+        assert [c["name"] for c in backend.identity.list_compartments(TENANCY, lifecycle_state=state)[0]] == [
             "dev",
             "prod",
         ]
-    assert [c["name"] for c in backend.list_compartments(TENANCY, lifecycle_state="deleted")[0]] == ["gone"]
+    assert [c["name"] for c in backend.identity.list_compartments(TENANCY, lifecycle_state="deleted")[0]] == [
+        "gone"
+    ]
     with pytest.raises(Exception, match="sortBy"):
-        backend.list_compartments(TENANCY, sort_by="SIZE")
+        backend.identity.list_compartments(TENANCY, sort_by="SIZE")
 
 
 # ---- OCI's tag limits, the emulator's own ----------------------------------------------------
@@ -253,17 +255,19 @@ def test_ten_freeform_tags_pass_and_eleven_do_not(core_client: Any) -> None:
 
 def test_values_count_characters_and_names_100_characters() -> None:
     backend = load_seed(SAMPLE_SEED_PATH)
-    backend.update_volume_group_backup(GB1, {"freeformTags": {"k": "é" * 256}}, None)  # 512 bytes, 256 chars
+    backend.blockstorage.update_volume_group_backup(
+        GB1, {"freeformTags": {"k": "é" * 256}}, None
+    )  # 512 bytes, 256 chars
     with pytest.raises(Exception, match="256"):
-        backend.update_volume_group_backup(GB1, {"freeformTags": {"k": "é" * 257}}, None)
-    backend.update_volume_group_backup(GB1, {"freeformTags": {"k" * 100: "v"}}, None)
+        backend.blockstorage.update_volume_group_backup(GB1, {"freeformTags": {"k": "é" * 257}}, None)
+    backend.blockstorage.update_volume_group_backup(GB1, {"freeformTags": {"k" * 100: "v"}}, None)
     with pytest.raises(Exception, match="100"):
-        backend.update_volume_group_backup(GB1, {"freeformTags": {"k" * 101: "v"}}, None)
+        backend.blockstorage.update_volume_group_backup(GB1, {"freeformTags": {"k" * 101: "v"}}, None)
 
 
 def test_oracle_tags_count_in_the_byte_budget() -> None:
     backend = load_seed(SAMPLE_SEED_PATH)
-    data, _ = backend.get_volume_group_backup(GB1)
+    data, _ = backend.blockstorage.get_volume_group_backup(GB1)
     oracle = json.dumps(data["definedTags"], separators=(",", ":"), ensure_ascii=False).encode()
     assert b"Oracle-Tags" in oracle
 
@@ -276,11 +280,15 @@ def test_oracle_tags_count_in_the_byte_budget() -> None:
 
     fits_alone = freeform_of(OCI_LIMITS.total_tags_bytes_max - 2)  # + "{}" for empty defined tags
     with pytest.raises(Exception, match="Total size"):  # with the backup's Oracle-Tags it is too much
-        backend.update_volume_group_backup(GB1, {"freeformTags": fits_alone}, None)
-    backend.update_volume_group_backup(GB1, {"freeformTags": fits_alone, "definedTags": {}}, None)
+        backend.blockstorage.update_volume_group_backup(GB1, {"freeformTags": fits_alone}, None)
+    backend.blockstorage.update_volume_group_backup(
+        GB1, {"freeformTags": fits_alone, "definedTags": {}}, None
+    )
     with_oracle = freeform_of(OCI_LIMITS.total_tags_bytes_max - len(oracle))
     fresh = load_seed(SAMPLE_SEED_PATH)
-    fresh.update_volume_group_backup(GB1, {"freeformTags": with_oracle}, None)  # exactly the budget
+    fresh.blockstorage.update_volume_group_backup(
+        GB1, {"freeformTags": with_oracle}, None
+    )  # exactly the budget
 
 
 # ---- validating every defined tag ------------------------------------------------------------
@@ -288,9 +296,9 @@ def test_oracle_tags_count_in_the_byte_budget() -> None:
 
 def _retired_on_backup(backend: Backend) -> dict[str, Any]:
     """GB1 with a value of the retired key Operations.LegacyProject, as if set before it was retired."""
-    data, _ = backend.get_volume_group_backup(GB1)
+    data, _ = backend.blockstorage.get_volume_group_backup(GB1)
     defined = {**data["definedTags"], "Operations": {"LegacyProject": "apollo"}}
-    backend.add_volume_group_backup({**data, "definedTags": defined})
+    backend.blockstorage.add_volume_group_backup({**data, "definedTags": defined})
     return defined
 
 

@@ -44,12 +44,12 @@ def metric(name: str = "outcomes", namespace: str = "backup_tag_sync", **over: A
 def test_post_metric_data_is_recorded_exactly(monitoring: Any, emulator: EmulatorServer) -> None:
     resp = monitoring.post_metric_data(PostMetricDataDetails(metric_data=[metric(), metric("sweep_scanned")]))
     assert resp.status == 200 and resp.data.failed_metrics_count == 0
-    (post,) = emulator.backend.metric_posts()
+    (post,) = emulator.backend.monitoring.metric_posts()
     assert [m["name"] for m in post["metricData"]] == ["outcomes", "sweep_scanned"]
     assert post["metricData"][0]["dimensions"] == {"status": "updated", "function": "local"}
     assert post["metricData"][0]["datapoints"][0]["value"] == 3
     with urllib.request.urlopen(f"{emulator.url}/_emulator/metrics") as admin:
-        assert json.load(admin) == emulator.backend.metric_posts()
+        assert json.load(admin) == emulator.backend.monitoring.metric_posts()
 
 
 @pytest.mark.parametrize(
@@ -72,31 +72,31 @@ def test_non_atomic_reports_the_bad_object_and_keeps_the_good(
     args = {"namespace": bad.pop("namespace", "backup_tag_sync"), "name": bad.pop("name", "outcomes"), **bad}
     resp = monitoring.post_metric_data(PostMetricDataDetails(metric_data=[good, metric(**args)]))
     assert resp.data.failed_metrics_count == 1 and resp.data.failed_metrics[0].message
-    (post,) = emulator.backend.metric_posts()
+    (post,) = emulator.backend.monitoring.metric_posts()
     assert len(post["metricData"]) == 1
     with pytest.raises(oci.exceptions.ServiceError) as err:  # ATOMIC: all or nothing
         monitoring.post_metric_data(
             PostMetricDataDetails(metric_data=[good, metric(**args)], batch_atomicity="ATOMIC")
         )
     assert err.value.status == 400 and err.value.code == "InvalidParameter"
-    assert len(emulator.backend.metric_posts()) == 1
+    assert len(emulator.backend.monitoring.metric_posts()) == 1
 
 
 def test_post_with_nothing_valid_is_400(monitoring: Any, emulator: EmulatorServer) -> None:
     with pytest.raises(oci.exceptions.ServiceError) as err:
         monitoring.post_metric_data(PostMetricDataDetails(metric_data=[metric(namespace="oracle_x")]))
     assert err.value.status == 400 and err.value.request_id
-    assert emulator.backend.metric_posts() == []
+    assert emulator.backend.monitoring.metric_posts() == []
 
 
 def test_detached_invoke_is_202_and_recorded(invoker: Any, emulator: EmulatorServer) -> None:
-    emulator.backend.register_function(FN)
+    emulator.backend.functions.register_function(FN)
     resp = invoker.invoke_function(FN, invoke_function_body=b'{"sweep": {}}', fn_invoke_type="detached")
     assert resp.status == 202
-    (inv,) = emulator.backend.invocations()
+    (inv,) = emulator.backend.functions.invocations()
     assert inv.function_id == FN and inv.body == '{"sweep": {}}'
     assert inv.headers["fn-invoke-type"] == "detached"
-    assert emulator.backend.requests("InvokeFunction")[0].opc_request_id == resp.request_id
+    assert emulator.backend.log.requests("InvokeFunction")[0].opc_request_id == resp.request_id
 
 
 def test_sync_invoke_answers_what_the_function_answers(invoker: Any, emulator: EmulatorServer) -> None:
@@ -106,7 +106,7 @@ def test_sync_invoke_answers_what_the_function_answers(invoker: Any, emulator: E
         seen.append(body)
         return 200, b'{"status": "unchanged"}'
 
-    emulator.backend.register_function(FN, run)
+    emulator.backend.functions.register_function(FN, run)
     resp = invoker.invoke_function(FN, invoke_function_body=b"{}", fn_invoke_type="sync")
     assert resp.status == 200 and resp.data.content == b'{"status": "unchanged"}'
     assert seen == [b"{}"]

@@ -38,7 +38,7 @@ def test_list_region_subscriptions_follows_the_api(
     with pytest.raises(oci.exceptions.ServiceError) as info:
         identity_client.list_region_subscriptions("ocid1.tenancy.oc1..aaaaaaaaanothertenancy")
     assert info.value.status == 404 and info.value.code == "NotAuthorizedOrNotFound"
-    assert emulator.backend.count("ListRegionSubscriptions") == 2
+    assert emulator.backend.log.count("ListRegionSubscriptions") == 2
 
 
 def test_cli_regions_serve_one_emulator_each_with_its_own_data(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The real oci SDK against the emulator over HTTP: the contract the engine relies on."""
+"""The real oci SDK against the emulator over HTTP: what the engine relies on."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_get_update_round_trip_with_etag(core_client: Any, emulator: EmulatorSer
     again = core_client.get_volume_group_backup(B1)
     assert again.headers["etag"] == put.headers["etag"]
     assert again.data.defined_tags == got.data.defined_tags
-    (rec,) = emulator.backend.requests("UpdateVolumeGroupBackup")
+    (rec,) = emulator.backend.log.requests("UpdateVolumeGroupBackup")
     assert rec.if_match == etag
     assert rec.body is not None and '"displayName"' in rec.body
     assert "definedTags" not in rec.body  # the SDK omits None fields
@@ -114,7 +114,7 @@ def test_get_volume_group(core_client: Any) -> None:
 
 def test_list_pages_through_many_backups(core_client: Any, emulator: EmulatorServer) -> None:
     for i in range(250):
-        emulator.backend.add_volume_group_backup(
+        emulator.backend.blockstorage.add_volume_group_backup(
             {
                 "id": f"ocid1.volumegroupbackup.oc1.iad.bulk{i:05d}",
                 "compartmentId": "ocid1.compartment.oc1..bulk",
@@ -133,7 +133,7 @@ def test_list_pages_through_many_backups(core_client: Any, emulator: EmulatorSer
     assert len({b.id for b in everything}) == 250
     times = [b.time_created for b in everything]
     assert times == sorted(times, reverse=True)
-    assert emulator.backend.count("ListVolumeGroupBackups") == 1 + 7  # ceil(250 / 40)
+    assert emulator.backend.log.count("ListVolumeGroupBackups") == 1 + 7  # ceil(250 / 40)
     last = core_client.list_volume_group_backups("ocid1.compartment.oc1..bulk", limit=1000)
     assert len(last.data) == 250 and last.next_page is None
 
@@ -195,7 +195,7 @@ def test_opc_request_id_echoes_the_clients_id_as_prefix(core_client: Any, emulat
     first = core_client.get_volume_group_backup(B1).headers["opc-request-id"]
     second = core_client.get_volume_group_backup(B1).headers["opc-request-id"]
     assert first != second
-    records = emulator.backend.requests()
+    records = emulator.backend.log.requests()
     assert [r.opc_request_id for r in records] == [first, second]
     for rec, rid in zip(records, (first, second), strict=True):
         assert rec.client_request_id  # the SDK sends one on every call
@@ -225,6 +225,6 @@ def test_concurrent_read_modify_write_loses_no_tag(emulator: EmulatorServer, api
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(writer, range(8)))
-    final = emulator.backend.get_volume_group_backup(B1)[0]["freeformTags"]
+    final = emulator.backend.blockstorage.get_volume_group_backup(B1)[0]["freeformTags"]
     assert {f"writer-{n}" for n in range(8)} <= set(final)
-    assert emulator.backend.count("UpdateVolumeGroupBackup", status=200) == 8
+    assert emulator.backend.log.count("UpdateVolumeGroupBackup", status=200) == 8

@@ -36,14 +36,14 @@ def test_sdk_signature_is_accepted_and_records_no_credentials(
     headers = signed_headers(api_key, emulator, "GET", PATH)
     status, _, _ = raw(emulator, "GET", PATH, headers=headers)
     assert status == 200
-    dumped = json.dumps([r.to_dict() for r in emulator.backend.requests()])
+    dumped = json.dumps([r.to_dict() for r in emulator.backend.log.requests()])
     assert headers["authorization"].split('signature="')[1][:40] not in dumped
 
 
 def test_missing_authorization_header_is_401(emulator: EmulatorServer) -> None:
     status, headers, body = raw(emulator, "GET", PATH)
     assert_401(status, headers, body)
-    assert emulator.backend.count("GetVolumeGroupBackup", status=401) == 1
+    assert emulator.backend.log.count("GetVolumeGroupBackup", status=401) == 1
 
 
 def test_unknown_key_is_401_through_the_sdk(emulator: EmulatorServer, tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_tampered_body_is_401(emulator: EmulatorServer, api_key: ApiKey) -> None
     status, resp_headers, resp_body = raw(emulator, "PUT", PATH, evil, headers)
     message = assert_401(status, resp_headers, resp_body, headers["authorization"])
     assert "x-content-sha256" in message
-    assert emulator.backend.get_volume_group_backup(B1)[0]["displayName"] != "forged"
+    assert emulator.backend.blockstorage.get_volume_group_backup(B1)[0]["displayName"] != "forged"
 
 
 def test_tampered_path_is_401(emulator: EmulatorServer, api_key: ApiKey) -> None:

@@ -42,7 +42,7 @@ def test_list_tag_namespaces_pages_like_the_other_lists(make_emulator: Any, api_
         client.list_tag_namespaces, TENANCY, include_subcompartments=True, limit=10
     ).data
     assert len(every) == 25 and all(ns.lifecycle_state == "ACTIVE" and not ns.is_retired for ns in every)
-    assert server.backend.count("ListTagNamespaces") == 4
+    assert server.backend.log.count("ListTagNamespaces") == 4
 
 
 def test_list_tags_and_get_tag_with_validators(identity_client: Any) -> None:
@@ -96,20 +96,20 @@ def test_unknown_retired_and_disallowed_tags_are_refused(
 ) -> None:
     import oci
 
-    before = emulator.backend.get_volume_group_backup(B1)
+    before = emulator.backend.blockstorage.get_volume_group_backup(B1)
     details = oci.core.models.UpdateVolumeGroupBackupDetails(defined_tags=defined)
     err = service_error(core_client.update_volume_group_backup, B1, details)
     assert (err.status, err.code) == (status, code)
     assert needle in err.message
-    assert emulator.backend.get_volume_group_backup(B1) == before
+    assert emulator.backend.blockstorage.get_volume_group_backup(B1) == before
 
 
 def test_values_already_on_the_backup_may_be_sent_back() -> None:
     seed = json.loads(SAMPLE_SEED_PATH.read_text())
     seed["volumeGroupBackups"][0]["definedTags"]["Operations"] = {"LegacyProject": "old", "Environment": "qa"}
     backend = Backend.from_seed(seed)
-    _, etag = backend.get_volume_group_backup(B1)
-    data, _ = backend.update_volume_group_backup(
+    _, etag = backend.blockstorage.get_volume_group_backup(B1)
+    data, _ = backend.blockstorage.update_volume_group_backup(
         B1, {"definedTags": {"operations": {"legacyproject": "old", "environment": "qa", "Tier": "t"}}}, etag
     )
     assert data["definedTags"] == {"Operations": {"LegacyProject": "old", "Environment": "qa", "Tier": "t"}}

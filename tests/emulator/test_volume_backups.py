@@ -80,7 +80,7 @@ def test_get_update_round_trip_with_etag(core_client: Any, emulator: EmulatorSer
     assert put.data.defined_tags == got.data.defined_tags  # a map not sent is kept
     assert put.headers["etag"] != etag
     assert kind.get(core_client).headers["etag"] == put.headers["etag"]
-    (rec,) = emulator.backend.requests(kind.update_op)
+    (rec,) = emulator.backend.log.requests(kind.update_op)
     assert rec.if_match == etag and rec.method == "PUT"
     wiped = kind.update(core_client, freeform_tags={}).data
     assert wiped.freeform_tags == {} and wiped.defined_tags == got.data.defined_tags
@@ -97,7 +97,7 @@ def test_stale_etag_is_412_and_changes_nothing(core_client: Any, kind: Kind) -> 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
 def test_creating_is_409_until_available(core_client: Any, emulator: EmulatorServer, kind: Kind) -> None:
-    emulator.backend.set_lifecycle_state(kind.backup_id, "CREATING", available_after_gets=2)
+    emulator.backend.blockstorage.set_lifecycle_state(kind.backup_id, "CREATING", available_after_gets=2)
     got = kind.get(core_client)
     assert got.data.lifecycle_state == "CREATING"
     err = service_error(kind.update, core_client, display_name="early", if_match=got.headers["etag"])
@@ -195,21 +195,21 @@ def test_a_new_backup_without_tags_gets_its_volumes_tags(
 ) -> None:
     server = make_emulator(SAMPLE_SEED_PATH)
     backend = server.backend
-    backend.add_volume_backup(
+    backend.blockstorage.add_volume_backup(
         {"id": "ocid1.volumebackup.oc1..new", "volumeId": VOL1, "compartmentId": PRODDB}
     )
-    backend.add_boot_volume_backup(
+    backend.blockstorage.add_boot_volume_backup(
         {"id": "ocid1.bootvolumebackup.oc1..new", "bootVolumeId": BOOT1, "compartmentId": PROD}
     )
-    backend.add_volume_backup(
+    backend.blockstorage.add_volume_backup(
         {"id": "ocid1.volumebackup.oc1..own", "volumeId": VOL1, "compartmentId": PRODDB, "freeformTags": {}}
     )
-    volume, _ = backend.get_volume(VOL1)
-    new, _ = backend.get_volume_backup("ocid1.volumebackup.oc1..new")
+    volume, _ = backend.blockstorage.get_volume(VOL1)
+    new, _ = backend.blockstorage.get_volume_backup("ocid1.volumebackup.oc1..new")
     assert (new["freeformTags"], new["definedTags"]) == (volume["freeformTags"], volume["definedTags"])
-    boot_new, _ = backend.get_boot_volume_backup("ocid1.bootvolumebackup.oc1..new")
-    assert boot_new["definedTags"] == backend.get_boot_volume(BOOT1)[0]["definedTags"]
-    own, _ = backend.get_volume_backup("ocid1.volumebackup.oc1..own")
+    boot_new, _ = backend.blockstorage.get_boot_volume_backup("ocid1.bootvolumebackup.oc1..new")
+    assert boot_new["definedTags"] == backend.blockstorage.get_boot_volume(BOOT1)[0]["definedTags"]
+    own, _ = backend.blockstorage.get_volume_backup("ocid1.volumebackup.oc1..own")
     assert own["freeformTags"] == {} and own["definedTags"] == volume["definedTags"]
 
 
@@ -242,9 +242,9 @@ def test_list_by_compartment_pages_filters_and_sorts(
     comp = "ocid1.compartment.oc1..many"
     field = "volumeId" if kind.name == "VolumeBackup" else "bootVolumeId"
     add = (
-        emulator.backend.add_volume_backup
+        emulator.backend.blockstorage.add_volume_backup
         if kind.name == "VolumeBackup"
-        else emulator.backend.add_boot_volume_backup
+        else emulator.backend.blockstorage.add_boot_volume_backup
     )
     for i in range(25):
         add(

@@ -6,9 +6,8 @@ import argparse
 import time
 from typing import Any, TextIO
 
+from sync.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from sync.cli.helptext import PROG, add_command
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -42,7 +42,7 @@ def _sorting(query: dict[str, str]) -> dict[str, Any]:
 
 def list_volume_group_backups(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.list_volume_group_backups(
+    items, next_page = backend.blockstorage.list_volume_group_backups(
         required(query, "compartmentId"),
         volume_group_id=query.get("volumeGroupId"),
         display_name=query.get("displayName"),
@@ -54,7 +54,7 @@ def list_volume_group_backups(backend: Backend, req: Request) -> Reply:
 
 def list_volume_backups(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.list_volume_backups(
+    items, next_page = backend.blockstorage.list_volume_backups(
         required(query, "compartmentId"),
         volume_id=query.get("volumeId"),
         display_name=query.get("displayName"),
@@ -68,7 +68,7 @@ def list_volume_backups(backend: Backend, req: Request) -> Reply:
 
 def list_boot_volume_backups(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.list_boot_volume_backups(
+    items, next_page = backend.blockstorage.list_boot_volume_backups(
         required(query, "compartmentId"),
         boot_volume_id=query.get("bootVolumeId"),
         display_name=query.get("displayName"),
@@ -82,7 +82,7 @@ def list_boot_volume_backups(backend: Backend, req: Request) -> Reply:
 
 def list_volumes(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.list_volumes(
+    items, next_page = backend.blockstorage.list_volumes(
         required(query, "compartmentId"),
         availability_domain=query.get("availabilityDomain"),
         display_name=query.get("displayName"),
@@ -96,7 +96,7 @@ def list_volumes(backend: Backend, req: Request) -> Reply:
 
 def list_boot_volumes(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.list_boot_volumes(
+    items, next_page = backend.blockstorage.list_boot_volumes(
         required(query, "compartmentId"),
         availability_domain=query.get("availabilityDomain"),
         volume_group_id=query.get("volumeGroupId"),
@@ -111,36 +111,46 @@ ROUTES = [
         "GET",
         f"{_V}/volumeGroupBackups/{{id}}",
         "GetVolumeGroupBackup",
-        _get(lambda b: b.get_volume_group_backup),
+        _get(lambda b: b.blockstorage.get_volume_group_backup),
     ),
     Route(
         "PUT",
         f"{_V}/volumeGroupBackups/{{id}}",
         "UpdateVolumeGroupBackup",
-        _update(lambda b: b.update_volume_group_backup),
+        _update(lambda b: b.blockstorage.update_volume_group_backup),
     ),
     Route("GET", f"{_V}/volumeGroupBackups", "ListVolumeGroupBackups", list_volume_group_backups),
-    Route("GET", f"{_V}/volumeBackups/{{id}}", "GetVolumeBackup", _get(lambda b: b.get_volume_backup)),
     Route(
-        "PUT", f"{_V}/volumeBackups/{{id}}", "UpdateVolumeBackup", _update(lambda b: b.update_volume_backup)
+        "GET",
+        f"{_V}/volumeBackups/{{id}}",
+        "GetVolumeBackup",
+        _get(lambda b: b.blockstorage.get_volume_backup),
+    ),
+    Route(
+        "PUT",
+        f"{_V}/volumeBackups/{{id}}",
+        "UpdateVolumeBackup",
+        _update(lambda b: b.blockstorage.update_volume_backup),
     ),
     Route("GET", f"{_V}/volumeBackups", "ListVolumeBackups", list_volume_backups),
     Route(
         "GET",
         f"{_V}/bootVolumeBackups/{{id}}",
         "GetBootVolumeBackup",
-        _get(lambda b: b.get_boot_volume_backup),
+        _get(lambda b: b.blockstorage.get_boot_volume_backup),
     ),
     Route(
         "PUT",
         f"{_V}/bootVolumeBackups/{{id}}",
         "UpdateBootVolumeBackup",
-        _update(lambda b: b.update_boot_volume_backup),
+        _update(lambda b: b.blockstorage.update_boot_volume_backup),
     ),
     Route("GET", f"{_V}/bootVolumeBackups", "ListBootVolumeBackups", list_boot_volume_backups),
-    Route("GET", f"{_V}/volumeGroups/{{id}}", "GetVolumeGroup", _get(lambda b: b.get_volume_group)),
-    Route("GET", f"{_V}/volumes/{{id}}", "GetVolume", _get(lambda b: b.get_volume)),
+    Route(
+        "GET", f"{_V}/volumeGroups/{{id}}", "GetVolumeGroup", _get(lambda b: b.blockstorage.get_volume_group)
+    ),
+    Route("GET", f"{_V}/volumes/{{id}}", "GetVolume", _get(lambda b: b.blockstorage.get_volume)),
     Route("GET", f"{_V}/volumes", "ListVolumes", list_volumes),
-    Route("GET", f"{_V}/bootVolumes/{{id}}", "GetBootVolume", _get(lambda b: b.get_boot_volume)),
+    Route("GET", f"{_V}/bootVolumes/{{id}}", "GetBootVolume", _get(lambda b: b.blockstorage.get_boot_volume)),
     Route("GET", f"{_V}/bootVolumes", "ListBootVolumes", list_boot_volumes),
 ]

@@ -18,7 +18,7 @@ def invoke_function(backend: Backend, req: Request) -> Reply:
     if version not in API_VERSIONS:
         raise EmulatorError(404, "NotAuthorizedOrNotFound", f"Unknown API version {version}")
     headers = {k.lower(): v for k, v in req.headers.items()}
-    status, body, content_type = backend.invoke_function(
+    status, body, content_type = backend.functions.invoke_function(
         function_id, req.body, headers, headers.get("opc-request-id")
     )
     return Reply(status, body, {"Content-Type": content_type})

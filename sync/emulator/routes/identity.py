@@ -8,7 +8,7 @@ from sync.emulator.wire import Reply, Request, Route, bool_param, int_param, jso
 
 def list_compartments(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.list_compartments(
+    items, next_page = backend.identity.list_compartments(
         required(query, "compartmentId"),
         compartment_id_in_subtree=bool_param(query, "compartmentIdInSubtree"),
         access_level=query.get("accessLevel"),
@@ -24,7 +24,7 @@ def list_compartments(backend: Backend, req: Request) -> Reply:
 
 def list_tag_namespaces(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.list_tag_namespaces(
+    items, next_page = backend.identity.list_tag_namespaces(
         required(query, "compartmentId"),
         include_subcompartments=bool_param(query, "includeSubcompartments"),
         lifecycle_state=query.get("lifecycleState"),
@@ -36,7 +36,7 @@ def list_tag_namespaces(backend: Backend, req: Request) -> Reply:
 
 def list_tags(backend: Backend, req: Request) -> Reply:
     query = req.query
-    items, next_page = backend.list_tags(
+    items, next_page = backend.identity.list_tags(
         req.params[0],
         lifecycle_state=query.get("lifecycleState"),
         limit=int_param(query, "limit"),
@@ -46,7 +46,7 @@ def list_tags(backend: Backend, req: Request) -> Reply:
 
 
 def get_tag(backend: Backend, req: Request) -> Reply:
-    return json_reply(200, backend.get_tag(req.params[0], req.params[1]))
+    return json_reply(200, backend.identity.get_tag(req.params[0], req.params[1]))
 
 
 ROUTES = [

@@ -7,7 +7,7 @@ from sync.emulator.wire import Reply, Request, Route, json_body, json_reply
 
 
 def post_metric_data(backend: Backend, req: Request) -> Reply:
-    return json_reply(200, backend.post_metric_data(json_body(req.body)))
+    return json_reply(200, backend.monitoring.post_metric_data(json_body(req.body)))
 
 
 ROUTES = [

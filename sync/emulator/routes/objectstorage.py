@@ -23,7 +23,7 @@ def _object_headers(obj: StoredObject) -> dict[str, str]:
 def get_object(backend: Backend, req: Request) -> Reply:
     """GetObject and HeadObject (the HTTP layer drops the body of a HEAD answer)."""
     ns, bucket, name = req.params
-    obj = backend.get_object(ns, bucket, name, if_none_match=req.headers.get("if-none-match"))
+    obj = backend.objectstorage.get_object(ns, bucket, name, if_none_match=req.headers.get("if-none-match"))
     return Reply(
         200,
         obj.data,
@@ -33,7 +33,7 @@ def get_object(backend: Backend, req: Request) -> Reply:
 
 def put_object(backend: Backend, req: Request) -> Reply:
     ns, bucket, name = req.params
-    obj = backend.put_object(
+    obj = backend.objectstorage.put_object(
         ns,
         bucket,
         name,
@@ -49,7 +49,7 @@ def put_object(backend: Backend, req: Request) -> Reply:
 
 def delete_object(backend: Backend, req: Request) -> Reply:
     ns, bucket, name = req.params
-    backend.delete_object(ns, bucket, name, if_match=req.headers.get("if-match"))
+    backend.objectstorage.delete_object(ns, bucket, name, if_match=req.headers.get("if-match"))
     return Reply(204, b"", {"Content-Length": "0"})
 
 

@@ -7,7 +7,7 @@ from sync.emulator.wire import Reply, Request, Route, json_reply
 
 
 def list_region_subscriptions(backend: Backend, req: Request) -> Reply:
-    return json_reply(200, backend.list_region_subscriptions(req.params[0]))
+    return json_reply(200, backend.regions.list_region_subscriptions(req.params[0]))
 
 
 ROUTES = [
