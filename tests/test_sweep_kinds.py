@@ -178,11 +178,16 @@ def test_resume_from_a_token_taken_mid_kind_finishes_without_rewriting(
     steps = 0
 
     def stop_in_volume_backups() -> float:
-        # The sweep's clock: past its deadline once the second page of volume backups is listed.
+        # The sweep's clock: near its deadline once every group backup is written and the second
+        # page of volume backups is listed (listing runs ahead of the writes: waiting for the 25
+        # group PUTs too keeps a loaded machine from stopping while a group page is in flight).
         nonlocal steps
         listed = server.backend.log.count("ListVolumeBackups")
+        written = server.backend.log.count("UpdateVolumeGroupBackup")
         steps += 1
-        return 1e9 if listed >= 2 else float(steps) * 1e-6
+        # Then inside the stop reserve (at most 3 s before the deadline at 1e6): no new backup
+        # starts, and the writes in flight still have 2 s (each call is capped by the time left).
+        return 1e6 - 2.0 if listed >= 2 and written >= 25 else float(steps) * 1e-6
 
     engine = engine_for(server, api_key, POLICY)
     first = run_sweep(engine, SweepOptions(COMP, page_size=20), Deadline(1e6, stop_in_volume_backups))
