@@ -204,6 +204,7 @@ done
 	die "no Python here can read the policy (it needs PyYAML and this checkout's sync/). Fix: 'make .venv/.installed', or set BTS_PYTHON to an interpreter that has PyYAML"
 
 # needs_json [--schedule SID]...: sync/cli/doctor/needs.py's answer for this deployment (JSON).
+# shellcheck disable=SC2120  # deploy.sh passes --schedule SID...; here it is called without
 needs_json() {
 	local args=(--tenancy "$TENANCY" --compartment "$COMPARTMENT" --dynamic-group "$DG_NAME"
 		--tag-namespace-compartment "$TAG_NS_COMPARTMENT" --bucket "$BUCKET" --bucket-compartment "$BUCKET_COMPARTMENT"
@@ -214,6 +215,7 @@ needs_json() {
 	(cd "$ROOT" && "$NEEDS_PY" -m sync.cli.doctor.needs "${args[@]}" "$@" </dev/null) ||
 		die "cannot read what the policy $POLICY_LOCAL needs (see above): nothing was changed"
 }
+# shellcheck disable=SC2119  # no schedule arguments for the deployment's own needs
 NEEDS=$(needs_json)
 if [[ -z "$POLICY_LOCAL" ]]; then
 	warn "the policy at $POLICY_URI is not read here: the rule lists every backup kind's events and the grants cover every kind; only --tag-namespace namespaces are granted"
