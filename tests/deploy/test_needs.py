@@ -6,6 +6,7 @@ import json
 
 from sync.cli.doctor.needs import (
     ALL_KINDS,
+    EVENT_TYPES,
     Deployment,
     condition,
     config_size,
@@ -170,3 +171,16 @@ def test_command_line_answers_json(tmp_path, capsys) -> None:
     assert out["condition"]["data"] == {"compartmentId": ["ocid1.compartment.oc1..c"]}
     assert any("use boot-volume-backups" in s for s in out["statements"])
     assert not any("volume-group-backups" in s for s in out["statements"])
+
+
+def test_the_events_rule_lists_exactly_what_the_function_handles_for_each_kind() -> None:
+    # Two lists of the same names (deploy's, which needs only PyYAML, and the request parser's):
+    # an event type the rule asks for that the function ignores, or one it handles that no
+    # deployment asks for, would be a silent gap.
+    from sync.requests.bodies import EVENT_KINDS
+
+    for kind, types in EVENT_TYPES.items():
+        handled = {t for t, (k, _copy) in EVENT_KINDS.items() if k.value == kind}
+        # copyvolumegroupbackup.end: handled in case it exists, never asked for (no Oracle source).
+        handled.discard("com.oraclecloud.blockvolumes.copyvolumegroupbackup.end")
+        assert set(types) == handled, kind
